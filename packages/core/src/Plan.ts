@@ -1,0 +1,229 @@
+/**
+ * The Plan: a workflow as frozen, plain, JSON-serialisable data (nodes with attributes, and edges).
+ *
+ * Both front ends produce a Plan: the typed builder (`Plan.fromWorkflow`) and data definitions
+ * (`Plan.fromDefinition`, with the seeds' snake_case field names or camelCase). Everything else reads the
+ * Plan: the engine, analysis, renderers, the CLI and the cluster compiler.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import * as analysis from "./internal/analysis.ts"
+import * as definition from "./internal/definition.ts"
+import { planOf } from "./internal/workflowPlan.ts"
+import type { DefinitionError } from "./WorkflowError.ts"
+
+// -----------------------------------------------------------------------------
+// Models
+// -----------------------------------------------------------------------------
+
+/**
+ * How a run schedules its tasks. All strategies run on the same event-driven engine:
+ * - `dag`: a task starts the moment its last dependency finishes (default);
+ * - `sequential`: one task at a time, in dispatch order;
+ * - `parallel`: like `dag` with no concurrency limit;
+ * - `conditional`: like `dag`; named for definitions whose tasks carry conditions;
+ * - `auto`: the strategy `Plan.recommendStrategy` picks.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Strategy = "dag" | "sequential" | "parallel" | "conditional" | "auto"
+
+/**
+ * A retry policy as plain data (the seeds' `RetryConfig`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RetryPolicyData {
+  readonly maxRetries: number
+  readonly initialDelayMs: number
+  readonly backoffMultiplier: number
+  readonly maxDelayMs: number
+  readonly jitter: boolean
+}
+
+/**
+ * When a task runs, as data.
+ * - `Predicate`: a function given in code (`when`), evaluated at run time;
+ * - `TaskCompleted`: run only if the named task completed (the definitions' `condition: "<task id>"`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ConditionData =
+  | { readonly _tag: "Predicate" }
+  | { readonly _tag: "TaskCompleted"; readonly taskId: string }
+
+/**
+ * One task of a Plan.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PlanNode {
+  readonly id: string
+  /** Declaration order, from 0. */
+  readonly index: number
+  readonly description: string
+  /** `function`, `agent`, `workflow`, or a task type of a data definition. */
+  readonly taskType: string
+  /** Dependencies whose outputs the task reads. */
+  readonly dependsOn: ReadonlyArray<string>
+  /** Order-only dependencies: the task starts after them but does not read their output. */
+  readonly after: ReadonlyArray<string>
+  /** 1 to 10, higher runs first. Default 5. */
+  readonly priority: number
+  readonly timeoutMs?: number | undefined
+  readonly retry?: RetryPolicyData | undefined
+  readonly parameters: Readonly<Record<string, unknown>>
+  readonly metadata: Readonly<Record<string, unknown>>
+  readonly tags: ReadonlyArray<string>
+  readonly capabilities: ReadonlyArray<string>
+  readonly skills: ReadonlyArray<string>
+  readonly agentType?: string | undefined
+  readonly expectedOutputType?: string | undefined
+  readonly condition?: ConditionData | undefined
+  /** Run even when a dependency was skipped (by default the task is skipped too). */
+  readonly runIfSkipped: boolean
+  /** Expected duration, used by analysis and to order ready tasks. */
+  readonly estimatedDurationMs?: number | undefined
+  /** The child plan when the task is a sub-workflow. */
+  readonly workflow?: Plan | undefined
+}
+
+/**
+ * An edge from a dependency to the task that depends on it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PlanEdge {
+  readonly from: string
+  readonly to: string
+  /** `data`: the task reads `from`'s output; `order`: it only runs after it. */
+  readonly kind: "data" | "order"
+}
+
+/**
+ * A whole workflow as data.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Plan {
+  readonly id: string
+  readonly name: string
+  readonly description: string
+  readonly nodes: ReadonlyArray<PlanNode>
+  readonly edges: ReadonlyArray<PlanEdge>
+  readonly strategy?: Strategy | undefined
+  readonly maxParallel?: number | undefined
+  readonly continueOnFailure: boolean
+  readonly defaultTimeoutMs?: number | undefined
+  readonly metadata: Readonly<Record<string, unknown>>
+}
+
+// -----------------------------------------------------------------------------
+// Constructors
+// -----------------------------------------------------------------------------
+
+/**
+ * The Plan of a workflow built in code. Acyclic by construction.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Plan, Workflow } from "@troupe/core"
+ *
+ * const wf = Workflow.make("hello").task("greet", () => Effect.succeed("hi"))
+ * const plan = Plan.fromWorkflow(wf)
+ * console.log(JSON.stringify(plan.nodes.map((n) => n.id))) // ["greet"]
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromWorkflow = (workflow: { readonly name: string }): Plan => planOf(workflow)
+
+/**
+ * Decodes a data definition (JSON or YAML parsed to a value) into a validated Plan. Accepts the seeds'
+ * snake_case field names and camelCase. Fails with a tagged `DefinitionError` naming the task and field.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromDefinition: (input: unknown) => Effect.Effect<Plan, DefinitionError> = definition.decode
+
+/**
+ * Checks the graph of a Plan: duplicate ids, unknown dependencies, self-dependencies, cycles, emptiness.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const validate: (plan: Plan) => Effect.Effect<Plan, DefinitionError> = definition.validate
+
+// -----------------------------------------------------------------------------
+// Analysis
+// -----------------------------------------------------------------------------
+
+/**
+ * @category analysis
+ * @since 0.1.0
+ */
+export type Analysis = analysis.Analysis
+
+/**
+ * Task ids in an order where every task comes after its dependencies (ties by declaration order).
+ *
+ * @category analysis
+ * @since 0.1.0
+ */
+export const topologicalOrder: (plan: Plan) => ReadonlyArray<string> = analysis.topologicalOrder
+
+/**
+ * Dependency levels: level 0 has no dependencies; level n depends on something in level n - 1.
+ *
+ * @category analysis
+ * @since 0.1.0
+ */
+export const levels: (plan: Plan) => ReadonlyArray<ReadonlyArray<string>> = analysis.levels
+
+/**
+ * The longest path through the plan, weighted by duration (given, else each node's estimate, else 1).
+ *
+ * @category analysis
+ * @since 0.1.0
+ */
+export const criticalPath: (
+  plan: Plan,
+  durations?: Readonly<Record<string, number>>
+) => { readonly path: ReadonlyArray<string>; readonly length: number } = analysis.criticalPath
+
+/**
+ * The largest number of tasks that can run at the same time (the widest antichain is bounded by this;
+ * computed as the widest dependency level).
+ *
+ * @category analysis
+ * @since 0.1.0
+ */
+export const maxParallelWidth: (plan: Plan) => number = analysis.maxParallelWidth
+
+/**
+ * The strategy a run with `strategy: "auto"` uses, and why.
+ *
+ * @category analysis
+ * @since 0.1.0
+ */
+export const recommendStrategy: (
+  plan: Plan
+) => { readonly strategy: Exclude<Strategy, "auto">; readonly reason: string } = analysis.recommendStrategy
+
+/**
+ * All of the above at once.
+ *
+ * @category analysis
+ * @since 0.1.0
+ */
+export const analyze: (plan: Plan, durations?: Readonly<Record<string, number>>) => Analysis = analysis.analyze

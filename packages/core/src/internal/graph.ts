@@ -1,0 +1,117 @@
+/**
+ * Index structures over a Plan, shared by the engine and analysis: integer ids, predecessor and
+ * successor lists, and the longest remaining path from each node to a sink.
+ *
+ * @internal
+ */
+import type { Plan } from "../Plan.ts"
+
+export interface GraphIndex {
+  readonly size: number
+  readonly ids: ReadonlyArray<string>
+  readonly indexOf: ReadonlyMap<string, number>
+  /** Predecessors (data and order dependencies, deduplicated) per node. */
+  readonly preds: ReadonlyArray<ReadonlyArray<number>>
+  /** Successors per node. */
+  readonly succs: ReadonlyArray<ReadonlyArray<number>>
+}
+
+const cache = new WeakMap<Plan, GraphIndex>()
+
+/** Builds (once per Plan) the index. Assumes dependencies refer to known ids. */
+export const index = (plan: Plan): GraphIndex => {
+  const cached = cache.get(plan)
+  if (cached !== undefined) return cached
+  const size = plan.nodes.length
+  const ids = plan.nodes.map((n) => n.id)
+  const indexOf = new Map<string, number>()
+  for (let i = 0; i < size; i++) indexOf.set(ids[i]!, i)
+  const preds: Array<Array<number>> = new Array(size)
+  const succs: Array<Array<number>> = new Array(size)
+  for (let i = 0; i < size; i++) {
+    preds[i] = []
+    succs[i] = []
+  }
+  for (let i = 0; i < size; i++) {
+    const node = plan.nodes[i]!
+    const seen = node.dependsOn.length + node.after.length > 1 ? new Set<number>() : undefined
+    for (const list of [node.dependsOn, node.after]) {
+      for (const dep of list) {
+        const j = indexOf.get(dep)
+        if (j === undefined || j === i) continue
+        if (seen !== undefined) {
+          if (seen.has(j)) continue
+          seen.add(j)
+        }
+        preds[i]!.push(j)
+        succs[j]!.push(i)
+      }
+    }
+  }
+  const result: GraphIndex = { size, ids, indexOf, preds, succs }
+  cache.set(plan, result)
+  return result
+}
+
+/**
+ * A topological order by Kahn's algorithm, ties broken by declaration order. Returns `undefined` when
+ * the graph has a cycle.
+ */
+export const topo = (g: GraphIndex): Array<number> | undefined => {
+  const indegree = new Int32Array(g.size)
+  for (let i = 0; i < g.size; i++) indegree[i] = g.preds[i]!.length
+  // Min-heap over node index keeps ties in declaration order.
+  const heap: Array<number> = []
+  const push = (v: number) => {
+    heap.push(v)
+    let i = heap.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (heap[p]! <= v) break
+      heap[i] = heap[p]!
+      i = p
+    }
+    heap[i] = v
+  }
+  const pop = (): number => {
+    const top = heap[0]!
+    const last = heap.pop()!
+    if (heap.length > 0) {
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        if (l >= heap.length) break
+        const r = l + 1
+        const c = r < heap.length && heap[r]! < heap[l]! ? r : l
+        if (heap[c]! >= last) break
+        heap[i] = heap[c]!
+        i = c
+      }
+      heap[i] = last
+    }
+    return top
+  }
+  for (let i = 0; i < g.size; i++) if (indegree[i] === 0) push(i)
+  const order: Array<number> = []
+  while (heap.length > 0) {
+    const v = pop()
+    order.push(v)
+    for (const s of g.succs[v]!) if (--indegree[s] === 0) push(s)
+  }
+  return order.length === g.size ? order : undefined
+}
+
+/**
+ * For each node, the length of the longest path from it to a sink, counting its own weight.
+ * `weight(i)` is the node's duration (or 1). Requires an acyclic graph.
+ */
+export const bottomLevels = (g: GraphIndex, order: ReadonlyArray<number>, weight: (i: number) => number) => {
+  const bl = new Float64Array(g.size)
+  for (let k = order.length - 1; k >= 0; k--) {
+    const v = order[k]!
+    let best = 0
+    for (const s of g.succs[v]!) if (bl[s]! > best) best = bl[s]!
+    bl[v] = best + weight(v)
+  }
+  return bl
+}
