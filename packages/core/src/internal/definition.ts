@@ -1,7 +1,371 @@
-/** @internal Decoding and validation of data definitions. Implemented in the foundation issue. */
-import type { Effect } from "effect"
-import type { Plan } from "../Plan.ts"
-import type { DefinitionError } from "../WorkflowError.ts"
+/**
+ * Decoding and validation of data definitions (JSON or YAML parsed to a value).
+ *
+ * Decoding goes in three steps: field names are normalised to the seeds' snake_case (camelCase is
+ * accepted too), the value is decoded with an effect Schema (errors become `InvalidDefinition` with the
+ * path the user wrote), and the result is mapped to a frozen Plan whose graph is then validated.
+ *
+ * @internal
+ */
+import { Effect, Result, Schema, type SchemaAST, SchemaIssue } from "effect"
+import type { ConditionData, Plan, PlanEdge, PlanNode, RetryPolicyData } from "../Plan.ts"
+import {
+  CycleDetected,
+  type DefinitionError,
+  DuplicateTaskId,
+  EmptyWorkflow,
+  InvalidDefinition,
+  SelfDependency,
+  UnknownDependency
+} from "../WorkflowError.ts"
+import { index } from "./graph.ts"
 
-export declare const decode: (input: unknown) => Effect.Effect<Plan, DefinitionError>
-export declare const validate: (plan: Plan) => Effect.Effect<Plan, DefinitionError>
+// -----------------------------------------------------------------------------
+// Schema
+// -----------------------------------------------------------------------------
+
+// Every schema carries its expectation as its `message`, so a failure reads "expected <message>, got <x>".
+const expecting = (message: string) => ({ message })
+
+const NonEmptyString = Schema.String.annotate(expecting("a non-empty string")).check(
+  Schema.isMinLength(1, expecting("a non-empty string"))
+)
+const Text = Schema.String.annotate(expecting("a string"))
+const Bool = Schema.Boolean.annotate(expecting("true or false"))
+const Strings = Schema.Array(Text).annotate(expecting("a list of strings"))
+const Ids = Schema.Array(NonEmptyString).annotate(expecting("a list of task ids"))
+const Fields = Schema.Record(Schema.String, Schema.Unknown).annotate(expecting("an object"))
+
+type NumberCheck = (annotations: { readonly message: string }) => SchemaAST.Check<number>
+
+const numberWhere = (message: string, ...checks: ReadonlyArray<NumberCheck>) =>
+  Schema.Number.annotate(expecting(message)).check(
+    Schema.isFinite(expecting(message)),
+    ...checks.map((check) => check(expecting(message)))
+  )
+
+const PositiveNumber = numberWhere("a positive number", (m) => Schema.isGreaterThan(0, m))
+const NonNegativeNumber = numberWhere("a number of at least 0", (m) => Schema.isGreaterThanOrEqualTo(0, m))
+const PositiveInt = numberWhere(
+  "a positive integer",
+  (m) => Schema.isInt(m),
+  (m) => Schema.isGreaterThan(0, m)
+)
+const NonNegativeInt = numberWhere(
+  "an integer of at least 0",
+  (m) => Schema.isInt(m),
+  (m) => Schema.isGreaterThanOrEqualTo(0, m)
+)
+const Priority = numberWhere(
+  "an integer between 1 and 10",
+  (m) => Schema.isInt(m),
+  (m) => Schema.isBetween({ minimum: 1, maximum: 10 }, m)
+)
+const Multiplier = numberWhere("a number of at least 1", (m) => Schema.isGreaterThanOrEqualTo(1, m))
+const StrategyName = Schema.Literals(["sequential", "parallel", "dag", "conditional", "auto"]).annotate(
+  expecting(`one of "sequential", "parallel", "dag", "conditional", "auto"`)
+)
+
+const RetryConfig = Schema.Struct({
+  max_retries: Schema.optionalKey(NonNegativeInt),
+  backoff_multiplier: Schema.optionalKey(Multiplier),
+  initial_delay: Schema.optionalKey(NonNegativeNumber),
+  max_delay: Schema.optionalKey(NonNegativeNumber),
+  jitter: Schema.optionalKey(Bool)
+}).annotate(expecting("an object"))
+
+const TaskDefinition = Schema.Struct({
+  id: NonEmptyString,
+  description: Schema.optionalKey(Text),
+  task_type: Schema.optionalKey(NonEmptyString),
+  depends_on: Schema.optionalKey(Ids),
+  required_capabilities: Schema.optionalKey(Strings),
+  required_skills: Schema.optionalKey(Strings),
+  priority: Schema.optionalKey(Priority),
+  timeout_seconds: Schema.optionalKey(PositiveNumber),
+  retry_config: Schema.optionalKey(RetryConfig),
+  parameters: Schema.optionalKey(Fields),
+  expected_output_type: Schema.optionalKey(Text),
+  agent_type: Schema.optionalKey(Text),
+  condition: Schema.optionalKey(NonEmptyString),
+  metadata: Schema.optionalKey(Fields),
+  tags: Schema.optionalKey(Strings),
+  estimated_duration_seconds: Schema.optionalKey(NonNegativeNumber)
+}).annotate(expecting("a task (an object)"))
+
+const WorkflowDefinition = Schema.Struct({
+  id: Schema.optionalKey(NonEmptyString),
+  name: Schema.optionalKey(NonEmptyString),
+  description: Schema.optionalKey(Text),
+  tasks: Schema.Array(TaskDefinition).annotate(expecting("a list of tasks")),
+  execution_strategy: Schema.optionalKey(StrategyName),
+  max_parallel_tasks: Schema.optionalKey(PositiveInt),
+  continue_on_failure: Schema.optionalKey(Bool),
+  default_timeout_seconds: Schema.optionalKey(PositiveNumber),
+  metadata: Schema.optionalKey(Fields)
+}).annotate(expecting("a workflow definition (an object)"))
+
+type WorkflowDefinition = typeof WorkflowDefinition.Type
+type TaskDefinition = typeof TaskDefinition.Type
+
+// -----------------------------------------------------------------------------
+// Field names: camelCase -> snake_case
+// -----------------------------------------------------------------------------
+
+const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Renames the keys of one object to snake_case; fails when both spellings of a field are given. */
+const snakeKeys = (
+  value: unknown,
+  path: string
+): Result.Result<unknown, InvalidDefinition> => {
+  if (!isRecord(value)) return Result.succeed(value)
+  const out: Record<string, unknown> = {}
+  for (const [key, field] of Object.entries(value)) {
+    const name = snake(key)
+    if (name !== key && name in value) {
+      return Result.fail(
+        new InvalidDefinition({ path: join(path, key), reason: `given twice, as "${name}" and as "${key}"` })
+      )
+    }
+    out[name] = field
+  }
+  return Result.succeed(out)
+}
+
+/** The workflow, its tasks and their retry configs with snake_case keys (user data is left alone). */
+const normalise = (input: unknown): Result.Result<unknown, InvalidDefinition> =>
+  Result.gen(function*() {
+    const workflow = yield* snakeKeys(input, "")
+    if (!isRecord(workflow) || !Array.isArray(workflow.tasks)) return workflow
+    const tasks: Array<unknown> = []
+    for (let i = 0; i < workflow.tasks.length; i++) {
+      const task = yield* snakeKeys(workflow.tasks[i], `tasks[${i}]`)
+      if (isRecord(task) && "retry_config" in task) {
+        const retry = yield* snakeKeys(task.retry_config, `tasks[${i}].retry_config`)
+        tasks.push({ ...task, retry_config: retry })
+      } else {
+        tasks.push(task)
+      }
+    }
+    return { ...workflow, tasks }
+  })
+
+// -----------------------------------------------------------------------------
+// Schema errors -> InvalidDefinition
+// -----------------------------------------------------------------------------
+
+const join = (path: string, segment: string | number): string =>
+  typeof segment === "number" ? `${path}[${segment}]` : path === "" ? segment : `${path}.${segment}`
+
+const MISSING = "\u0000missing"
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1({
+  leafHook: (issue) => issue._tag === "MissingKey" ? MISSING : SchemaIssue.defaultLeafHook(issue)
+})
+
+const show = (value: unknown): string => {
+  if (Array.isArray(value)) return "a list"
+  if (typeof value === "object" && value !== null) return "an object"
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  return String(value)
+}
+
+/** Turns the first schema issue into an `InvalidDefinition`, with the field names the user wrote. */
+const invalid = (issue: SchemaIssue.Issue, input: unknown): InvalidDefinition => {
+  const first = formatter(issue).issues[0]
+  const segments = (first?.path ?? []).map((s) => (typeof s === "object" ? s.key : s))
+  let path = ""
+  let taskId: string | undefined
+  let value: unknown = input
+  for (const segment of segments) {
+    let key = segment
+    if (typeof segment === "string" && isRecord(value) && !(segment in value)) {
+      key = Object.keys(value).find((k) => snake(k) === segment) ?? segment
+    }
+    path = join(path, typeof key === "number" ? key : String(key))
+    value = isRecord(value) || Array.isArray(value) ? (value as Record<PropertyKey, unknown>)[key] : undefined
+    if (segments[0] === "tasks" && typeof key === "number" && taskId === undefined && isRecord(value)) {
+      if (typeof value.id === "string" && value.id !== "") taskId = value.id
+    }
+  }
+  const message = first?.message ?? "a valid value"
+  const reason = message === MISSING ? "is required" : `expected ${message}, got ${show(value)}`
+  return new InvalidDefinition({ path: path === "" ? "(root)" : path, reason, ...(taskId === undefined ? {} : { taskId }) })
+}
+
+// -----------------------------------------------------------------------------
+// Definition -> Plan
+// -----------------------------------------------------------------------------
+
+const seconds = (s: number): number => Math.round(s * 1000)
+
+const retryPolicy = (retry: NonNullable<TaskDefinition["retry_config"]>): RetryPolicyData => ({
+  maxRetries: retry.max_retries ?? 3,
+  initialDelayMs: seconds(retry.initial_delay ?? 1),
+  backoffMultiplier: retry.backoff_multiplier ?? 2,
+  maxDelayMs: seconds(retry.max_delay ?? 60),
+  jitter: retry.jitter ?? false
+})
+
+/** Plain objects and arrays are copied (user values are never frozen), everything else is kept. */
+const freezeCopy = <A>(value: A, seen = new WeakMap<object, unknown>()): A => {
+  if (typeof value !== "object" || value === null) return value
+  if (seen.has(value)) return seen.get(value) as A
+  if (Array.isArray(value)) {
+    const out: Array<unknown> = []
+    seen.set(value, out)
+    for (const item of value) out.push(freezeCopy(item, seen))
+    return Object.freeze(out) as A
+  }
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return value
+  const out: Record<string, unknown> = {}
+  seen.set(value, out)
+  for (const [key, item] of Object.entries(value)) out[key] = freezeCopy(item, seen)
+  return Object.freeze(out) as A
+}
+
+const unique = (ids: ReadonlyArray<string>): Array<string> => [...new Set(ids)]
+
+const toNode = (task: TaskDefinition, i: number): PlanNode => {
+  const dependsOn = unique(task.depends_on ?? [])
+  const condition: ConditionData | undefined = task.condition === undefined
+    ? undefined
+    : { _tag: "TaskCompleted", taskId: task.condition }
+  const after = task.condition === undefined || dependsOn.includes(task.condition) ? [] : [task.condition]
+  return {
+    id: task.id,
+    index: i,
+    description: task.description ?? "",
+    taskType: task.task_type ?? "function",
+    dependsOn,
+    after,
+    priority: task.priority ?? 5,
+    ...(task.timeout_seconds === undefined ? {} : { timeoutMs: seconds(task.timeout_seconds) }),
+    ...(task.retry_config === undefined ? {} : { retry: retryPolicy(task.retry_config) }),
+    parameters: task.parameters ?? {},
+    metadata: task.metadata ?? {},
+    tags: task.tags ?? [],
+    capabilities: task.required_capabilities ?? [],
+    skills: task.required_skills ?? [],
+    ...(task.agent_type === undefined ? {} : { agentType: task.agent_type }),
+    ...(task.expected_output_type === undefined ? {} : { expectedOutputType: task.expected_output_type }),
+    ...(condition === undefined ? {} : { condition }),
+    runIfSkipped: false,
+    ...(task.estimated_duration_seconds === undefined ?
+      {} :
+      { estimatedDurationMs: seconds(task.estimated_duration_seconds) })
+  }
+}
+
+const edgesOf = (nodes: ReadonlyArray<PlanNode>): Array<PlanEdge> =>
+  nodes.flatMap((node) => [
+    ...node.dependsOn.map((from): PlanEdge => ({ from, to: node.id, kind: "data" })),
+    ...node.after.map((from): PlanEdge => ({ from, to: node.id, kind: "order" }))
+  ])
+
+const toPlan = (def: WorkflowDefinition, id: string, name: string): Plan => {
+  const nodes = def.tasks.map(toNode)
+  return freezeCopy<Plan>({
+    id,
+    name,
+    description: def.description ?? "",
+    nodes,
+    edges: edgesOf(nodes),
+    ...(def.execution_strategy === undefined ? {} : { strategy: def.execution_strategy }),
+    ...(def.max_parallel_tasks === undefined ? {} : { maxParallel: def.max_parallel_tasks }),
+    continueOnFailure: def.continue_on_failure ?? false,
+    ...(def.default_timeout_seconds === undefined ? {} : { defaultTimeoutMs: seconds(def.default_timeout_seconds) }),
+    metadata: def.metadata ?? {}
+  })
+}
+
+// -----------------------------------------------------------------------------
+// Graph validation
+// -----------------------------------------------------------------------------
+
+/**
+ * One cycle by depth-first search along edges dependency -> dependent, or `undefined`. The path starts at
+ * the cycle's earliest-declared task and repeats it at the end.
+ */
+const findCycle = (plan: Plan): Array<string> | undefined => {
+  const g = index(plan)
+  const WHITE = 0, GRAY = 1, BLACK = 2
+  const color = new Uint8Array(g.size)
+  for (let root = 0; root < g.size; root++) {
+    if (color[root] !== WHITE) continue
+    // Iterative DFS: `stack` is the current path, `next` the next successor to visit per path entry.
+    const stack = [root]
+    const next = [0]
+    color[root] = GRAY
+    while (stack.length > 0) {
+      const top = stack.length - 1
+      const v = stack[top]!
+      const s = g.succs[v]![next[top]!++]
+      if (s === undefined) {
+        color[v] = BLACK
+        stack.pop()
+        next.pop()
+      } else if (color[s] === GRAY) {
+        const cycle = stack.slice(stack.indexOf(s))
+        const start = cycle.indexOf(Math.min(...cycle))
+        const rotated = [...cycle.slice(start), ...cycle.slice(0, start)]
+        return [...rotated, rotated[0]!].map((i) => g.ids[i]!)
+      } else if (color[s] === WHITE) {
+        color[s] = GRAY
+        stack.push(s)
+        next.push(0)
+      }
+    }
+  }
+  return undefined
+}
+
+/** @internal */
+export const validate = (plan: Plan): Effect.Effect<Plan, DefinitionError> =>
+  Effect.suspend((): Effect.Effect<Plan, DefinitionError> => {
+    if (plan.nodes.length === 0) return Effect.fail(new EmptyWorkflow({ workflow: plan.name }))
+    const position = new Map<string, number>()
+    for (let i = 0; i < plan.nodes.length; i++) {
+      const id = plan.nodes[i]!.id
+      const first = position.get(id)
+      if (first !== undefined) return Effect.fail(new DuplicateTaskId({ taskId: id, first, second: i }))
+      position.set(id, i)
+    }
+    const known = [...position.keys()].sort()
+    for (const node of plan.nodes) {
+      const conditionTask = node.condition?._tag === "TaskCompleted" ? [node.condition.taskId] : []
+      for (const dependency of [...node.dependsOn, ...node.after, ...conditionTask]) {
+        if (dependency === node.id) return Effect.fail(new SelfDependency({ taskId: node.id }))
+        if (!position.has(dependency)) {
+          return Effect.fail(new UnknownDependency({ taskId: node.id, dependency, known }))
+        }
+      }
+    }
+    const cycle = findCycle(plan)
+    return cycle === undefined ? Effect.succeed(plan) : Effect.fail(new CycleDetected({ path: cycle }))
+  })
+
+// -----------------------------------------------------------------------------
+// Decoding
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const decode = (input: unknown): Effect.Effect<Plan, DefinitionError> =>
+  Effect.suspend(() => {
+    const normalised = normalise(input)
+    if (Result.isFailure(normalised)) return Effect.fail(normalised.failure)
+    const decoded = Schema.decodeUnknownResult(WorkflowDefinition)(normalised.success)
+    if (Result.isFailure(decoded)) return Effect.fail(invalid(decoded.failure.issue, input))
+    const def = decoded.success
+    const id = def.id ?? def.name
+    const name = def.name ?? def.id
+    if (id === undefined || name === undefined) {
+      return Effect.fail(new InvalidDefinition({ path: "id", reason: "a workflow needs an id or a name" }))
+    }
+    return validate(toPlan(def, id, name))
+  })

@@ -1,0 +1,242 @@
+/**
+ * Task: what one step of a workflow does, plus its policy attributes.
+ *
+ * A handler receives a typed context `{ input, ...outputs of the task's data dependencies }` and returns an
+ * `Effect`, a `Promise` or a plain value. Tasks are usually declared inline with `Workflow.task`; `Task.make`
+ * builds a reusable task value that any workflow whose data fits can use.
+ *
+ * @since 0.1.0
+ */
+import { type Duration, Effect } from "effect"
+import type { PlanNode } from "./Plan.ts"
+import { TaskException } from "./WorkflowError.ts"
+
+// -----------------------------------------------------------------------------
+// Type-level helpers
+// -----------------------------------------------------------------------------
+
+/**
+ * Flattens an intersection for readable hovers.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Simplify<A> = { [K in keyof A]: A[K] } extends infer B ? B : never
+
+/**
+ * A compile-time error message shown in a parameter position.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export interface TypeError<Message extends string> {
+  readonly "~troupe/error": Message
+}
+
+/**
+ * What a handler's return value yields: the success of an Effect, or the awaited value.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type OutputOf<T> = [T] extends [Effect.Effect<infer A, infer _E, infer _R>] ? A : Awaited<T>
+
+/**
+ * The errors a handler's return value can fail with. A Promise can reject with anything: that becomes a
+ * `TaskException`.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type ErrorOf<T> = [T] extends [Effect.Effect<infer _A, infer E, infer _R>] ? E
+  : [T] extends [PromiseLike<unknown>] ? TaskException
+  : never
+
+/**
+ * The services a handler's return value requires.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type ServicesOf<T> = [T] extends [Effect.Effect<infer _A, infer _E, infer R>] ? R : never
+
+// -----------------------------------------------------------------------------
+// Models
+// -----------------------------------------------------------------------------
+
+/**
+ * Task priority: 1 (lowest) to 10 (highest). Ready tasks with a higher priority are dispatched first.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Priority = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10
+
+/**
+ * A retry policy: at most `maxRetries` retries after the first attempt, waiting
+ * `initialDelay * backoffMultiplier^(n-1)` (capped at `maxDelay`) before retry n.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RetryPolicy {
+  readonly maxRetries: number
+  readonly initialDelay?: Duration.Input | undefined
+  readonly backoffMultiplier?: number | undefined
+  readonly maxDelay?: Duration.Input | undefined
+  readonly jitter?: boolean | undefined
+}
+
+/**
+ * The attributes a task carries into the Plan (all optional).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Attributes {
+  readonly description?: string | undefined
+  readonly priority?: Priority | undefined
+  /** Limit for the whole task (all attempts). */
+  readonly timeout?: Duration.Input | undefined
+  readonly retry?: RetryPolicy | undefined
+  readonly parameters?: Readonly<Record<string, unknown>> | undefined
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+  readonly tags?: ReadonlyArray<string> | undefined
+  /** Capabilities an agent needs to run this task. */
+  readonly capabilities?: ReadonlyArray<string> | undefined
+  /** Skills (SKILL.md) the task needs. */
+  readonly skills?: ReadonlyArray<string> | undefined
+  /** Run on this agent type, bypassing capability routing. */
+  readonly agentType?: string | undefined
+  readonly expectedOutputType?: string | undefined
+  /** Expected duration: used by analysis and to order ready tasks. */
+  readonly estimatedDuration?: Duration.Input | undefined
+  /** Run even if a dependency was skipped (its output is then `undefined`). Default false. */
+  readonly runIfSkipped?: boolean | undefined
+}
+
+/**
+ * A condition: the task is skipped (with its dependants, by default) when it returns false.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Condition<Ctx, R = never> = (ctx: Ctx) => boolean | Effect.Effect<boolean, never, R>
+
+/**
+ * The type id of task values.
+ *
+ * @category type ids
+ * @since 0.1.0
+ */
+export const TypeId: unique symbol = Symbol.for("@troupe/core/Task") as never
+
+/**
+ * @category type ids
+ * @since 0.1.0
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A reusable task: a handler that needs a context of type `Needs`, with attributes.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Task<out A, out E = never, out R = never, in Needs = unknown> {
+  readonly [TypeId]: TypeId
+  /** `function`, `agent`, `workflow`, or a custom task type. */
+  readonly taskType: string
+  readonly attributes: Attributes
+  readonly when?: Condition<Needs, R> | undefined
+  readonly run: (ctx: Needs, info: TaskInfo) => Effect.Effect<A, E, R>
+}
+
+// -----------------------------------------------------------------------------
+// Constructors
+// -----------------------------------------------------------------------------
+
+/**
+ * What the engine tells a task about the run it is part of.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TaskInfo {
+  readonly workflow: string
+  readonly runId: string
+  readonly node: PlanNode
+  /** The attempt being run, from 1. */
+  readonly attempt: number
+}
+
+const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as { then?: unknown }).then === "function"
+
+/**
+ * Turns a handler's result (Effect, Promise or plain value) into an Effect. A rejected Promise becomes a
+ * `TaskException` naming the task; a synchronous throw is a defect.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromHandler = (
+  taskId: string,
+  make: () => unknown
+): Effect.Effect<unknown, unknown, unknown> =>
+  Effect.suspend(() => {
+    const result = make()
+    if (Effect.isEffect(result)) return result
+    if (isPromiseLike(result)) {
+      return Effect.tryPromise({
+        try: () => Promise.resolve(result),
+        catch: (cause) => new TaskException({ taskId, cause })
+      })
+    }
+    return Effect.succeed(result)
+  })
+
+/**
+ * A task value from attributes and a handler. The handler's parameter type says what the task needs
+ * from the workflow (`input` and dependency outputs); adding it to a workflow whose data does not fit is a
+ * compile error.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task, Workflow } from "@troupe/core"
+ *
+ * const count = Task.make(
+ *   { description: "count words" },
+ *   ({ input }: { readonly input: string }) => Effect.succeed(input.split(" ").length)
+ * )
+ * const wf = Workflow.make<"words", string>("words").task("count", count)
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <Needs, F extends (ctx: Needs) => unknown, R2 = never>(
+  attributes: Attributes & { readonly when?: Condition<Needs, R2> | undefined; readonly taskType?: string },
+  handler: F & ((ctx: Needs) => unknown)
+): Task<OutputOf<ReturnType<F>>, ErrorOf<ReturnType<F>>, ServicesOf<ReturnType<F>> | R2, Needs> => {
+  const { taskType, when, ...rest } = attributes
+  return {
+    [TypeId]: TypeId,
+    taskType: taskType ?? "function",
+    attributes: rest,
+    when: when as never,
+    run: (ctx: Needs, info: TaskInfo) => fromHandler(info.node.id, () => handler(ctx)) as never
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Guards
+// -----------------------------------------------------------------------------
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isTask = (u: unknown): u is Task<unknown, unknown, unknown, never> =>
+  typeof u === "object" && u !== null && TypeId in u

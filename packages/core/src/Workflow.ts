@@ -1,0 +1,586 @@
+/**
+ * Workflow: an immutable, typed value describing tasks and their dependencies.
+ *
+ * `Workflow.make("name")` (also exported as `workflow`) starts an empty workflow; each `.task(id, ...)`
+ * returns a new workflow with one more task, and `.dependsOn(...ids)` after a task adds order-only
+ * dependencies to it. Task ids, outputs, errors and required services accumulate in the type:
+ * a dependency on an unknown id, a duplicate id, or reading an output the task does not depend on are
+ * compile errors, and a workflow that needs a service cannot be run without it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Workflow } from "@troupe/core"
+ *
+ * const ci = Workflow.make("ci", { input: Schema.Struct({ repo: Schema.String }) })
+ *   .task("checkout", ({ input }) => Effect.succeed(`/tmp/${input.repo}`))
+ *   .task("build", { dependsOn: ["checkout"] }, ({ checkout }) => Effect.succeed(`${checkout}/dist`))
+ *   .task("lint", { dependsOn: ["checkout"] }, ({ checkout }) => Effect.succeed(checkout.length))
+ *   .task("test", { dependsOn: ["build"] }, ({ build }) => Effect.succeed(build.endsWith("dist")))
+ *   .dependsOn("lint")
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Duration, type Effect, type Pipeable, Schema } from "effect"
+import { pipeArguments } from "effect/Pipeable"
+import {
+  type Compiled,
+  compile,
+  type Entry,
+  internals,
+  InternalsId,
+  type TaskImpl,
+  type WorkflowInternals
+} from "./internal/workflowPlan.ts"
+import type { PlanNode, RetryPolicyData } from "./Plan.ts"
+import * as Task from "./Task.ts"
+import type {
+  Attributes,
+  Condition,
+  ErrorOf,
+  OutputOf,
+  ServicesOf,
+  Simplify,
+  TypeError
+} from "./Task.ts"
+import type { WorkflowFailed } from "./WorkflowError.ts"
+
+// -----------------------------------------------------------------------------
+// Type ids
+// -----------------------------------------------------------------------------
+
+/**
+ * @category type ids
+ * @since 0.1.0
+ */
+export const TypeId: unique symbol = Symbol.for("@troupe/core/Workflow") as never
+
+/**
+ * @category type ids
+ * @since 0.1.0
+ */
+export type TypeId = typeof TypeId
+
+// -----------------------------------------------------------------------------
+// Type-level helpers
+// -----------------------------------------------------------------------------
+
+/**
+ * Checks a new task id: it must not be empty, taken, or `input` (the workflow input's key).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type CheckId<Id extends string, Taken> = Id extends "" ? TypeError<"a task id cannot be empty">
+  : Id extends "input" ? TypeError<`"input" is reserved for the workflow input; choose another task id`>
+  : Id extends Taken ? TypeError<`task "${Id}" is already defined`>
+  : unknown
+
+/**
+ * The context a task handler receives: the workflow input and the outputs of exactly its data
+ * dependencies. With `runIfSkipped`, outputs of dependencies that may be skipped are optional.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Context<
+  Input,
+  Outputs,
+  Deps extends keyof Outputs,
+  Maybe extends string = never,
+  RunIfSkipped extends boolean = false
+> = Simplify<
+  & { readonly input: Input }
+  & (true extends RunIfSkipped ?
+      & { readonly [K in Exclude<Deps, Maybe>]: Outputs[K] }
+      & { readonly [K in Extract<Deps, Maybe>]?: Outputs[K] }
+    : { readonly [K in Deps]: Outputs[K] })
+>
+
+/**
+ * The outputs record of a finished run: tasks that may be skipped (they have a condition, or depend on
+ * one that has) are optional.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type ResultOutputs<Outputs, Maybe extends string> = Simplify<
+  & { readonly [K in Exclude<keyof Outputs, Maybe>]: Outputs[K] }
+  & { readonly [K in Extract<keyof Outputs, Maybe>]?: Outputs[K] }
+>
+
+type AddOutput<Outputs, Id extends string, A> = Simplify<Outputs & { readonly [K in Id]: A }>
+
+type MaybeOf<Id extends string, HasWhen, Deps extends string, Maybe extends string, RunIfSkipped> =
+  [HasWhen] extends [never] ? (true extends RunIfSkipped ? never : [Extract<Deps, Maybe>] extends [never] ? never : Id)
+    : Id
+
+// -----------------------------------------------------------------------------
+// Models
+// -----------------------------------------------------------------------------
+
+/**
+ * Options of a task declared in a workflow: its data dependencies, a condition and its attributes.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TaskOptions<Ctx, Deps extends string, RunIfSkipped extends boolean, RW> extends Attributes {
+  /** Tasks whose outputs this task reads (they run first). */
+  readonly dependsOn?: ReadonlyArray<Deps> | undefined
+  /** Skip the task (and, by default, its dependants) unless this returns true. */
+  readonly when?: Condition<Ctx, RW> | undefined
+  readonly runIfSkipped?: RunIfSkipped | undefined
+}
+
+/**
+ * Options of a sub-workflow task: like task options, plus the mapping to the child's input.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SubWorkflowOptions<Ctx, ChildInput, Deps extends string, RunIfSkipped extends boolean, RW>
+  extends TaskOptions<Ctx, Deps, RunIfSkipped, RW>
+{
+  readonly input: (ctx: Ctx) => ChildInput
+}
+
+/**
+ * A workflow value. Type parameters:
+ * - `Name`: its name;
+ * - `Input`: the type of the run's input;
+ * - `Outputs`: task id to output type, for every task declared so far;
+ * - `E`, `R`: the errors and services of all tasks;
+ * - `Last`: the id of the task declared last (what `.dependsOn` applies to);
+ * - `Maybe`: ids of tasks that may be skipped.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Workflow<
+  in out Name extends string,
+  in out Input,
+  in out Outputs,
+  out E = never,
+  out R = never,
+  in out Last extends string = never,
+  in out Maybe extends string = never
+> extends Pipeable.Pipeable {
+  readonly [TypeId]: {
+    readonly _Input: (_: Input) => Input
+    readonly _Outputs: (_: Outputs) => Outputs
+    readonly _E: (_: never) => E
+    readonly _R: (_: never) => R
+    readonly _Maybe: (_: Maybe) => Maybe
+  }
+  readonly name: Name
+  readonly description: string
+
+  /** Adds a task. See the overloads for the accepted forms. */
+  readonly task: TaskMethod<Name, Input, Outputs, E, R, Maybe>
+
+  /**
+   * Adds order-only dependencies to the task declared last: it starts after them without reading their
+   * outputs.
+   */
+  readonly dependsOn: [Last] extends [never] ? TypeError<"dependsOn(...) must follow a task">
+    : <const Ids extends ReadonlyArray<Exclude<keyof Outputs & string, Last>>>(
+      ...ids: Ids
+    ) => Workflow<
+      Name,
+      Input,
+      Outputs,
+      E,
+      R,
+      Last,
+      Maybe | ([Extract<Ids[number], Maybe>] extends [never] ? never : Last)
+    >
+}
+
+/**
+ * The overloads of `workflow.task(...)`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TaskMethod<Name extends string, Input, Outputs, E, R, Maybe extends string> {
+  /** `.task(id, handler)`: a task without data dependencies; the handler receives `{ input }`. */
+  <const Id extends string, F extends (ctx: Context<Input, Outputs, never>) => unknown>(
+    id: Id & CheckId<Id, keyof Outputs>,
+    handler: F
+  ): Workflow<
+    Name,
+    Input,
+    AddOutput<Outputs, Id, OutputOf<ReturnType<F>>>,
+    E | ErrorOf<ReturnType<F>>,
+    R | ServicesOf<ReturnType<F>>,
+    Id,
+    Maybe
+  >
+
+  /** `.task(id, taskValue)`: a reusable task value whose needs fit `{ input }`. */
+  <const Id extends string, A, E2, R2>(
+    id: Id & CheckId<Id, keyof Outputs>,
+    task: Task.Task<A, E2, R2, Context<Input, Outputs, never>>
+  ): Workflow<Name, Input, AddOutput<Outputs, Id, A>, E | E2, R | R2, Id, Maybe>
+
+  /** `.task(id, childWorkflow, { input: (ctx) => childInput, ... })`: a sub-workflow as a task. */
+  <
+    const Id extends string,
+    CN extends string,
+    CI,
+    CO,
+    CE,
+    CR,
+    CM extends string,
+    const Deps extends keyof Outputs & string = never,
+    RunIfSkipped extends boolean = false,
+    RW = never,
+    HasWhen = never
+  >(
+    id: Id & CheckId<Id, keyof Outputs>,
+    workflow: Workflow<CN, CI, CO, CE, CR, any, CM>,
+    options:
+      & SubWorkflowOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, CI, Deps, RunIfSkipped, RW>
+      & { readonly when?: HasWhen }
+  ): Workflow<
+    Name,
+    Input,
+    AddOutput<Outputs, Id, ResultOutputs<CO, CM>>,
+    E | WorkflowFailed<CE>,
+    R | CR | RW,
+    Id,
+    Maybe | MaybeOf<Id, HasWhen, Deps, Maybe, RunIfSkipped>
+  >
+
+  /** `.task(id, options, handler)`: declared dependencies, attributes and a condition, then the handler. */
+  <
+    const Id extends string,
+    F extends (ctx: Context<Input, Outputs, Deps, Maybe, RunIfSkipped>) => unknown,
+    const Deps extends keyof Outputs & string = never,
+    RunIfSkipped extends boolean = false,
+    RW = never,
+    HasWhen = never
+  >(
+    id: Id & CheckId<Id, keyof Outputs>,
+    options:
+      & TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, RW>
+      & { readonly when?: HasWhen },
+    handler: F
+  ): Workflow<
+    Name,
+    Input,
+    AddOutput<Outputs, Id, OutputOf<ReturnType<F>>>,
+    E | ErrorOf<ReturnType<F>>,
+    R | ServicesOf<ReturnType<F>> | RW,
+    Id,
+    Maybe | MaybeOf<Id, HasWhen, Deps, Maybe, RunIfSkipped>
+  >
+
+  /** `.task(id, options, taskValue)`: a reusable task value with dependencies and attributes. */
+  <
+    const Id extends string,
+    A,
+    E2,
+    R2,
+    const Deps extends keyof Outputs & string = never,
+    RunIfSkipped extends boolean = false,
+    RW = never,
+    HasWhen = never
+  >(
+    id: Id & CheckId<Id, keyof Outputs>,
+    options:
+      & TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, RW>
+      & { readonly when?: HasWhen },
+    task: Task.Task<A, E2, R2, Context<Input, Outputs, Deps, Maybe, RunIfSkipped>>
+  ): Workflow<
+    Name,
+    Input,
+    AddOutput<Outputs, Id, A>,
+    E | E2,
+    R | R2 | RW,
+    Id,
+    Maybe | MaybeOf<Id, HasWhen, Deps, Maybe, RunIfSkipped>
+  >
+}
+
+/**
+ * Any workflow.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Any = Workflow<string, any, any, any, any, any, any>
+
+/**
+ * The type of a workflow's run input.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Input<W> = W extends Workflow<any, infer I, any, any, any, any, any> ? I : never
+
+/**
+ * The outputs record a successful run of a workflow returns.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Outputs<W> = W extends Workflow<any, any, infer O, any, any, any, infer M> ? ResultOutputs<O, M>
+  : never
+
+/**
+ * The errors a workflow's tasks can fail with.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Error<W> = W extends Workflow<any, any, any, infer E, any, any, any> ? E : never
+
+/**
+ * The services a workflow's tasks require.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Services<W> = W extends Workflow<any, any, any, any, infer R, any, any> ? R : never
+
+// -----------------------------------------------------------------------------
+// Implementation
+// -----------------------------------------------------------------------------
+
+const durationMs = (input: Duration.Input | undefined): number | undefined =>
+  input === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(input))
+
+const retryData = (retry: Task.RetryPolicy | undefined): RetryPolicyData | undefined =>
+  retry === undefined ? undefined : {
+    maxRetries: retry.maxRetries,
+    initialDelayMs: durationMs(retry.initialDelay) ?? 1000,
+    backoffMultiplier: retry.backoffMultiplier ?? 2,
+    maxDelayMs: durationMs(retry.maxDelay) ?? 60_000,
+    jitter: retry.jitter ?? false
+  }
+
+const freezeArray = <A>(xs: ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
+  Object.freeze(xs === undefined ? [] : [...xs])
+
+const freezeRecord = (r: Readonly<Record<string, unknown>> | undefined): Readonly<Record<string, unknown>> =>
+  Object.freeze(r === undefined ? {} : { ...r })
+
+const makeNode = (
+  id: string,
+  index: number,
+  taskType: string,
+  attrs: Attributes,
+  dependsOn: ReadonlyArray<string>,
+  after: ReadonlyArray<string>,
+  hasCondition: boolean,
+  child: WorkflowInternals | undefined
+): PlanNode =>
+  Object.freeze({
+    id,
+    index,
+    description: attrs.description ?? "",
+    taskType,
+    dependsOn: freezeArray(dependsOn),
+    after: freezeArray(after),
+    priority: attrs.priority ?? 5,
+    timeoutMs: durationMs(attrs.timeout),
+    retry: retryData(attrs.retry),
+    parameters: freezeRecord(attrs.parameters),
+    metadata: freezeRecord(attrs.metadata),
+    tags: freezeArray(attrs.tags),
+    capabilities: freezeArray(attrs.capabilities),
+    skills: freezeArray(attrs.skills),
+    agentType: attrs.agentType,
+    expectedOutputType: attrs.expectedOutputType,
+    condition: hasCondition ? { _tag: "Predicate" as const } : undefined,
+    runIfSkipped: attrs.runIfSkipped ?? false,
+    estimatedDurationMs: durationMs(attrs.estimatedDuration),
+    workflow: child === undefined ? undefined : compile(child).plan
+  })
+
+const Proto = {
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+}
+
+const makeWorkflow = (w: WorkflowInternals): Workflow<string, unknown, {}> => {
+  const self = Object.create(Proto)
+  self[InternalsId] = w
+  self[TypeId] = TypeId
+  self.name = w.name
+  self.description = w.description
+  self.task = (id: string, a: unknown, b?: unknown) => makeWorkflow(addTask(w, id, a, b))
+  self.dependsOn = (...ids: ReadonlyArray<string>) => makeWorkflow(addAfter(w, ids))
+  return Object.freeze(self)
+}
+
+const isWorkflowValue = (u: unknown): boolean => typeof u === "object" && u !== null && InternalsId in u
+
+const push = (w: WorkflowInternals, impl: TaskImpl): WorkflowInternals => ({
+  ...w,
+  head: { parent: w.head, impl, size: (w.head?.size ?? 0) + 1 } satisfies Entry
+})
+
+type Options = Attributes & {
+  readonly dependsOn?: ReadonlyArray<string> | undefined
+  readonly when?: Condition<never, unknown> | undefined
+  readonly input?: ((ctx: never) => unknown) | undefined
+}
+
+const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): WorkflowInternals => {
+  const index = w.head?.size ?? 0
+  // .task(id, handler)
+  if (typeof a === "function") {
+    const handler = a as (ctx: unknown) => unknown
+    return push(w, {
+      node: makeNode(id, index, "function", {}, [], [], false, undefined),
+      run: (ctx: never) => Task.fromHandler(id, () => handler(ctx))
+    })
+  }
+  // .task(id, taskValue)
+  if (Task.isTask(a)) return push(w, fromTaskValue(id, index, a, {}))
+  // .task(id, childWorkflow, options)
+  if (isWorkflowValue(a)) {
+    const child = internals(a)
+    const options = (b ?? {}) as Options
+    const { dependsOn, when, input, ...attrs } = options
+    return push(w, {
+      node: makeNode(id, index, "workflow", attrs, dependsOn ?? [], [], when !== undefined, child),
+      run: () => {
+        throw new globalThis.Error("sub-workflow tasks are run by the engine")
+      },
+      when,
+      child: { workflow: child, input }
+    })
+  }
+  const options = (a ?? {}) as Options
+  // .task(id, options, taskValue)
+  if (Task.isTask(b)) return push(w, fromTaskValue(id, index, b, options))
+  // .task(id, options, handler)
+  const handler = b as (ctx: unknown) => unknown
+  const { dependsOn, when, ...attrs } = options
+  return push(w, {
+    node: makeNode(id, index, "function", attrs, dependsOn ?? [], [], when !== undefined, undefined),
+    run: (ctx: never) => Task.fromHandler(id, () => handler(ctx)),
+    when
+  })
+}
+
+const fromTaskValue = (
+  id: string,
+  index: number,
+  task: Task.Task<unknown, unknown, unknown, never>,
+  options: Options
+): TaskImpl => {
+  const { dependsOn, when, ...attrs } = options
+  const condition = when ?? task.when
+  return {
+    node: makeNode(id, index, task.taskType, { ...task.attributes, ...attrs }, dependsOn ?? [], [],
+      condition !== undefined, undefined),
+    run: task.run as TaskImpl["run"],
+    when: condition as TaskImpl["when"]
+  }
+}
+
+const addAfter = (w: WorkflowInternals, ids: ReadonlyArray<string>): WorkflowInternals => {
+  const head = w.head
+  if (head === undefined) throw new globalThis.Error("dependsOn(...) must follow a task")
+  const node = head.impl.node
+  const after = [...node.after, ...ids.filter((id) => !node.after.includes(id) && !node.dependsOn.includes(id))]
+  return {
+    ...w,
+    head: { ...head, impl: { ...head.impl, node: Object.freeze({ ...node, after: Object.freeze(after) }) } }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Constructors
+// -----------------------------------------------------------------------------
+
+/**
+ * Starts an empty workflow. Give the input's type with a Schema (`{ input: Schema }`), or as a type
+ * argument (`Workflow.make<"name", Input>("name")`); without either, the workflow takes no input.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make: {
+  <const Name extends string, S extends Schema.Top>(
+    name: Name,
+    options: {
+      readonly input: S
+      readonly description?: string | undefined
+      readonly maxParallel?: number | undefined
+      readonly metadata?: Readonly<Record<string, unknown>> | undefined
+    }
+  ): Workflow<Name, S["Type"], {}>
+  <const Name extends string, Input = void>(
+    name: Name,
+    options?: {
+      readonly description?: string | undefined
+      readonly maxParallel?: number | undefined
+      readonly metadata?: Readonly<Record<string, unknown>> | undefined
+    }
+  ): Workflow<Name, Input, {}>
+} = (
+  name: string,
+  options?: {
+    readonly input?: Schema.Top | undefined
+    readonly description?: string | undefined
+    readonly maxParallel?: number | undefined
+    readonly metadata?: Readonly<Record<string, unknown>> | undefined
+  }
+) =>
+  makeWorkflow({
+    name,
+    description: options?.description ?? "",
+    inputSchema: options?.input,
+    maxParallel: options?.maxParallel,
+    metadata: Object.freeze({ ...options?.metadata }),
+    head: undefined
+  }) as never
+
+/**
+ * `workflow("name")` reads like the card: `workflow("ci").task(...).dependsOn(...)`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const workflow = make
+
+// -----------------------------------------------------------------------------
+// Guards
+// -----------------------------------------------------------------------------
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isWorkflow = (u: unknown): u is Any => isWorkflowValue(u)
+
+// -----------------------------------------------------------------------------
+// Accessors
+// -----------------------------------------------------------------------------
+
+/**
+ * Decodes an unknown value (from JSON, the command line) into a workflow's input with its Schema.
+ * Workflows without an input schema accept anything as-is.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const decodeInput = <W extends Any>(
+  workflow: W,
+  input: unknown
+): Effect.Effect<Input<W>, Schema.SchemaError> => {
+  const schema = internals(workflow).inputSchema
+  if (schema === undefined) return Schema.decodeUnknownEffect(Schema.Unknown)(input) as never
+  return Schema.decodeUnknownEffect(schema as Schema.Codec<unknown, unknown, never>)(input) as never
+}
+
+/** @internal */
+export const compiled = (workflow: Any): Compiled => compile(internals(workflow))

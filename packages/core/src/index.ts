@@ -1,0 +1,28 @@
+/**
+ * @troupe/core: typed workflows of tasks and agents, compiled to Effect programs.
+ *
+ * @since 0.1.0
+ */
+export * as Engine from "./Engine.ts"
+export * as Plan from "./Plan.ts"
+export * as RunEvent from "./RunEvent.ts"
+export * as RunState from "./RunState.ts"
+export * as Task from "./Task.ts"
+export * as Workflow from "./Workflow.ts"
+export * as WorkflowError from "./WorkflowError.ts"
+
+/**
+ * `workflow("name")`: start a workflow (same as `Workflow.make`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export { workflow } from "./Workflow.ts"
+
+/**
+ * `run(workflow, input, options)` and `start(...)` (same as `Engine.run` / `Engine.start`).
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export { run, start } from "./Engine.ts"

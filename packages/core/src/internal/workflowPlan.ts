@@ -1,0 +1,82 @@
+/**
+ * @internal The runtime representation behind a Workflow value: a persistent (shared-tail) list of task
+ * entries, so adding a task is O(1) and branching a half-built workflow copies nothing. The Plan and the
+ * implementation table are materialised once per workflow value, on first use.
+ */
+import type { Effect, Schema } from "effect"
+import type { Condition, TaskInfo } from "../Task.ts"
+import type { Plan, PlanEdge, PlanNode } from "../Plan.ts"
+
+export interface TaskImpl {
+  readonly node: PlanNode
+  readonly run: (ctx: never, info: TaskInfo) => Effect.Effect<unknown, unknown, unknown>
+  readonly when?: Condition<never, unknown> | undefined
+  /** For sub-workflow tasks: the child and the mapping from the parent's context to its input. */
+  readonly child?: {
+    readonly workflow: WorkflowInternals
+    readonly input: ((ctx: never) => unknown) | undefined
+  } | undefined
+}
+
+export interface Entry {
+  readonly parent: Entry | undefined
+  readonly impl: TaskImpl
+  readonly size: number
+}
+
+export interface WorkflowInternals {
+  readonly name: string
+  readonly description: string
+  readonly inputSchema: Schema.Top | undefined
+  readonly metadata: Readonly<Record<string, unknown>>
+  readonly maxParallel: number | undefined
+  readonly head: Entry | undefined
+}
+
+export const InternalsId: unique symbol = Symbol.for("@troupe/core/Workflow/internals") as never
+
+export interface Compiled {
+  readonly plan: Plan
+  readonly impls: ReadonlyArray<TaskImpl>
+}
+
+const compiled = new WeakMap<WorkflowInternals, Compiled>()
+
+export const internals = (workflow: unknown): WorkflowInternals => {
+  const i = (workflow as { readonly [InternalsId]?: WorkflowInternals })[InternalsId]
+  if (i === undefined) throw new TypeError("Expected a Troupe workflow value")
+  return i
+}
+
+const freezeNode = (node: PlanNode): PlanNode => Object.freeze(node)
+
+/** Materialises the Plan and the implementation table of a workflow (cached per value). */
+export const compile = (w: WorkflowInternals): Compiled => {
+  const cached = compiled.get(w)
+  if (cached !== undefined) return cached
+  const impls: Array<TaskImpl> = new Array(w.head?.size ?? 0)
+  for (let e = w.head; e !== undefined; e = e.parent) impls[e.size - 1] = e.impl
+  const nodes: Array<PlanNode> = new Array(impls.length)
+  const edges: Array<PlanEdge> = []
+  for (let i = 0; i < impls.length; i++) {
+    const node = impls[i]!.node
+    nodes[i] = node.index === i ? node : freezeNode({ ...node, index: i })
+    for (const from of node.dependsOn) edges.push(Object.freeze({ from, to: node.id, kind: "data" as const }))
+    for (const from of node.after) edges.push(Object.freeze({ from, to: node.id, kind: "order" as const }))
+  }
+  const plan: Plan = Object.freeze({
+    id: w.name,
+    name: w.name,
+    description: w.description,
+    nodes: Object.freeze(nodes),
+    edges: Object.freeze(edges),
+    maxParallel: w.maxParallel,
+    continueOnFailure: false,
+    metadata: w.metadata
+  })
+  const result: Compiled = { plan, impls }
+  compiled.set(w, result)
+  return result
+}
+
+export const planOf = (workflow: unknown): Plan => compile(internals(workflow)).plan
