@@ -39,7 +39,7 @@ export interface TypeError<Message extends string> {
  * @category type-level
  * @since 0.1.0
  */
-export type OutputOf<T> = [T] extends [Effect.Effect<infer A, infer _E, infer _R>] ? A : Awaited<T>
+export type OutputOf<T> = [T] extends [never] ? never : [T] extends [Effect.Effect<infer A, infer _E, infer _R>] ? A : Awaited<T>
 
 /**
  * The errors a handler's return value can fail with. A Promise can reject with anything: that becomes a
@@ -48,7 +48,7 @@ export type OutputOf<T> = [T] extends [Effect.Effect<infer A, infer _E, infer _R
  * @category type-level
  * @since 0.1.0
  */
-export type ErrorOf<T> = [T] extends [Effect.Effect<infer _A, infer E, infer _R>] ? E
+export type ErrorOf<T> = [T] extends [never] ? never : [T] extends [Effect.Effect<infer _A, infer E, infer _R>] ? E
   : [T] extends [PromiseLike<unknown>] ? TaskException
   : never
 
@@ -58,7 +58,7 @@ export type ErrorOf<T> = [T] extends [Effect.Effect<infer _A, infer E, infer _R>
  * @category type-level
  * @since 0.1.0
  */
-export type ServicesOf<T> = [T] extends [Effect.Effect<infer _A, infer _E, infer R>] ? R : never
+export type ServicesOf<T> = [T] extends [never] ? never : [T] extends [Effect.Effect<infer _A, infer _E, infer R>] ? R : never
 
 // -----------------------------------------------------------------------------
 // Models

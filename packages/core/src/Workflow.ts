@@ -112,8 +112,16 @@ export type ResultOutputs<Outputs, Maybe extends string> = Simplify<
 
 type AddOutput<Outputs, Id extends string, A> = Simplify<Outputs & { readonly [K in Id]: A }>
 
-type MaybeOf<Id extends string, HasWhen, Deps extends string, Maybe extends string, RunIfSkipped> =
-  [HasWhen] extends [never] ? (true extends RunIfSkipped ? never : [Extract<Deps, Maybe>] extends [never] ? never : Id)
+/**
+ * What a condition returns: a boolean, or an Effect of one.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type WhenResult = boolean | Effect.Effect<boolean, never, any>
+
+type MaybeOf<Id extends string, W, Deps extends string, Maybe extends string, RunIfSkipped> =
+  [W] extends [never] ? (true extends RunIfSkipped ? never : [Extract<Deps, Maybe>] extends [never] ? never : Id)
     : Id
 
 // -----------------------------------------------------------------------------
@@ -126,11 +134,13 @@ type MaybeOf<Id extends string, HasWhen, Deps extends string, Maybe extends stri
  * @category models
  * @since 0.1.0
  */
-export interface TaskOptions<Ctx, Deps extends string, RunIfSkipped extends boolean, RW> extends Attributes {
+export interface TaskOptions<Ctx, Deps extends string, RunIfSkipped extends boolean, W extends WhenResult>
+  extends Attributes
+{
   /** Tasks whose outputs this task reads (they run first). */
   readonly dependsOn?: ReadonlyArray<Deps> | undefined
   /** Skip the task (and, by default, its dependants) unless this returns true. */
-  readonly when?: Condition<Ctx, RW> | undefined
+  readonly when?: ((ctx: Ctx) => W) | undefined
   readonly runIfSkipped?: RunIfSkipped | undefined
 }
 
@@ -140,8 +150,13 @@ export interface TaskOptions<Ctx, Deps extends string, RunIfSkipped extends bool
  * @category models
  * @since 0.1.0
  */
-export interface SubWorkflowOptions<Ctx, ChildInput, Deps extends string, RunIfSkipped extends boolean, RW>
-  extends TaskOptions<Ctx, Deps, RunIfSkipped, RW>
+export interface SubWorkflowOptions<
+  Ctx,
+  ChildInput,
+  Deps extends string,
+  RunIfSkipped extends boolean,
+  W extends WhenResult
+> extends TaskOptions<Ctx, Deps, RunIfSkipped, W>
 {
   readonly input: (ctx: Ctx) => ChildInput
 }
@@ -236,22 +251,20 @@ export interface TaskMethod<Name extends string, Input, Outputs, E, R, Maybe ext
     CM extends string,
     const Deps extends keyof Outputs & string = never,
     RunIfSkipped extends boolean = false,
-    RW = never,
-    HasWhen = never
+    W extends WhenResult = never
   >(
     id: Id & CheckId<Id, keyof Outputs>,
     workflow: Workflow<CN, CI, CO, CE, CR, any, CM>,
     options:
-      & SubWorkflowOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, CI, Deps, RunIfSkipped, RW>
-      & { readonly when?: HasWhen }
+      SubWorkflowOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, CI, Deps, RunIfSkipped, W>
   ): Workflow<
     Name,
     Input,
     AddOutput<Outputs, Id, ResultOutputs<CO, CM>>,
     E | WorkflowFailed<CE>,
-    R | CR | RW,
+    R | CR | ServicesOf<W>,
     Id,
-    Maybe | MaybeOf<Id, HasWhen, Deps, Maybe, RunIfSkipped>
+    Maybe | MaybeOf<Id, W, Deps, Maybe, RunIfSkipped>
   >
 
   /** `.task(id, options, handler)`: declared dependencies, attributes and a condition, then the handler. */
@@ -260,22 +273,20 @@ export interface TaskMethod<Name extends string, Input, Outputs, E, R, Maybe ext
     F extends (ctx: Context<Input, Outputs, Deps, Maybe, RunIfSkipped>) => unknown,
     const Deps extends keyof Outputs & string = never,
     RunIfSkipped extends boolean = false,
-    RW = never,
-    HasWhen = never
+    W extends WhenResult = never
   >(
     id: Id & CheckId<Id, keyof Outputs>,
     options:
-      & TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, RW>
-      & { readonly when?: HasWhen },
+      TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, W>,
     handler: F
   ): Workflow<
     Name,
     Input,
     AddOutput<Outputs, Id, OutputOf<ReturnType<F>>>,
     E | ErrorOf<ReturnType<F>>,
-    R | ServicesOf<ReturnType<F>> | RW,
+    R | ServicesOf<ReturnType<F>> | ServicesOf<W>,
     Id,
-    Maybe | MaybeOf<Id, HasWhen, Deps, Maybe, RunIfSkipped>
+    Maybe | MaybeOf<Id, W, Deps, Maybe, RunIfSkipped>
   >
 
   /** `.task(id, options, taskValue)`: a reusable task value with dependencies and attributes. */
@@ -286,32 +297,43 @@ export interface TaskMethod<Name extends string, Input, Outputs, E, R, Maybe ext
     R2,
     const Deps extends keyof Outputs & string = never,
     RunIfSkipped extends boolean = false,
-    RW = never,
-    HasWhen = never
+    W extends WhenResult = never
   >(
     id: Id & CheckId<Id, keyof Outputs>,
     options:
-      & TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, RW>
-      & { readonly when?: HasWhen },
+      TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, W>,
     task: Task.Task<A, E2, R2, Context<Input, Outputs, Deps, Maybe, RunIfSkipped>>
   ): Workflow<
     Name,
     Input,
     AddOutput<Outputs, Id, A>,
     E | E2,
-    R | R2 | RW,
+    R | R2 | ServicesOf<W>,
     Id,
-    Maybe | MaybeOf<Id, HasWhen, Deps, Maybe, RunIfSkipped>
+    Maybe | MaybeOf<Id, W, Deps, Maybe, RunIfSkipped>
   >
 }
 
 /**
- * Any workflow.
+ * Any workflow. (Structural on the type id only, so that any workflow value is assignable to it.)
  *
  * @category models
  * @since 0.1.0
  */
-export type Any = Workflow<string, any, any, any, any, any, any>
+export interface Any {
+  readonly [TypeId]: {
+    readonly _Input: (_: never) => any
+    readonly _Outputs: (_: never) => any
+    readonly _E: (_: never) => any
+    readonly _R: (_: never) => any
+    readonly _Maybe: (_: never) => any
+  }
+  readonly name: string
+  readonly description: string
+}
+
+type Variance<W extends Any> = W[TypeId]
+type Out<F> = F extends (_: never) => infer X ? X : never
 
 /**
  * The type of a workflow's run input.
@@ -319,7 +341,7 @@ export type Any = Workflow<string, any, any, any, any, any, any>
  * @category type-level
  * @since 0.1.0
  */
-export type Input<W> = W extends Workflow<any, infer I, any, any, any, any, any> ? I : never
+export type Input<W extends Any> = Out<Variance<W>["_Input"]>
 
 /**
  * The outputs record a successful run of a workflow returns.
@@ -327,8 +349,10 @@ export type Input<W> = W extends Workflow<any, infer I, any, any, any, any, any>
  * @category type-level
  * @since 0.1.0
  */
-export type Outputs<W> = W extends Workflow<any, any, infer O, any, any, any, infer M> ? ResultOutputs<O, M>
-  : never
+export type Outputs<W extends Any> = ResultOutputs<
+  Out<Variance<W>["_Outputs"]>,
+  Out<Variance<W>["_Maybe"]> & string
+>
 
 /**
  * The errors a workflow's tasks can fail with.
@@ -336,7 +360,7 @@ export type Outputs<W> = W extends Workflow<any, any, infer O, any, any, any, in
  * @category type-level
  * @since 0.1.0
  */
-export type Error<W> = W extends Workflow<any, any, any, infer E, any, any, any> ? E : never
+export type Error<W extends Any> = Out<Variance<W>["_E"]>
 
 /**
  * The services a workflow's tasks require.
@@ -344,7 +368,7 @@ export type Error<W> = W extends Workflow<any, any, any, infer E, any, any, any>
  * @category type-level
  * @since 0.1.0
  */
-export type Services<W> = W extends Workflow<any, any, any, any, infer R, any, any> ? R : never
+export type Services<W extends Any> = Out<Variance<W>["_R"]>
 
 // -----------------------------------------------------------------------------
 // Implementation

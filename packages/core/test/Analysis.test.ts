@@ -128,7 +128,8 @@ const dags = (maxTasks: number): fc.Arbitrary<Dag> =>
     })
   )
 
-const planOf = (dag: Dag): Plan => plan(dag.deps.map((list, i) => ({ id: `t${i}`, depends_on: list.map((d) => `t${d}`) })))
+const planOf = (dag: Dag): Plan =>
+  plan(dag.deps.map((list, i) => ({ id: `t${i}`, depends_on: list.map((d) => `t${d}`) })))
 const durationsOf = (dag: Dag) => Object.fromEntries(dag.durations.map((d, i) => [`t${i}`, d]))
 const num = (id: string) => Number(id.slice(1))
 

@@ -307,7 +307,10 @@ describe("decode: errors", () => {
       path: "tasks[0].id",
       reason: "expected a non-empty string, got \"\""
     })
-    expect(error(wf(["a"]))).toMatchObject({ path: "tasks[0]", reason: "expected a task (an object), got \"a\"" })
+    expect(error({ name: "wf", tasks: ["a"] })).toMatchObject({
+      path: "tasks[0]",
+      reason: "expected a task (an object), got \"a\""
+    })
   })
 
   it("InvalidDefinition for a value that is not a workflow", () => {

@@ -7,6 +7,7 @@
 import type { Plan, Strategy } from "../Plan.ts"
 import { bottomLevels, type GraphIndex, index, topo } from "./graph.ts"
 
+/** @internal Everything `analyze` computes about a plan. */
 export interface Analysis {
   readonly taskCount: number
   readonly edgeCount: number

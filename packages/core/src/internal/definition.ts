@@ -123,17 +123,15 @@ const snakeKeys = (
   path: string
 ): Result.Result<unknown, InvalidDefinition> => {
   if (!isRecord(value)) return Result.succeed(value)
-  const out: Record<string, unknown> = {}
-  for (const [key, field] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
     const name = snake(key)
-    if (name !== key && name in value) {
+    if (name !== key && Object.hasOwn(value, name)) {
       return Result.fail(
         new InvalidDefinition({ path: join(path, key), reason: `given twice, as "${name}" and as "${key}"` })
       )
     }
-    out[name] = field
   }
-  return Result.succeed(out)
+  return Result.succeed(Object.fromEntries(Object.entries(value).map(([key, field]) => [snake(key), field])))
 }
 
 /** The workflow, its tasks and their retry configs with snake_case keys (user data is left alone). */
@@ -183,7 +181,7 @@ const invalid = (issue: SchemaIssue.Issue, input: unknown): InvalidDefinition =>
   let value: unknown = input
   for (const segment of segments) {
     let key = segment
-    if (typeof segment === "string" && isRecord(value) && !(segment in value)) {
+    if (typeof segment === "string" && isRecord(value) && !Object.hasOwn(value, segment)) {
       key = Object.keys(value).find((k) => snake(k) === segment) ?? segment
     }
     path = join(path, typeof key === "number" ? key : String(key))
@@ -194,7 +192,11 @@ const invalid = (issue: SchemaIssue.Issue, input: unknown): InvalidDefinition =>
   }
   const message = first?.message ?? "a valid value"
   const reason = message === MISSING ? "is required" : `expected ${message}, got ${show(value)}`
-  return new InvalidDefinition({ path: path === "" ? "(root)" : path, reason, ...(taskId === undefined ? {} : { taskId }) })
+  return new InvalidDefinition({
+    path: path === "" ? "(root)" : path,
+    reason,
+    ...(taskId === undefined ? {} : { taskId })
+  })
 }
 
 // -----------------------------------------------------------------------------
@@ -225,7 +227,11 @@ const freezeCopy = <A>(value: A, seen = new WeakMap<object, unknown>()): A => {
   if (proto !== Object.prototype && proto !== null) return value
   const out: Record<string, unknown> = {}
   seen.set(value, out)
-  for (const [key, item] of Object.entries(value)) out[key] = freezeCopy(item, seen)
+  for (const [key, item] of Object.entries(value)) {
+    // defineProperty, not assignment: a "__proto__" key in user data stays a plain field.
+    const field = { value: freezeCopy(item, seen), enumerable: true, writable: true, configurable: true }
+    Object.defineProperty(out, key, field)
+  }
   return Object.freeze(out) as A
 }
 
@@ -312,7 +318,7 @@ const findCycle = (plan: Plan): Array<string> | undefined => {
         next.pop()
       } else if (color[s] === GRAY) {
         const cycle = stack.slice(stack.indexOf(s))
-        const start = cycle.indexOf(Math.min(...cycle))
+        const start = cycle.indexOf(cycle.reduce((a, b) => Math.min(a, b)))
         const rotated = [...cycle.slice(start), ...cycle.slice(0, start)]
         return [...rotated, rotated[0]!].map((i) => g.ids[i]!)
       } else if (color[s] === WHITE) {
