@@ -22,22 +22,28 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Queue, Stream } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Option, Queue, Random, type Schema, Stream } from "effect"
+import { CircuitOpen } from "./Breaker.ts"
 import { analyze } from "./internal/analysis.ts"
 import * as definition from "./internal/definition.ts"
 import { bottomLevels, type GraphIndex, index, topo } from "./internal/graph.ts"
 import { type Compiled, compile, type TaskImpl } from "./internal/workflowPlan.ts"
 import type { Plan, PlanNode, Strategy } from "./Plan.ts"
-import type { RunEvent } from "./RunEvent.ts"
+import { isTerminal, type RunEvent } from "./RunEvent.ts"
 import * as RunState from "./RunState.ts"
+import * as Policy from "./Policy.ts"
+import * as TaskCache from "./TaskCache.ts"
 import type { TaskInfo } from "./Task.ts"
 import * as Workflow from "./Workflow.ts"
 import {
+  type CompensationResult,
   type DefinitionError,
+  InvalidDefinition,
   type TaskFailure,
   TaskTimeout,
   WorkflowCancelled,
-  WorkflowFailed
+  WorkflowFailed,
+  WorkflowTimeout
 } from "./WorkflowError.ts"
 
 // -----------------------------------------------------------------------------
@@ -72,6 +78,17 @@ export interface RunOptions {
   readonly onEvent?: ((event: RunEvent) => void) | undefined
   /** Default: a random id. */
   readonly runId?: string | undefined
+  /** Deadline for the whole run (default: the workflow's). Whatever still runs then is cancelled. */
+  readonly deadline?: Duration.Input | undefined
+  /** Capacities of named resource pools (default: the workflow's). */
+  readonly resources?: Readonly<Record<string, number>> | undefined
+  /** Most tasks with the same concurrency key at once (default: the workflow's). */
+  readonly perKeyLimit?: number | undefined
+  /**
+   * Run compensations of completed tasks when a run in `continue` mode ends with failures (fail-fast
+   * runs always compensate). Default false.
+   */
+  readonly compensateOnFailure?: boolean | undefined
 }
 
 /**
@@ -103,7 +120,7 @@ export interface RunHandle<Outputs, E> {
   readonly progress: Effect.Effect<RunState.Progress>
   /** Interrupts running tasks, cancels pending ones; `await` then fails with `WorkflowCancelled`. */
   readonly cancel: Effect.Effect<void>
-  readonly await: Effect.Effect<RunResult<Outputs>, WorkflowFailed<E> | WorkflowCancelled>
+  readonly await: Effect.Effect<RunResult<Outputs>, WorkflowFailed<E> | WorkflowTimeout | WorkflowCancelled>
 }
 
 type Args<W extends Workflow.Any> = [void] extends [Workflow.Input<W>]
@@ -121,6 +138,7 @@ const COMPLETED = 3
 const FAILED = 4
 const SKIPPED = 5
 const CANCELLED = 6
+const PREFLIGHT = 7
 
 const Skip: unique symbol = Symbol.for("@troupe/core/Engine/Skip") as never
 interface Skip {
@@ -130,10 +148,11 @@ const skip = (reason: string): Skip => ({ [Skip]: reason })
 const isSkip = (u: unknown): u is Skip => typeof u === "object" && u !== null && Skip in u
 
 interface Outcome {
-  readonly status: "completed" | "failed" | "cancelled"
+  readonly status: "completed" | "failed" | "cancelled" | "deadline"
   readonly outputs: Record<string, unknown>
   readonly failures: ReadonlyArray<TaskFailure<unknown>>
   readonly completed: ReadonlyArray<string>
+  readonly compensations: ReadonlyArray<CompensationResult>
   readonly durationMs: number
 }
 
@@ -160,6 +179,7 @@ const makeReadyQueue = (priority: Int8Array, remaining: Float64Array) => {
       ? remaining[a]! > remaining[b]!
       : a < b
   return {
+    before,
     get size() {
       return heap.length
     },
@@ -198,7 +218,8 @@ const makeReadyQueue = (priority: Int8Array, remaining: Float64Array) => {
   }
 }
 
-const describeCause = (cause: Cause.Cause<unknown>): string => {
+/** One line describing the error in a Cause. */
+export const describeCause = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.findErrorOption(cause)
   if (error._tag === "Some") {
     const e = error.value
@@ -211,18 +232,64 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
   return line.length > 200 ? `${line.slice(0, 199)}…` : line
 }
 
-const retryDelay = (node: PlanNode, retry: number): number => {
-  const policy = node.retry!
-  const delay = Math.min(
-    policy.initialDelayMs * Math.pow(policy.backoffMultiplier, retry - 1),
-    policy.maxDelayMs
-  )
-  return policy.jitter ? delay * (0.8 + Math.random() * 0.4) : delay
-}
-
 let runCounter = 0
 const newRunId = (): string =>
   `run-${Date.now().toString(36)}-${(runCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+
+interface Settings {
+  readonly maxParallel: number
+  readonly failFast: boolean
+  readonly compensateOnFailure: boolean
+  readonly deadlineMs: number | undefined
+  readonly resources: Readonly<Record<string, number>> | undefined
+  readonly perKeyLimit: number | undefined
+}
+
+const settingsOf = (plan: Plan, options: RunOptions): Settings => {
+  const failFast = (options.failureMode ?? (plan.continueOnFailure ? "continue" : "fail-fast")) === "fail-fast"
+  const deadline = options.deadline === undefined
+    ? plan.deadlineMs
+    : Duration.toMillis(Duration.fromInputUnsafe(options.deadline))
+  return {
+    maxParallel: resolveConcurrency(plan, options),
+    failFast,
+    compensateOnFailure: failFast || options.compensateOnFailure === true,
+    deadlineMs: deadline,
+    resources: options.resources ?? plan.resources,
+    perKeyLimit: options.perKeyLimit ?? plan.perKeyLimit
+  }
+}
+
+/** Resource requests that can never be met are definition errors, found before the run starts. */
+const checkResources = (plan: Plan, settings: Settings): Effect.Effect<void, InvalidDefinition> => {
+  const pools = settings.resources ?? {}
+  for (let i = 0; i < plan.nodes.length; i++) {
+    const node = plan.nodes[i]!
+    for (const [pool, units] of Object.entries(node.resources ?? {})) {
+      const capacity = pools[pool]
+      const path = `tasks[${i}].resources.${pool}`
+      if (capacity === undefined) {
+        return Effect.fail(
+          new InvalidDefinition({
+            path,
+            taskId: node.id,
+            reason: `unknown resource pool "${pool}"; pools: [${Object.keys(pools).join(", ")}]`
+          })
+        )
+      }
+      if (!(units >= 0) || units > capacity) {
+        return Effect.fail(
+          new InvalidDefinition({
+            path,
+            taskId: node.id,
+            reason: `requests ${units} ${pool} but the pool holds ${capacity}`
+          })
+        )
+      }
+    }
+  }
+  return Effect.void
+}
 
 /**
  * The scheduler. Runs the compiled workflow and reports every event through `emit`.
@@ -230,7 +297,7 @@ const newRunId = (): string =>
 const execute = (
   compiled: Compiled,
   input: unknown,
-  options: RunOptions,
+  settings: Settings,
   runId: string,
   emit: (event: RunEvent) => void,
   control: Control
@@ -239,6 +306,7 @@ const execute = (
     const { plan, impls } = compiled
     const services = parent.context as Context.Context<unknown>
     const clock = parent.getRef(Clock.Clock)
+    const random = parent.getRef(Random.Random)
     const now = () => clock.currentTimeMillisUnsafe()
     const g: GraphIndex = index(plan)
     const n = g.size
@@ -248,8 +316,18 @@ const execute = (
     const priority = new Int8Array(n)
     for (let i = 0; i < n; i++) priority[i] = plan.nodes[i]!.priority
     const ready = makeReadyQueue(priority, remainingPath)
-    const maxParallel = resolveConcurrency(plan, options)
-    const failFast = (options.failureMode ?? (plan.continueOnFailure ? "continue" : "fail-fast")) === "fail-fast"
+    const { failFast, maxParallel } = settings
+
+    // Resource pools and per-key limits gate dispatch; without them the fast path pops the heap.
+    const pools = new Map<string, number>(Object.entries(settings.resources ?? {}))
+    const perKeyLimit = settings.perKeyLimit ?? Infinity
+    const gated = plan.nodes.some((node) =>
+      (node.resources !== undefined && Object.keys(node.resources).length > 0) ||
+      (node.concurrencyKey !== undefined && perKeyLimit !== Infinity)
+    )
+    const keyRunning = new Map<string, number>()
+    const keyServed = new Map<string, number>()
+    let dispatchCount = 0
 
     const status = new Uint8Array(n)
     const waiting = new Int32Array(n)
@@ -258,18 +336,38 @@ const execute = (
     const blockedByFailure: Array<string | undefined> = new Array(n)
     const blockedBySkip: Array<string | undefined> = new Array(n)
     const outputs: Array<unknown> = new Array(n)
+    const contexts: Array<Record<string, unknown> | undefined> = new Array(n)
     const startedAt = new Float64Array(n)
+    const attempts = new Int32Array(n)
+    const fallbackUsed = new Uint8Array(n)
+    const cacheKeys: Array<TaskCache.CacheKey | undefined> = new Array(n)
+    const cacheActive = Option.isSome(Context.getOption(services, TaskCache.TaskCache))
+    // Tasks with a condition or a cache lookup pass a preflight before they queue for a slot.
+    const needsPreflight = (i: number): boolean => {
+      const impl = impls[i]!
+      return impl.when !== undefined || impl.node.condition !== undefined ||
+        (cacheActive && impl.cache !== false)
+    }
+    let preflighting = 0
     const fibers: Array<Fiber.Fiber<unknown, unknown> | undefined> = new Array(n)
+    const completionOrder: Array<number> = []
     const failures: Array<TaskFailure<unknown>> = []
     let running = 0
     let settled = 0
     let aborting: string | undefined
     let cancelled = false
+    let deadlineHit = false
     let done = false
     let resume: ((outcome: Outcome) => void) | undefined
+    let deadlineFiber: Fiber.Fiber<unknown, unknown> | undefined
     const runStart = now()
 
     // ---- task execution -------------------------------------------------------------------------
+
+    const omitInput = (ctx: Record<string, unknown>): Record<string, unknown> => {
+      const { input: _input, ...deps } = ctx
+      return deps
+    }
 
     const contextFor = (i: number): Record<string, unknown> => {
       const ctx: Record<string, unknown> = { input }
@@ -280,68 +378,130 @@ const execute = (
       return ctx
     }
 
-    const attempts = new Int32Array(n)
+    /**
+     * Runs `effect` in its own fiber and waits for it at most `ms`. On timeout the fiber is asked to
+     * stop and the wait ends at once, even if the fiber is inside an uninterruptible region (it then
+     * finishes that region in the background and its result is discarded).
+     */
+    const detachedTimeout = (
+      effect: Effect.Effect<unknown, unknown, unknown>,
+      ms: number,
+      onTimeout: () => unknown
+    ): Effect.Effect<unknown, unknown, unknown> =>
+      Effect.withFiber((fiber) =>
+        Effect.callback<unknown, unknown>((resumeAttempt) => {
+          const child = Effect.runForkWith(fiber.context as Context.Context<unknown>)(effect)
+          child.addObserver((exit) => resumeAttempt(exit))
+          return Effect.sync(() => child.interruptUnsafe())
+        }).pipe(Effect.timeoutOrElse({ duration: Duration.millis(ms), orElse: () => Effect.fail(onTimeout()) }))
+      )
 
     const taskEffect = (i: number): Effect.Effect<unknown, unknown, unknown> => {
       const impl: TaskImpl = impls[i]!
       const node = impl.node
-      const ctx = contextFor(i)
-      const info = (attempt: number): TaskInfo => ({ workflow: plan.name, runId, node, attempt })
+      const ctx = contexts[i] ?? contextFor(i)
+      contexts[i] = ctx
+      const breaker = impl.breaker
+      const info = (attempt: number): TaskInfo => ({
+        workflow: plan.name,
+        runId,
+        node,
+        attempt,
+        iteration: (iteration, status, message) =>
+          emit({
+            _tag: "TaskIteration",
+            runId,
+            at: now(),
+            taskId: node.id,
+            iteration,
+            status,
+            ...(message === undefined ? {} : { message })
+          })
+      })
+      const call = (k: number): Effect.Effect<unknown, unknown, unknown> =>
+        impl.child === undefined ? impl.run(ctx as never, info(k)) : runChild(impl, ctx)
+
+      const guardedCall = breaker === undefined ? call : (k: number) =>
+        Effect.suspend(() => {
+          const permit = breaker.tryAcquire(now())
+          if (!permit.allowed) {
+            return Effect.fail(
+              new CircuitOpen({ breaker: breaker.name, taskId: node.id, retryAfterMs: permit.retryAfterMs })
+            )
+          }
+          return call(k).pipe(Effect.onExit((exit) =>
+            Effect.sync(() => {
+              if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return
+              const change = breaker.record(now(), Exit.isSuccess(exit))
+              if (change !== undefined) {
+                emit({ _tag: "BreakerStateChanged", runId, at: now(), breaker: breaker.name, taskId: node.id, ...change })
+              }
+            })
+          ))
+        })
+
+      const attemptTimeoutMs = node.attemptTimeoutMs
       const attempt = (k: number): Effect.Effect<unknown, unknown, unknown> =>
         Effect.suspend(() => {
           attempts[i] = k
-          if (k > 1 || impl.when !== undefined || node.condition !== undefined) {
-            emit({ _tag: "TaskStarted", runId, at: now(), taskId: node.id, attempt: k })
-          }
-          return impl.child === undefined
-            ? impl.run(ctx as never, info(k))
-            : runChild(impl, ctx)
+          if (k > 1) emit({ _tag: "TaskStarted", runId, at: now(), taskId: node.id, attempt: k })
+          return attemptTimeoutMs === undefined
+            ? guardedCall(k)
+            : detachedTimeout(guardedCall(k), attemptTimeoutMs, () =>
+              new TaskTimeout({ taskId: node.id, timeoutMs: attemptTimeoutMs, scope: "attempt" }))
         })
+
       let body: Effect.Effect<unknown, unknown, unknown> = attempt(1)
-      if (node.retry !== undefined && node.retry.maxRetries > 0) {
-        const max = node.retry.maxRetries
+      const policy = impl.retry ?? compiled.retry
+      if (policy !== undefined) {
+        const retriesByRule: Array<number> = []
         const loop = (k: number): Effect.Effect<unknown, unknown, unknown> =>
           attempt(k).pipe(Effect.catchCause((cause) => {
-            if (k > max || Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
-            const delayMs = retryDelay(node, k)
+            if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
+            const error = Option.getOrUndefined(Cause.findErrorOption(cause))
+            const decision = Policy.decide(policy, error, retriesByRule, random.nextDoubleUnsafe())
+            if (decision._tag === "Stop") return Effect.failCause(cause)
+            retriesByRule[decision.rule] = (retriesByRule[decision.rule] ?? 0) + 1
             emit({
               _tag: "TaskRetrying",
               runId,
               at: now(),
               taskId: node.id,
               attempt: k,
-              delayMs,
+              delayMs: decision.delayMs,
               message: describeCause(cause)
             })
-            return Effect.sleep(Duration.millis(delayMs)).pipe(Effect.andThen(loop(k + 1)))
+            return Effect.sleep(Duration.millis(decision.delayMs)).pipe(Effect.andThen(loop(k + 1)))
           }))
         body = loop(1)
       }
       const timeoutMs = node.timeoutMs ?? plan.defaultTimeoutMs
       if (timeoutMs !== undefined) {
-        body = body.pipe(Effect.timeoutOrElse({
-          duration: Duration.millis(timeoutMs),
-          orElse: () => Effect.fail(new TaskTimeout({ taskId: node.id, timeoutMs }))
+        body = detachedTimeout(body, timeoutMs, () => new TaskTimeout({ taskId: node.id, timeoutMs, scope: "task" }))
+      }
+      const fallback = impl.fallback
+      if (fallback !== undefined) {
+        const primary = body
+        body = primary.pipe(Effect.catchCause((cause) => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
+          emit({ _tag: "TaskFallback", runId, at: now(), taskId: node.id, message: describeCause(cause) })
+          fallbackUsed[i] = 1
+          const error = Option.getOrUndefined(Cause.findErrorOption(cause))
+          return fallback(error, ctx as never)
         }))
       }
-      const condition = node.condition
-      if (condition?._tag === "TaskCompleted") {
-        const j = g.indexOf.get(condition.taskId)
-        const guarded = body
-        body = Effect.suspend(() =>
-          j !== undefined && status[j] === COMPLETED
-            ? guarded
-            : Effect.succeed(skip(`condition: task "${condition.taskId}" did not complete`))
-        )
-      } else if (impl.when !== undefined) {
-        const when = impl.when as (ctx: unknown) => boolean | Effect.Effect<boolean, never, unknown>
-        const guarded = body
-        body = Effect.suspend(() => {
-          const verdict = when(ctx)
-          return typeof verdict === "boolean"
-            ? (verdict ? guarded : Effect.succeed(skip("condition was false")))
-            : Effect.flatMap(verdict, (ok) => ok ? guarded : Effect.succeed(skip("condition was false")))
-        })
+      const key = cacheKeys[i]
+      if (key !== undefined) {
+        const policy = impl.cache === false ? undefined : impl.cache
+        const ttl = policy?.ttl
+        const schema = policy?.output
+        body = body.pipe(Effect.tap((value) =>
+          fallbackUsed[i] === 1
+            ? Effect.void
+            : schema === undefined
+            ? TaskCache.store(key, value, ttl === undefined ? {} : { ttl })
+            : TaskCache.store(key, value as never, { schema: schema as never, ...(ttl === undefined ? {} : { ttl }) })
+        ))
       }
       return Effect.withSpan(body, `${plan.name}.${node.id}`, {
         attributes: { "troupe.workflow": plan.name, "troupe.task": node.id, "troupe.run": runId }
@@ -352,18 +512,21 @@ const execute = (
       const child = impl.child!
       const childInput = child.input === undefined ? undefined : child.input(ctx as never)
       const childCompiled = compile(child.workflow)
-      const childControl: Control = { cancel: () => {} }
-      return execute(childCompiled, childInput, {}, `${runId}/${impl.node.id}`, () => {}, childControl).pipe(
+      const childRunId = `${runId}/${impl.node.id}`
+      return execute(childCompiled, childInput, settingsOf(childCompiled.plan, {}), childRunId, () => {}, {
+        cancel: () => {}
+      }).pipe(
         Effect.flatMap((outcome) =>
           outcome.status === "completed"
             ? Effect.succeed(outcome.outputs)
             : Effect.fail(
               new WorkflowFailed({
                 workflow: childCompiled.plan.name,
-                runId: `${runId}/${impl.node.id}`,
+                runId: childRunId,
                 failures: outcome.failures,
                 completed: outcome.completed,
-                outputs: outcome.outputs
+                outputs: outcome.outputs,
+                compensations: outcome.compensations
               })
             )
         )
@@ -394,9 +557,9 @@ const execute = (
           if (st === FAILED && blockedByFailure[s] === undefined) blockedByFailure[s] = id
           if (st === SKIPPED && blockedBySkip[s] === undefined) blockedBySkip[s] = id
           if (--waiting[s] !== 0 || status[s] !== PENDING) continue
+          if (aborting !== undefined) continue
           const failedDep = blockedByFailure[s]
           const skippedDep = blockedBySkip[s]
-          if (aborting !== undefined) continue
           if (failedDep !== undefined || (skippedDep !== undefined && !plan.nodes[s]!.runIfSkipped)) {
             settle(s, SKIPPED)
             const reason = failedDep !== undefined
@@ -405,37 +568,201 @@ const execute = (
             emit({ _tag: "TaskSkipped", runId, at: now(), taskId: g.ids[s]!, reason })
             stack.push(s)
           } else {
-            status[s] = READY
-            ready.push(s)
+            becomeReady(s)
           }
         }
       }
     }
 
+    // ---- preflight: condition, then cache lookup, outside any concurrency slot ----------------------
+
+    type Verdict =
+      | { readonly _tag: "Run" }
+      | { readonly _tag: "Skip"; readonly reason: string }
+      | { readonly _tag: "Hit"; readonly value: unknown }
+    const Run: Verdict = { _tag: "Run" }
+    const preflightResults: Array<number | Exit.Exit<Verdict, unknown>> = []
+
+    const preflight = (i: number): Effect.Effect<Verdict, unknown, unknown> => {
+      const impl = impls[i]!
+      const node = impl.node
+      const ctx = contextFor(i)
+      contexts[i] = ctx
+      const lookup = (): Effect.Effect<Verdict, unknown, unknown> => {
+        if (!cacheActive || impl.cache === false) return Effect.succeed(Run)
+        const policy = impl.cache
+        const key = policy?.key !== undefined
+          ? TaskCache.CacheKey.fromValue({ workflow: plan.name, taskId: node.id, value: policy.key(ctx as never) })
+          : TaskCache.CacheKey.make({
+            workflow: plan.name,
+            taskId: node.id,
+            description: node.description,
+            parameters: node.parameters,
+            capabilities: node.capabilities,
+            skills: node.skills,
+            version: policy?.version,
+            input,
+            dependencyOutputs: policy?.includeDependencies === false ? undefined : omitInput(ctx)
+          })
+        cacheKeys[i] = key
+        const found = policy?.output === undefined
+          ? TaskCache.lookup(key)
+          : TaskCache.lookup(key, policy.output as Schema.Codec<unknown, unknown>)
+        return Effect.map(found, (value): Verdict => Option.isSome(value) ? { _tag: "Hit", value: value.value } : Run)
+      }
+      const condition = node.condition
+      if (condition?._tag === "TaskCompleted") {
+        const j = g.indexOf.get(condition.taskId)
+        return j !== undefined && status[j] === COMPLETED
+          ? lookup()
+          : Effect.succeed({ _tag: "Skip", reason: `condition: task "${condition.taskId}" did not complete` })
+      }
+      if (impl.when !== undefined) {
+        const when = impl.when as (ctx: unknown) => boolean | Effect.Effect<boolean, never, unknown>
+        return Effect.suspend(() => {
+          const verdict = when(ctx)
+          const decide = (ok: boolean): Effect.Effect<Verdict, unknown, unknown> =>
+            ok ? lookup() : Effect.succeed({ _tag: "Skip", reason: "condition was false" })
+          return typeof verdict === "boolean" ? decide(verdict) : Effect.flatMap(verdict, decide)
+        })
+      }
+      return lookup()
+    }
+
+    function becomeReady(i: number) {
+      if (!needsPreflight(i)) {
+        status[i] = READY
+        ready.push(i)
+        return
+      }
+      status[i] = PREFLIGHT
+      preflighting++
+      const fiber = Effect.runForkWith(services)(preflight(i))
+      const exit = fiber.pollUnsafe()
+      if (exit === undefined) {
+        fibers[i] = fiber
+        fiber.addObserver((exit) => {
+          if (fibers[i] !== fiber) return
+          fibers[i] = undefined
+          preflightResults.push(i, exit)
+          drain()
+        })
+      } else {
+        preflightResults.push(i, exit)
+      }
+    }
+
+    const finishPreflight = (i: number, exit: Exit.Exit<Verdict, unknown>) => {
+      preflighting--
+      const node = plan.nodes[i]!
+      if (Exit.isFailure(exit)) {
+        // A condition or cache lookup that fails is the task's failure.
+        startedAt[i] = now()
+        running++
+        return finishTask(i, exit)
+      }
+      const verdict = exit.value
+      if (verdict._tag === "Run") {
+        status[i] = READY
+        ready.push(i)
+        return
+      }
+      const at = now()
+      if (verdict._tag === "Skip") {
+        settle(i, SKIPPED)
+        emit({ _tag: "TaskSkipped", runId, at, taskId: node.id, reason: verdict.reason })
+      } else {
+        outputs[i] = verdict.value
+        settle(i, COMPLETED)
+        completionOrder.push(i)
+        emit({ _tag: "TaskCached", runId, at, taskId: node.id, hash: cacheKeys[i]!.hash })
+        emit({
+          _tag: "TaskCompleted",
+          runId,
+          at,
+          taskId: node.id,
+          attempts: 0,
+          durationMs: 0,
+          output: verdict.value,
+          cached: true
+        })
+      }
+      release(i)
+    }
+
+    const holds = (i: number, sign: 1 | -1) => {
+      const node = plan.nodes[i]!
+      if (node.resources !== undefined) {
+        for (const pool in node.resources) pools.set(pool, pools.get(pool)! - sign * node.resources[pool]!)
+      }
+      const key = node.concurrencyKey
+      if (key !== undefined) keyRunning.set(key, (keyRunning.get(key) ?? 0) + sign)
+    }
+
+    const fits = (i: number): boolean => {
+      const node = plan.nodes[i]!
+      if (node.resources !== undefined) {
+        for (const pool in node.resources) if (pools.get(pool)! < node.resources[pool]!) return false
+      }
+      const key = node.concurrencyKey
+      return key === undefined || (keyRunning.get(key) ?? 0) < perKeyLimit
+    }
+
+    /**
+     * Picks the next task when pools or keys gate dispatch: among ready tasks that fit, the one whose key
+     * was served least recently (round-robin between keys), then by the ready order.
+     */
+    const pickGated = (): number | undefined => {
+      if (ready.size === 0) return undefined
+      const candidates = ready.drain()
+      let best = -1
+      let bestServed = Infinity
+      for (let c = 0; c < candidates.length; c++) {
+        const i = candidates[c]!
+        if (!fits(i)) continue
+        const served = keyServed.get(plan.nodes[i]!.concurrencyKey ?? "") ?? -1
+        if (best === -1 || served < bestServed || (served === bestServed && ready.before(i, candidates[best]!))) {
+          best = c
+          bestServed = served
+        }
+      }
+      let chosen: number | undefined
+      for (let c = 0; c < candidates.length; c++) {
+        if (c === best) chosen = candidates[c]
+        else ready.push(candidates[c]!)
+      }
+      return chosen
+    }
+
     const dispatch = (i: number) => {
       status[i] = RUNNING
       running++
+      if (gated) {
+        holds(i, 1)
+        keyServed.set(plan.nodes[i]!.concurrencyKey ?? "", dispatchCount++)
+      }
       const node = plan.nodes[i]!
       const t = now()
       startedAt[i] = t
-      if (impls[i]!.when === undefined && node.condition === undefined) {
-        emit({ _tag: "TaskStarted", runId, at: t, taskId: node.id, attempt: 1 })
-      }
+      emit({ _tag: "TaskStarted", runId, at: t, taskId: node.id, attempt: 1 })
       const fiber = Effect.runForkWith(services)(taskEffect(i))
-      if (fiber.pollUnsafe() === undefined) {
+      const exit = fiber.pollUnsafe()
+      if (exit === undefined) {
         fibers[i] = fiber
         fiber.addObserver((exit) => {
+          if (fibers[i] !== fiber) return // settled already (cancelled by an abort)
           fibers[i] = undefined
           completions.push(i, exit)
           drain()
         })
       } else {
-        completions.push(i, fiber.pollUnsafe()!)
+        completions.push(i, exit)
       }
     }
 
     const finishTask = (i: number, exit: Exit.Exit<unknown, unknown>) => {
       running--
+      if (gated) holds(i, -1)
       const node = plan.nodes[i]!
       const at = now()
       const durationMs = at - startedAt[i]!
@@ -447,6 +774,7 @@ const execute = (
         } else {
           outputs[i] = value
           settle(i, COMPLETED)
+          completionOrder.push(i)
           emit({
             _tag: "TaskCompleted",
             runId,
@@ -454,18 +782,14 @@ const execute = (
             taskId: node.id,
             attempts: attempts[i] || 1,
             durationMs,
-            output: value
+            output: value,
+            ...(fallbackUsed[i] === 1 ? { fallback: true } : {})
           })
         }
         release(i)
         return
       }
       const cause = exit.cause
-      if (aborting !== undefined && Cause.hasInterruptsOnly(cause)) {
-        settle(i, CANCELLED)
-        emit({ _tag: "TaskCancelled", runId, at, taskId: node.id, reason: aborting })
-        return
-      }
       settle(i, FAILED)
       failures.push({ taskId: node.id, cause })
       emit({
@@ -482,18 +806,32 @@ const execute = (
       else release(i)
     }
 
+    /**
+     * Stops the run: pending tasks are cancelled, running tasks are interrupted and settled as cancelled
+     * at once (their slots and resources are free immediately, whatever the handler does).
+     */
     const abort = (reason: string) => {
       if (aborting !== undefined) return
       aborting = reason
       const at = now()
       for (const i of ready.drain()) status[i] = PENDING
       for (let i = 0; i < n; i++) {
-        if (status[i] === PENDING) {
-          settle(i, CANCELLED)
-          emit({ _tag: "TaskCancelled", runId, at, taskId: g.ids[i]!, reason })
+        const st = status[i]
+        if (st !== PENDING && st !== RUNNING && st !== PREFLIGHT) continue
+        if (st === RUNNING || st === PREFLIGHT) {
+          if (st === RUNNING) {
+            running--
+            if (gated) holds(i, -1)
+          } else {
+            preflighting--
+          }
+          const fiber = fibers[i]
+          fibers[i] = undefined
+          fiber?.interruptUnsafe()
         }
+        settle(i, CANCELLED)
+        emit({ _tag: "TaskCancelled", runId, at, taskId: g.ids[i]!, reason })
       }
-      for (let i = 0; i < n; i++) fibers[i]?.interruptUnsafe()
     }
 
     const drain = () => {
@@ -501,52 +839,107 @@ const execute = (
       draining = true
       try {
         for (;;) {
-          while (completions.length > 0) {
-            const i = completions.shift() as number
-            const exit = completions.shift() as Exit.Exit<unknown, unknown>
-            finishTask(i, exit)
+          while (completions.length > 0 || preflightResults.length > 0) {
+            if (completions.length > 0) {
+              const i = completions.shift() as number
+              const exit = completions.shift() as Exit.Exit<unknown, unknown>
+              if (status[i] === RUNNING) finishTask(i, exit)
+            } else {
+              const i = preflightResults.shift() as number
+              const exit = preflightResults.shift() as Exit.Exit<Verdict, unknown>
+              if (status[i] === PREFLIGHT) finishPreflight(i, exit)
+            }
           }
           if (aborting === undefined && ready.size > 0 && running < maxParallel) {
-            dispatch(ready.pop())
-            continue
+            const next = gated ? pickGated() : ready.pop()
+            if (next !== undefined) {
+              dispatch(next)
+              continue
+            }
           }
           break
         }
       } finally {
         draining = false
       }
-      if (settled === n && running === 0) finish()
+      if (settled === n && running === 0 && preflighting === 0) finish()
     }
+
+    // Compensations of completed tasks, in reverse completion order, each exactly once.
+    const compensate = (): Effect.Effect<ReadonlyArray<CompensationResult>, never, unknown> =>
+      Effect.suspend(() => {
+        const results: Array<CompensationResult> = []
+        const todo = completionOrder.filter((i) => impls[i]!.compensate !== undefined).reverse()
+        return Effect.forEach(todo, (i) => {
+          const node = plan.nodes[i]!
+          const started = now()
+          return impls[i]!.compensate!(outputs[i] as never, contexts[i] as never).pipe(
+            Effect.withSpan(`${plan.name}.${node.id}.compensate`),
+            Effect.exit,
+            Effect.map((exit) => {
+              if (Exit.isSuccess(exit)) {
+                results.push({ taskId: node.id, status: "completed" })
+                emit({ _tag: "TaskCompensated", runId, at: now(), taskId: node.id, durationMs: now() - started })
+              } else {
+                results.push({ taskId: node.id, status: "failed", cause: exit.cause })
+                emit({
+                  _tag: "CompensationFailed",
+                  runId,
+                  at: now(),
+                  taskId: node.id,
+                  message: describeCause(exit.cause),
+                  cause: exit.cause
+                })
+              }
+            })
+          )
+        }, { discard: true }).pipe(Effect.as(results))
+      })
 
     const finish = () => {
       if (done) return
       done = true
-      const at = now()
-      const durationMs = at - runStart
-      const outs: Record<string, unknown> = {}
-      const completed: Array<string> = []
-      for (let i = 0; i < n; i++) {
-        if (status[i] === COMPLETED) {
-          outs[g.ids[i]!] = outputs[i]
-          completed.push(g.ids[i]!)
+      deadlineFiber?.interruptUnsafe()
+      const failed = cancelled || deadlineHit || failures.length > 0
+      const needsCompensation = failed && !cancelled && settings.compensateOnFailure &&
+        completionOrder.some((i) => impls[i]!.compensate !== undefined)
+      const conclude = (compensations: ReadonlyArray<CompensationResult>) => {
+        const at = now()
+        const durationMs = at - runStart
+        const outs: Record<string, unknown> = {}
+        const completed: Array<string> = []
+        for (let i = 0; i < n; i++) {
+          if (status[i] === COMPLETED) {
+            outs[g.ids[i]!] = outputs[i]
+            completed.push(g.ids[i]!)
+          }
         }
-      }
-      let outcome: Outcome
-      if (cancelled) {
-        emit({ _tag: "RunCancelled", runId, at, durationMs })
-        outcome = { status: "cancelled", outputs: outs, failures, completed, durationMs }
-      } else if (failures.length > 0) {
-        emit({ _tag: "RunFailed", runId, at, durationMs, failed: failures.map((f) => f.taskId) })
-        outcome = { status: "failed", outputs: outs, failures, completed, durationMs }
-      } else {
+        const base = { outputs: outs, failures, completed, compensations, durationMs }
+        if (cancelled) {
+          emit({ _tag: "RunCancelled", runId, at, durationMs })
+          return resume?.({ status: "cancelled", ...base })
+        }
+        if (deadlineHit || failures.length > 0) {
+          emit({
+            _tag: "RunFailed",
+            runId,
+            at,
+            durationMs,
+            failed: failures.map((f) => f.taskId),
+            ...(deadlineHit ? { deadlineExceeded: true } : {})
+          })
+          return resume?.({ status: deadlineHit ? "deadline" : "failed", ...base })
+        }
         emit({ _tag: "RunCompleted", runId, at, durationMs })
-        outcome = { status: "completed", outputs: outs, failures, completed, durationMs }
+        resume?.({ status: "completed", ...base })
       }
-      resume?.(outcome)
+      if (!needsCompensation) return conclude([])
+      const fiber = Effect.runForkWith(services)(compensate())
+      fiber.addObserver((exit) => conclude(Exit.isSuccess(exit) ? exit.value : []))
     }
 
     control.cancel = () => {
-      if (done) return
+      if (done || aborting !== undefined) return
       cancelled = true
       abort("run cancelled")
       drain()
@@ -555,18 +948,24 @@ const execute = (
     return Effect.callback<Outcome>((resumeEffect) => {
       resume = (outcome) => resumeEffect(Effect.succeed(outcome))
       emit({ _tag: "RunStarted", runId, at: runStart, workflow: plan.name, total: n })
-      for (let i = 0; i < n; i++) {
-        if (waiting[i] === 0) {
-          status[i] = READY
-          ready.push(i)
-        }
+      if (settings.deadlineMs !== undefined) {
+        const deadlineMs = settings.deadlineMs
+        deadlineFiber = Effect.runForkWith(services)(Effect.sleep(Duration.millis(deadlineMs)))
+        deadlineFiber.addObserver((exit) => {
+          if (!Exit.isSuccess(exit) || done || aborting !== undefined) return
+          deadlineHit = true
+          abort(`deadline of ${deadlineMs} ms exceeded`)
+          drain()
+        })
       }
+      for (let i = 0; i < n; i++) if (waiting[i] === 0) becomeReady(i)
       drain()
       // Interrupting the run (a parent's timeout, fiber interruption) interrupts every running task.
       return Effect.suspend(() => {
+        const live = fibers.filter((f): f is Fiber.Fiber<unknown, unknown> => f !== undefined)
         cancelled = true
         abort("run interrupted")
-        const live = fibers.filter((f): f is Fiber.Fiber<unknown, unknown> => f !== undefined)
+        deadlineFiber?.interruptUnsafe()
         return Fiber.interruptAll(live)
       })
     })
@@ -578,14 +977,18 @@ const execute = (
 
 const validated = new WeakSet<Plan>()
 
-const prepare = (workflow: Workflow.Any): Effect.Effect<Compiled, DefinitionError> => {
+const prepare = (
+  workflow: Workflow.Any,
+  options: RunOptions
+): Effect.Effect<{ readonly compiled: Compiled; readonly settings: Settings }, DefinitionError> => {
   const compiled = Workflow.compiled(workflow)
-  if (validated.has(compiled.plan)) return Effect.succeed(compiled)
-  return definition.validate(compiled.plan).pipe(
-    Effect.map(() => {
-      validated.add(compiled.plan)
-      return compiled
-    })
+  const settings = settingsOf(compiled.plan, options)
+  const checked = validated.has(compiled.plan)
+    ? Effect.void
+    : definition.validate(compiled.plan).pipe(Effect.tap(() => Effect.sync(() => validated.add(compiled.plan))))
+  return checked.pipe(
+    Effect.andThen(checkResources(compiled.plan, settings)),
+    Effect.as({ compiled, settings })
   )
 }
 
@@ -603,10 +1006,14 @@ const makeEmitter = (plan: Plan, runId: string, options: RunOptions, extra?: (ev
 
 const toResult = <W extends Workflow.Any>(
   plan: Plan,
+  settings: Settings,
   runId: string,
   outcome: Outcome,
   tracker: RunState.Tracker
-): Effect.Effect<RunResult<Workflow.Outputs<W>>, WorkflowFailed<Workflow.Error<W>> | WorkflowCancelled> => {
+): Effect.Effect<
+  RunResult<Workflow.Outputs<W>>,
+  WorkflowFailed<Workflow.Error<W>> | WorkflowTimeout | WorkflowCancelled
+> => {
   if (outcome.status === "completed") {
     return Effect.succeed({
       runId,
@@ -619,13 +1026,26 @@ const toResult = <W extends Workflow.Any>(
   if (outcome.status === "cancelled") {
     return Effect.fail(new WorkflowCancelled({ workflow: plan.name, runId, completed: [...outcome.completed] }))
   }
+  if (outcome.status === "deadline") {
+    return Effect.fail(
+      new WorkflowTimeout({
+        workflow: plan.name,
+        runId,
+        deadlineMs: settings.deadlineMs ?? 0,
+        completed: outcome.completed,
+        outputs: outcome.outputs,
+        compensations: outcome.compensations
+      })
+    )
+  }
   return Effect.fail(
     new WorkflowFailed({
       workflow: plan.name,
       runId,
       failures: outcome.failures as ReadonlyArray<TaskFailure<Workflow.Error<W>>>,
       completed: outcome.completed,
-      outputs: outcome.outputs
+      outputs: outcome.outputs,
+      compensations: outcome.compensations
     })
   )
 }
@@ -643,14 +1063,14 @@ export const run = <W extends Workflow.Any>(
   ...[input, options = {}]: Args<W>
 ): Effect.Effect<
   RunResult<Workflow.Outputs<W>>,
-  WorkflowFailed<Workflow.Error<W>> | DefinitionError,
+  WorkflowFailed<Workflow.Error<W>> | WorkflowTimeout | DefinitionError,
   Workflow.Services<W>
 > =>
-  Effect.flatMap(prepare(workflow), (compiled) => {
+  Effect.flatMap(prepare(workflow, options), ({ compiled, settings }) => {
     const runId = options.runId ?? newRunId()
     const { emit, tracker } = makeEmitter(compiled.plan, runId, options)
-    return execute(compiled, input, options, runId, emit, { cancel: () => {} }).pipe(
-      Effect.flatMap((outcome) => toResult<W>(compiled.plan, runId, outcome, tracker)),
+    return execute(compiled, input, settings, runId, emit, { cancel: () => {} }).pipe(
+      Effect.flatMap((outcome) => toResult<W>(compiled.plan, settings, runId, outcome, tracker)),
       Effect.catchTag("WorkflowCancelled", Effect.die)
     )
   }) as never
@@ -670,7 +1090,7 @@ export const start = <W extends Workflow.Any>(
   DefinitionError,
   Workflow.Services<W>
 > =>
-  Effect.flatMap(prepare(workflow), (compiled) =>
+  Effect.flatMap(prepare(workflow, options), ({ compiled, settings }) =>
     Effect.gen(function*() {
       const runId = options.runId ?? newRunId()
       const log: Array<RunEvent> = []
@@ -678,14 +1098,12 @@ export const start = <W extends Workflow.Any>(
       let ended = false
       const { emit, tracker } = makeEmitter(compiled.plan, runId, options, (event) => {
         log.push(event)
-        if (event._tag === "RunCompleted" || event._tag === "RunFailed" || event._tag === "RunCancelled") {
-          ended = true
-        }
+        if (isTerminal(event)) ended = true
         for (const listener of listeners) listener(event)
       })
       const control: Control = { cancel: () => {} }
-      const fiber = yield* execute(compiled, input, options, runId, emit, control).pipe(
-        Effect.flatMap((outcome) => toResult<W>(compiled.plan, runId, outcome, tracker)),
+      const fiber = yield* execute(compiled, input, settings, runId, emit, control).pipe(
+        Effect.flatMap((outcome) => toResult<W>(compiled.plan, settings, runId, outcome, tracker)),
         Effect.forkChild({ startImmediately: true })
       )
       const events = Stream.callback<RunEvent>((queue) =>

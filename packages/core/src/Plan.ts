@@ -38,6 +38,10 @@ export type Strategy = "dag" | "sequential" | "parallel" | "conditional" | "auto
  */
 export interface RetryPolicyData {
   readonly maxRetries: number
+  /** Default `exponential`. */
+  readonly backoff?: "exponential" | "fixed" | "linear" | undefined
+  /** Jitter fraction when `jitter` is on (default 0.2, i.e. ±20 %). */
+  readonly jitterFraction?: number | undefined
   readonly initialDelayMs: number
   readonly backoffMultiplier: number
   readonly maxDelayMs: number
@@ -89,6 +93,19 @@ export interface PlanNode {
   readonly runIfSkipped: boolean
   /** Expected duration, used by analysis and to order ready tasks. */
   readonly estimatedDurationMs?: number | undefined
+  /** Units of named resource pools the task holds while it runs, e.g. `{ gpu: 1 }`. */
+  readonly resources?: Readonly<Record<string, number>> | undefined
+  /** Tasks with the same key share a per-key concurrency limit (e.g. a tenant or an API host). */
+  readonly concurrencyKey?: string | undefined
+  /** Limit for each attempt (the task's `timeoutMs` bounds all attempts together). */
+  readonly attemptTimeoutMs?: number | undefined
+  /** Name of the circuit breaker guarding the task. */
+  readonly breaker?: string | undefined
+  /** `false` when the task opted out of caching; else its cache version, if any. */
+  readonly cache?: false | { readonly version?: string | number | undefined } | undefined
+  /** The task declares a compensation (saga) and/or a fallback. */
+  readonly compensable?: boolean | undefined
+  readonly hasFallback?: boolean | undefined
   /** The child plan when the task is a sub-workflow. */
   readonly workflow?: Plan | undefined
 }
@@ -122,6 +139,14 @@ export interface Plan {
   readonly maxParallel?: number | undefined
   readonly continueOnFailure: boolean
   readonly defaultTimeoutMs?: number | undefined
+  /** Retry policy of tasks that declare none. */
+  readonly defaultRetry?: RetryPolicyData | undefined
+  /** Deadline for the whole run. */
+  readonly deadlineMs?: number | undefined
+  /** Capacities of named resource pools, e.g. `{ gpu: 2, db: 4 }`. */
+  readonly resources?: Readonly<Record<string, number>> | undefined
+  /** Most tasks with the same concurrency key running at once. */
+  readonly perKeyLimit?: number | undefined
   readonly metadata: Readonly<Record<string, unknown>>
 }
 

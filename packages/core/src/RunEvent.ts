@@ -31,7 +31,9 @@ export const RunCompleted = Schema.TaggedStruct("RunCompleted", { ...base, durat
 export const RunFailed = Schema.TaggedStruct("RunFailed", {
   ...base,
   durationMs: Schema.Number,
-  failed: Schema.Array(Schema.String)
+  failed: Schema.Array(Schema.String),
+  /** Set when the run's deadline ended it. */
+  deadlineExceeded: Schema.optional(Schema.Boolean)
 })
 /** @category schemas @since 0.1.0 */
 export const RunCancelled = Schema.TaggedStruct("RunCancelled", { ...base, durationMs: Schema.Number })
@@ -47,7 +49,18 @@ export const TaskCompleted = Schema.TaggedStruct("TaskCompleted", {
   taskId: Schema.String,
   attempts: Schema.Number,
   durationMs: Schema.Number,
-  output: Schema.Unknown
+  output: Schema.Unknown,
+  /** The output came from the task's fallback after its retries were exhausted. */
+  fallback: Schema.optional(Schema.Boolean),
+  /** The output came from the TaskCache (the handler did not run). */
+  cached: Schema.optional(Schema.Boolean)
+})
+/** @category schemas @since 0.1.0 */
+export const TaskCached = Schema.TaggedStruct("TaskCached", {
+  ...base,
+  taskId: Schema.String,
+  /** The cache key's hash. */
+  hash: Schema.String
 })
 /** @category schemas @since 0.1.0 */
 export const TaskFailed = Schema.TaggedStruct("TaskFailed", {
@@ -82,6 +95,45 @@ export const TaskCancelled = Schema.TaggedStruct("TaskCancelled", {
   reason: Schema.String
 })
 
+/** @category schemas @since 0.1.0 */
+export const TaskFallback = Schema.TaggedStruct("TaskFallback", {
+  ...base,
+  taskId: Schema.String,
+  /** The error that exhausted the retries. */
+  message: Schema.String
+})
+/** @category schemas @since 0.1.0 */
+export const TaskIteration = Schema.TaggedStruct("TaskIteration", {
+  ...base,
+  taskId: Schema.String,
+  /** From 0. */
+  iteration: Schema.Number,
+  status: Schema.Literals(["started", "completed", "failed"]),
+  message: Schema.optional(Schema.String)
+})
+/** @category schemas @since 0.1.0 */
+export const TaskCompensated = Schema.TaggedStruct("TaskCompensated", {
+  ...base,
+  taskId: Schema.String,
+  durationMs: Schema.Number
+})
+/** @category schemas @since 0.1.0 */
+export const CompensationFailed = Schema.TaggedStruct("CompensationFailed", {
+  ...base,
+  taskId: Schema.String,
+  message: Schema.String,
+  cause: Schema.Cause(Schema.Unknown, Schema.Defect())
+})
+/** @category schemas @since 0.1.0 */
+export const BreakerStateChanged = Schema.TaggedStruct("BreakerStateChanged", {
+  ...base,
+  breaker: Schema.String,
+  /** The task whose call caused the change. */
+  taskId: Schema.String,
+  from: Schema.Literals(["closed", "open", "half-open"]),
+  to: Schema.Literals(["closed", "open", "half-open"])
+})
+
 /**
  * The union schema of all run events.
  *
@@ -98,7 +150,13 @@ export const RunEvent = Schema.Union([
   TaskFailed,
   TaskRetrying,
   TaskSkipped,
-  TaskCancelled
+  TaskCancelled,
+  TaskFallback,
+  TaskCached,
+  TaskIteration,
+  TaskCompensated,
+  CompensationFailed,
+  BreakerStateChanged
 ])
 
 // -----------------------------------------------------------------------------
@@ -134,6 +192,15 @@ export type Of<T extends Tag> = Extract<RunEvent, { readonly _tag: T }>
  * @since 0.1.0
  */
 export type TaskEvent = Extract<RunEvent, { readonly taskId: string }>
+
+/**
+ * Is this the last event of a run?
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isTerminal = (event: RunEvent): boolean =>
+  event._tag === "RunCompleted" || event._tag === "RunFailed" || event._tag === "RunCancelled"
 
 // -----------------------------------------------------------------------------
 // Guards

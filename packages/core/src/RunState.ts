@@ -48,6 +48,14 @@ export interface TaskState {
   readonly cause?: Cause.Cause<unknown> | undefined
   /** Why a task was skipped or cancelled. */
   readonly reason?: string | undefined
+  /** The output came from the task's fallback. */
+  readonly fallbackUsed?: boolean | undefined
+  /** The output came from the TaskCache. */
+  readonly cached?: boolean | undefined
+  /** `completed` or `failed` once the task's compensation ran. */
+  readonly compensation?: "completed" | "failed" | undefined
+  /** Loop iterations finished so far (for-each and while tasks). */
+  readonly iterations?: number | undefined
 }
 
 /**
@@ -100,6 +108,10 @@ interface MutableTask {
   error?: string | undefined
   cause?: Cause.Cause<unknown> | undefined
   reason?: string | undefined
+  fallbackUsed?: boolean | undefined
+  cached?: boolean | undefined
+  compensation?: "completed" | "failed" | undefined
+  iterations?: number | undefined
 }
 
 /**
@@ -177,6 +189,8 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
         task.durationMs = event.durationMs
         task.output = event.output
         task.error = undefined
+        if (event.fallback === true) task.fallbackUsed = true
+        if (event.cached === true) task.cached = true
         if (task.startedAt === undefined) task.startedAt = event.at - event.durationMs
         return
       case "TaskFailed":
@@ -196,6 +210,21 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
         task.status = "skipped"
         task.reason = event.reason
         task.finishedAt = event.at
+        return
+      case "TaskFallback":
+        task.error = event.message
+        return
+      case "TaskIteration":
+        if (event.status !== "started") task.iterations = (task.iterations ?? 0) + 1
+        return
+      case "TaskCompensated":
+        task.compensation = "completed"
+        return
+      case "CompensationFailed":
+        task.compensation = "failed"
+        return
+      case "BreakerStateChanged":
+      case "TaskCached":
         return
       case "TaskCancelled":
         leave(task)

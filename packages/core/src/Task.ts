@@ -7,8 +7,10 @@
  *
  * @since 0.1.0
  */
-import { type Duration, Effect } from "effect"
+import { type Duration, Effect, type Schema } from "effect"
 import type { PlanNode } from "./Plan.ts"
+import type * as Breaker from "./Breaker.ts"
+import type * as Policy from "./Policy.ts"
 import { TaskException } from "./WorkflowError.ts"
 
 // -----------------------------------------------------------------------------
@@ -73,21 +75,6 @@ export type ServicesOf<T> = [T] extends [never] ? never : [T] extends [Effect.Ef
 export type Priority = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10
 
 /**
- * A retry policy: at most `maxRetries` retries after the first attempt, waiting
- * `initialDelay * backoffMultiplier^(n-1)` (capped at `maxDelay`) before retry n.
- *
- * @category models
- * @since 0.1.0
- */
-export interface RetryPolicy {
-  readonly maxRetries: number
-  readonly initialDelay?: Duration.Input | undefined
-  readonly backoffMultiplier?: number | undefined
-  readonly maxDelay?: Duration.Input | undefined
-  readonly jitter?: boolean | undefined
-}
-
-/**
  * The attributes a task carries into the Plan (all optional).
  *
  * @category models
@@ -96,9 +83,20 @@ export interface RetryPolicy {
 export interface Attributes {
   readonly description?: string | undefined
   readonly priority?: Priority | undefined
-  /** Limit for the whole task (all attempts). */
+  /** Limit for the whole task (all attempts, including retry delays). */
   readonly timeout?: Duration.Input | undefined
-  readonly retry?: RetryPolicy | undefined
+  /** Limit for each attempt. */
+  readonly attemptTimeout?: Duration.Input | undefined
+  /** Retry policy (see `Policy`). Default: the workflow's, else no retry. */
+  readonly retry?: Policy.Retry | undefined
+  /** Units of named resource pools held while the task runs, e.g. `{ gpu: 1 }`. */
+  readonly resources?: Readonly<Record<string, number>> | undefined
+  /** Tasks with the same key share the per-key concurrency limit, dispatched fairly between keys. */
+  readonly concurrencyKey?: string | undefined
+  /** A circuit breaker guarding the task (shared with every task that uses the same value). */
+  readonly breaker?: Breaker.Breaker | undefined
+  /** Cache policy, or `false` to never cache this task. */
+  readonly cache?: false | CachePolicy<any> | undefined
   readonly parameters?: Readonly<Record<string, unknown>> | undefined
   readonly metadata?: Readonly<Record<string, unknown>> | undefined
   readonly tags?: ReadonlyArray<string> | undefined
@@ -113,6 +111,26 @@ export interface Attributes {
   readonly estimatedDuration?: Duration.Input | undefined
   /** Run even if a dependency was skipped (its output is then `undefined`). Default false. */
   readonly runIfSkipped?: boolean | undefined
+}
+
+/**
+ * How a task's output is cached when a `TaskCache` layer is provided (see `TaskCache`). By default every
+ * task is cached under a key made of the workflow and task id, description, parameters, capabilities,
+ * skills, `version`, the run input and the outputs of its data dependencies. `cache: false` opts out.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CachePolicy<Ctx = never> {
+  /** Bump to invalidate entries written by older code. */
+  readonly version?: string | number | undefined
+  /** Key the entry by this value instead (it is hashed canonically). */
+  readonly key?: ((ctx: Ctx) => unknown) | undefined
+  /** Include dependencies' outputs in the key. Default true. */
+  readonly includeDependencies?: boolean | undefined
+  readonly ttl?: Duration.Input | undefined
+  /** Encode/decode cached outputs with this schema; a cached value that no longer decodes is a miss. */
+  readonly output?: Schema.Top | undefined
 }
 
 /**
@@ -168,6 +186,12 @@ export interface TaskInfo {
   readonly node: PlanNode
   /** The attempt being run, from 1. */
   readonly attempt: number
+  /** Reports a loop iteration of this task as a `TaskIteration` event. */
+  readonly iteration: (
+    iteration: number,
+    status: "started" | "completed" | "failed",
+    message?: string
+  ) => void
 }
 
 const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>

@@ -33,7 +33,8 @@ import {
   type TaskImpl,
   type WorkflowInternals
 } from "./internal/workflowPlan.ts"
-import type { PlanNode, RetryPolicyData } from "./Plan.ts"
+import type { PlanNode } from "./Plan.ts"
+import * as Policy from "./Policy.ts"
 import * as Task from "./Task.ts"
 import type {
   Attributes,
@@ -142,6 +143,8 @@ export interface TaskOptions<Ctx, Deps extends string, RunIfSkipped extends bool
   /** Skip the task (and, by default, its dependants) unless this returns true. */
   readonly when?: ((ctx: Ctx) => W) | undefined
   readonly runIfSkipped?: RunIfSkipped | undefined
+  /** Cache policy (its key function sees the task's context), or `false` to never cache this task. */
+  readonly cache?: false | Task.CachePolicy<Ctx> | undefined
 }
 
 /**
@@ -159,6 +162,29 @@ export interface SubWorkflowOptions<
 > extends TaskOptions<Ctx, Deps, RunIfSkipped, W>
 {
   readonly input: (ctx: Ctx) => ChildInput
+}
+
+/**
+ * Workflow-wide settings (each can be overridden per run in `RunOptions`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WorkflowOptions {
+  readonly description?: string | undefined
+  /** Most tasks running at once. Default unbounded. */
+  readonly maxParallel?: number | undefined
+  /** Timeout of tasks that declare none. */
+  readonly defaultTimeout?: Duration.Input | undefined
+  /** Deadline for the whole run: whatever still runs then is cancelled. */
+  readonly deadline?: Duration.Input | undefined
+  /** Capacities of named resource pools, e.g. `{ gpu: 2 }`. */
+  readonly resources?: Readonly<Record<string, number>> | undefined
+  /** Most tasks with the same `concurrencyKey` running at once. */
+  readonly perKeyLimit?: number | undefined
+  /** Retry policy of tasks that declare none. */
+  readonly retry?: Policy.Retry | undefined
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -211,7 +237,33 @@ export interface Workflow<
       Last,
       Maybe | ([Extract<Ids[number], Maybe>] extends [never] ? never : Last)
     >
+
+  /**
+   * Gives the task declared last a compensation (saga): when a run fails, compensations of completed
+   * tasks run in reverse completion order, each once, with the output of the task it undoes.
+   */
+  readonly compensate: [Last] extends [never] ? TypeError<"compensate(...) must follow a task">
+    : <F extends (output: Outputs[Last & keyof Outputs], ctx: { readonly input: Input }) => unknown>(
+      compensation: F
+    ) => Workflow<Name, Input, Outputs, E, R | ServicesOf<ReturnType<F>>, Last, Maybe>
+
+  /**
+   * Gives the task declared last a fallback: when its retries are exhausted, the fallback's result becomes
+   * the task's output (the run records that the fallback was used). Its errors replace the task's.
+   */
+  readonly fallback: [Last] extends [never] ? TypeError<"fallback(...) must follow a task">
+    : <F extends (error: unknown, ctx: { readonly input: Input }) => unknown>(
+      fallback: F & ((error: unknown, ctx: { readonly input: Input }) => FallbackResult<Outputs[Last & keyof Outputs]>)
+    ) => Workflow<Name, Input, Outputs, E | ErrorOf<ReturnType<F>>, R | ServicesOf<ReturnType<F>>, Last, Maybe>
 }
+
+/**
+ * What a fallback may return: the task's output, as an Effect, a Promise or a value.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type FallbackResult<A> = Effect.Effect<A, any, any> | PromiseLike<A> | A
 
 /**
  * The overloads of `workflow.task(...)`.
@@ -377,15 +429,6 @@ export type Services<W extends Any> = Out<Variance<W>["_R"]>
 const durationMs = (input: Duration.Input | undefined): number | undefined =>
   input === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(input))
 
-const retryData = (retry: Task.RetryPolicy | undefined): RetryPolicyData | undefined =>
-  retry === undefined ? undefined : {
-    maxRetries: retry.maxRetries,
-    initialDelayMs: durationMs(retry.initialDelay) ?? 1000,
-    backoffMultiplier: retry.backoffMultiplier ?? 2,
-    maxDelayMs: durationMs(retry.maxDelay) ?? 60_000,
-    jitter: retry.jitter ?? false
-  }
-
 const freezeArray = <A>(xs: ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
   Object.freeze(xs === undefined ? [] : [...xs])
 
@@ -411,7 +454,12 @@ const makeNode = (
     after: freezeArray(after),
     priority: attrs.priority ?? 5,
     timeoutMs: durationMs(attrs.timeout),
-    retry: retryData(attrs.retry),
+    attemptTimeoutMs: durationMs(attrs.attemptTimeout),
+    retry: attrs.retry === undefined ? undefined : Policy.toData(attrs.retry),
+    resources: attrs.resources === undefined ? undefined : freezeRecord(attrs.resources) as Readonly<Record<string, number>>,
+    concurrencyKey: attrs.concurrencyKey,
+    breaker: attrs.breaker?.name,
+    cache: attrs.cache === undefined ? undefined : attrs.cache === false ? false : { version: attrs.cache.version },
     parameters: freezeRecord(attrs.parameters),
     metadata: freezeRecord(attrs.metadata),
     tags: freezeArray(attrs.tags),
@@ -439,6 +487,16 @@ const makeWorkflow = (w: WorkflowInternals): Workflow<string, unknown, {}> => {
   self.description = w.description
   self.task = (id: string, a: unknown, b?: unknown) => makeWorkflow(addTask(w, id, a, b))
   self.dependsOn = (...ids: ReadonlyArray<string>) => makeWorkflow(addAfter(w, ids))
+  self.compensate = (f: (output: never, ctx: never) => unknown) =>
+    makeWorkflow(updateLast(w, "compensate", (impl) => ({
+      node: Object.freeze({ ...impl.node, compensable: true }),
+      compensate: (output: never, ctx: never) => Task.fromHandler(impl.node.id, () => f(output, ctx))
+    })))
+  self.fallback = (f: (error: unknown, ctx: never) => unknown) =>
+    makeWorkflow(updateLast(w, "fallback", (impl) => ({
+      node: Object.freeze({ ...impl.node, hasFallback: true }),
+      fallback: (error: unknown, ctx: never) => Task.fromHandler(impl.node.id, () => f(error, ctx))
+    })))
   return Object.freeze(self)
 }
 
@@ -478,6 +536,9 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
         throw new globalThis.Error("sub-workflow tasks are run by the engine")
       },
       when,
+      retry: attrs.retry,
+      breaker: attrs.breaker,
+      cache: attrs.cache,
       child: { workflow: child, input }
     })
   }
@@ -490,7 +551,10 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
   return push(w, {
     node: makeNode(id, index, "function", attrs, dependsOn ?? [], [], when !== undefined, undefined),
     run: (ctx: never) => Task.fromHandler(id, () => handler(ctx)),
-    when
+    when,
+    retry: attrs.retry,
+    breaker: attrs.breaker,
+    cache: attrs.cache
   })
 }
 
@@ -502,24 +566,38 @@ const fromTaskValue = (
 ): TaskImpl => {
   const { dependsOn, when, ...attrs } = options
   const condition = when ?? task.when
+  const merged = { ...task.attributes, ...attrs }
   return {
-    node: makeNode(id, index, task.taskType, { ...task.attributes, ...attrs }, dependsOn ?? [], [],
+    retry: merged.retry,
+    breaker: merged.breaker,
+    cache: merged.cache,
+    node: makeNode(id, index, task.taskType, merged, dependsOn ?? [], [],
       condition !== undefined, undefined),
     run: task.run as TaskImpl["run"],
     when: condition as TaskImpl["when"]
   }
 }
 
-const addAfter = (w: WorkflowInternals, ids: ReadonlyArray<string>): WorkflowInternals => {
+const updateLast = (
+  w: WorkflowInternals,
+  method: string,
+  f: (impl: TaskImpl) => Partial<TaskImpl>
+): WorkflowInternals => {
   const head = w.head
-  if (head === undefined) throw new globalThis.Error("dependsOn(...) must follow a task")
-  const node = head.impl.node
-  const after = [...node.after, ...ids.filter((id) => !node.after.includes(id) && !node.dependsOn.includes(id))]
-  return {
-    ...w,
-    head: { ...head, impl: { ...head.impl, node: Object.freeze({ ...node, after: Object.freeze(after) }) } }
-  }
+  if (head === undefined) throw new globalThis.Error(`${method}(...) must follow a task`)
+  return { ...w, head: { ...head, impl: { ...head.impl, ...f(head.impl) } } }
 }
+
+const addAfter = (w: WorkflowInternals, ids: ReadonlyArray<string>): WorkflowInternals =>
+  updateLast(w, "dependsOn", ({ node }) => ({
+    node: Object.freeze({
+      ...node,
+      after: Object.freeze([
+        ...node.after,
+        ...ids.filter((id) => !node.after.includes(id) && !node.dependsOn.includes(id))
+      ])
+    })
+  }))
 
 // -----------------------------------------------------------------------------
 // Constructors
@@ -535,35 +613,23 @@ const addAfter = (w: WorkflowInternals, ids: ReadonlyArray<string>): WorkflowInt
 export const make: {
   <const Name extends string, S extends Schema.Top>(
     name: Name,
-    options: {
-      readonly input: S
-      readonly description?: string | undefined
-      readonly maxParallel?: number | undefined
-      readonly metadata?: Readonly<Record<string, unknown>> | undefined
-    }
+    options: WorkflowOptions & { readonly input: S }
   ): Workflow<Name, S["Type"], {}>
   <const Name extends string, Input = void>(
     name: Name,
-    options?: {
-      readonly description?: string | undefined
-      readonly maxParallel?: number | undefined
-      readonly metadata?: Readonly<Record<string, unknown>> | undefined
-    }
+    options?: WorkflowOptions
   ): Workflow<Name, Input, {}>
-} = (
-  name: string,
-  options?: {
-    readonly input?: Schema.Top | undefined
-    readonly description?: string | undefined
-    readonly maxParallel?: number | undefined
-    readonly metadata?: Readonly<Record<string, unknown>> | undefined
-  }
-) =>
+} = (name: string, options?: WorkflowOptions & { readonly input?: Schema.Top | undefined }) =>
   makeWorkflow({
     name,
     description: options?.description ?? "",
     inputSchema: options?.input,
     maxParallel: options?.maxParallel,
+    defaultTimeoutMs: durationMs(options?.defaultTimeout),
+    deadlineMs: durationMs(options?.deadline),
+    resources: options?.resources === undefined ? undefined : Object.freeze({ ...options.resources }),
+    perKeyLimit: options?.perKeyLimit,
+    retry: options?.retry,
     metadata: Object.freeze({ ...options?.metadata }),
     head: undefined
   }) as never

@@ -153,10 +153,14 @@ export const isDefinitionError = (u: unknown): u is DefinitionError =>
  */
 export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout", {
   taskId: Schema.String,
-  timeoutMs: Schema.Number
+  timeoutMs: Schema.Number,
+  /** `attempt`: one attempt ran too long; `task`: all attempts together did. */
+  scope: Schema.Literals(["attempt", "task"])
 }) {
   override get message(): string {
-    return `Task "${this.taskId}" timed out after ${this.timeoutMs} ms`
+    return `Task "${this.taskId}" timed out after ${this.timeoutMs} ms (${
+      this.scope === "attempt" ? "one attempt" : "all attempts"
+    })`
   }
 }
 
@@ -188,6 +192,18 @@ export interface TaskFailure<E> {
 }
 
 /**
+ * How one compensation ended.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CompensationResult {
+  readonly taskId: string
+  readonly status: "completed" | "failed"
+  readonly cause?: Cause.Cause<unknown> | undefined
+}
+
+/**
  * A run did not complete: one or more tasks failed. Carries every failure with its Cause, and the ids of
  * the tasks that did complete (their outputs are in `outputs`), so nothing already done is lost.
  *
@@ -198,6 +214,8 @@ export class WorkflowFailed<E = unknown> extends Data.TaggedError("WorkflowFaile
   readonly workflow: string
   readonly runId: string
   readonly failures: ReadonlyArray<TaskFailure<E>>
+  /** Compensations that ran (saga), in the order they ran, and how each ended. */
+  readonly compensations: ReadonlyArray<CompensationResult>
   readonly completed: ReadonlyArray<string>
   readonly outputs: Readonly<Record<string, unknown>>
 }> {
@@ -220,5 +238,24 @@ export class WorkflowCancelled extends Schema.TaggedError<WorkflowCancelled>()("
 }) {
   override get message(): string {
     return `Workflow "${this.workflow}" (run ${this.runId}) was cancelled`
+  }
+}
+
+/**
+ * A run passed its deadline: what still ran was cancelled.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class WorkflowTimeout extends Data.TaggedError("WorkflowTimeout")<{
+  readonly workflow: string
+  readonly runId: string
+  readonly deadlineMs: number
+  readonly completed: ReadonlyArray<string>
+  readonly outputs: Readonly<Record<string, unknown>>
+  readonly compensations: ReadonlyArray<CompensationResult>
+}> {
+  override get message(): string {
+    return `Workflow "${this.workflow}" (run ${this.runId}) passed its deadline of ${this.deadlineMs} ms`
   }
 }

@@ -3,11 +3,14 @@
  *
  * @since 0.1.0
  */
+export * as Breaker from "./Breaker.ts"
 export * as Engine from "./Engine.ts"
 export * as Plan from "./Plan.ts"
 export * as RunEvent from "./RunEvent.ts"
+export * as Policy from "./Policy.ts"
 export * as RunState from "./RunState.ts"
 export * as Task from "./Task.ts"
+export * as TaskCache from "./TaskCache.ts"
 export * as Workflow from "./Workflow.ts"
 export * as WorkflowError from "./WorkflowError.ts"
 

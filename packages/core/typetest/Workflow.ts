@@ -113,7 +113,10 @@ expectTypeOf<Workflow.Outputs<typeof conditional>>().toEqualTypeOf<{
 // A workflow without input runs without an argument.
 const noInput = workflow("plain").task("x", () => Effect.succeed(1))
 expectTypeOf(Engine.run(noInput)).toEqualTypeOf<
-  Effect.Effect<Engine.RunResult<{ readonly x: number }>, WorkflowError.WorkflowFailed<never> | WorkflowError.DefinitionError>
+  Effect.Effect<
+    Engine.RunResult<{ readonly x: number }>,
+    WorkflowError.WorkflowFailed<never> | WorkflowError.WorkflowTimeout | WorkflowError.DefinitionError
+  >
 >()
 
 // Sub-workflows: typed mapping in, typed outputs out.

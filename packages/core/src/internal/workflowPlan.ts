@@ -4,13 +4,22 @@
  * implementation table are materialised once per workflow value, on first use.
  */
 import type { Effect, Schema } from "effect"
-import type { Condition, TaskInfo } from "../Task.ts"
+import type * as Breaker from "../Breaker.ts"
+import * as Policy from "../Policy.ts"
+import type { CachePolicy, Condition, TaskInfo } from "../Task.ts"
 import type { Plan, PlanEdge, PlanNode } from "../Plan.ts"
 
 export interface TaskImpl {
   readonly node: PlanNode
   readonly run: (ctx: never, info: TaskInfo) => Effect.Effect<unknown, unknown, unknown>
   readonly when?: Condition<never, unknown> | undefined
+  readonly retry?: Policy.Retry | undefined
+  readonly cache?: false | CachePolicy<never> | undefined
+  readonly breaker?: Breaker.Breaker | undefined
+  /** Undoes the task's effect, given its output (saga). */
+  readonly compensate?: ((output: never, ctx: never) => Effect.Effect<unknown, unknown, unknown>) | undefined
+  /** Produces the output when retries are exhausted. */
+  readonly fallback?: ((error: unknown, ctx: never) => Effect.Effect<unknown, unknown, unknown>) | undefined
   /** For sub-workflow tasks: the child and the mapping from the parent's context to its input. */
   readonly child?: {
     readonly workflow: WorkflowInternals
@@ -30,6 +39,11 @@ export interface WorkflowInternals {
   readonly inputSchema: Schema.Top | undefined
   readonly metadata: Readonly<Record<string, unknown>>
   readonly maxParallel: number | undefined
+  readonly defaultTimeoutMs: number | undefined
+  readonly deadlineMs: number | undefined
+  readonly resources: Readonly<Record<string, number>> | undefined
+  readonly perKeyLimit: number | undefined
+  readonly retry: Policy.Retry | undefined
   readonly head: Entry | undefined
 }
 
@@ -38,6 +52,8 @@ export const InternalsId: unique symbol = Symbol.for("@troupe/core/Workflow/inte
 export interface Compiled {
   readonly plan: Plan
   readonly impls: ReadonlyArray<TaskImpl>
+  /** The workflow-level default retry policy. */
+  readonly retry: Policy.Retry | undefined
 }
 
 const compiled = new WeakMap<WorkflowInternals, Compiled>()
@@ -72,9 +88,14 @@ export const compile = (w: WorkflowInternals): Compiled => {
     edges: Object.freeze(edges),
     maxParallel: w.maxParallel,
     continueOnFailure: false,
+    defaultTimeoutMs: w.defaultTimeoutMs,
+    deadlineMs: w.deadlineMs,
+    resources: w.resources,
+    perKeyLimit: w.perKeyLimit,
+    defaultRetry: w.retry === undefined ? undefined : Policy.toData(w.retry),
     metadata: w.metadata
   })
-  const result: Compiled = { plan, impls }
+  const result: Compiled = { plan, impls, retry: w.retry }
   compiled.set(w, result)
   return result
 }

@@ -1,0 +1,40 @@
+/**
+ * @troupe/agents: agents, capability routing, skills (SKILL.md), LLM agents and multi-agent patterns.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as Agent from "./Agent.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as AgentRegistry from "./AgentRegistry.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Capability from "./Capability.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Skill from "./Skill.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Skills from "./Skills.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as LlmAgent from "./LlmAgent.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as OpenAiCompatible from "./OpenAiCompatible.ts"

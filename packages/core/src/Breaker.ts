@@ -1,0 +1,131 @@
+/**
+ * Breaker: a named circuit breaker shared by the tasks (or agents, or tools) that use it.
+ *
+ * Closed, it counts failures within a sliding window; after `maxFailures` it opens and calls fail fast with
+ * `CircuitOpen` without running. After `resetTimeout` it half-opens: one probe runs; success closes it,
+ * failure opens it again. Time comes from Effect's `Clock`, so `TestClock` drives it in tests. Every state
+ * change is reported as a `BreakerStateChanged` RunEvent in the run where it happened.
+ *
+ * A breaker is a value with state: create it once (per agent, per API host, ...) and hand it to every task
+ * that should share it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Breaker, workflow } from "@troupe/core"
+ *
+ * const github = Breaker.make({ name: "github", maxFailures: 3, window: "1 minute", resetTimeout: "30 seconds" })
+ * const wf = workflow("sync").task("fetch", { breaker: github }, () => Effect.succeed("ok"))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Duration, Schema } from "effect"
+
+// -----------------------------------------------------------------------------
+// Models
+// -----------------------------------------------------------------------------
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type State = "closed" | "open" | "half-open"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Breaker {
+  readonly name: string
+  readonly maxFailures: number
+  readonly windowMs: number
+  readonly resetTimeoutMs: number
+  /** Current state at time `now` (ms). Moves open → half-open when the reset timeout has passed. */
+  readonly state: (now: number) => State
+  /** May a call start now? In half-open state only one probe is let through. */
+  readonly tryAcquire: (now: number) => { readonly allowed: boolean; readonly retryAfterMs: number }
+  /** Records an outcome; returns the state transition it caused, if any. */
+  readonly record: (now: number, success: boolean) => { readonly from: State; readonly to: State } | undefined
+}
+
+/**
+ * A call was refused because the breaker is open.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
+  breaker: Schema.String,
+  taskId: Schema.String,
+  retryAfterMs: Schema.Number
+}) {
+  override get message(): string {
+    return `Circuit breaker "${this.breaker}" is open: task "${this.taskId}" not run (retry in ${this.retryAfterMs} ms)`
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Constructors
+// -----------------------------------------------------------------------------
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (options: {
+  readonly name: string
+  readonly maxFailures: number
+  /** Failures older than this are forgotten. Default: 1 minute. */
+  readonly window?: Duration.Input | undefined
+  readonly resetTimeout: Duration.Input
+}): Breaker => {
+  const windowMs = Duration.toMillis(Duration.fromInputUnsafe(options.window ?? "1 minute"))
+  const resetTimeoutMs = Duration.toMillis(Duration.fromInputUnsafe(options.resetTimeout))
+  const maxFailures = Math.max(1, Math.floor(options.maxFailures))
+  let current: State = "closed"
+  let failures: Array<number> = []
+  let openedAt = 0
+  let probing = false
+
+  const state = (now: number): State => {
+    if (current === "open" && now - openedAt >= resetTimeoutMs) {
+      current = "half-open"
+      probing = false
+    }
+    return current
+  }
+
+  const tryAcquire = (now: number) => {
+    const s = state(now)
+    if (s === "closed") return { allowed: true, retryAfterMs: 0 }
+    if (s === "half-open" && !probing) {
+      probing = true
+      return { allowed: true, retryAfterMs: 0 }
+    }
+    return { allowed: false, retryAfterMs: s === "open" ? Math.max(0, openedAt + resetTimeoutMs - now) : 0 }
+  }
+
+  const record = (now: number, success: boolean) => {
+    const from = state(now)
+    if (from === "half-open") {
+      probing = false
+      failures = []
+      current = success ? "closed" : "open"
+      if (!success) openedAt = now
+      return { from, to: current }
+    }
+    if (from === "open" || success) return undefined
+    failures = failures.filter((t) => now - t < windowMs)
+    failures.push(now)
+    if (failures.length >= maxFailures) {
+      current = "open"
+      openedAt = now
+      failures = []
+      return { from, to: current }
+    }
+    return undefined
+  }
+
+  return { name: options.name, maxFailures, windowMs, resetTimeoutMs, state, tryAcquire, record }
+}
