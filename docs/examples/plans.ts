@@ -1,0 +1,44 @@
+/**
+ * docs/plans.md: Plans from code and from data definitions, and their analysis.
+ * Run: `node --conditions=source docs/examples/plans.ts`
+ */
+import { Effect } from "effect"
+import { Plan, workflow } from "@troupe/core"
+
+const wf = workflow("etl")
+  .task("extract", { estimatedDuration: "2 seconds" }, () => Effect.succeed([1, 2, 3]))
+  .task("transform", { dependsOn: ["extract"], estimatedDuration: "5 seconds" }, ({ extract }) =>
+    Effect.succeed(extract.map((x) => x * 2)))
+  .task("audit", { dependsOn: ["extract"], estimatedDuration: "1 second" }, () => Effect.succeed(true))
+  .task("load", { dependsOn: ["transform", "audit"] }, ({ transform }) => Effect.succeed(transform.length))
+
+export const plan = Plan.fromWorkflow(wf) // frozen plain data, JSON-serialisable
+
+// A data definition with the seeds' field names (camelCase works too).
+export const definition = {
+  id: "web-app",
+  name: "Web app",
+  execution_strategy: "auto",
+  max_parallel_tasks: 4,
+  tasks: [
+    { id: "design", description: "design the API", priority: 9 },
+    { id: "backend", depends_on: ["design"], required_capabilities: ["code_generation"] },
+    { id: "frontend", depends_on: ["design"], timeout_seconds: 600 },
+    { id: "tests", depends_on: ["backend", "frontend"], retry_config: { max_retries: 2 } }
+  ]
+}
+
+export const program = Effect.gen(function*() {
+  const decoded = yield* Plan.fromDefinition(definition)
+  const analysis = Plan.analyze(decoded)
+  console.log(analysis.levels, analysis.recommended)
+  console.log(Plan.criticalPath(plan)) // weighted by estimated durations
+  // A cycle is a tagged error carrying one real cycle path.
+  const cyclic = yield* Effect.flip(Plan.fromDefinition({
+    id: "bad",
+    tasks: [{ id: "a", depends_on: ["c"] }, { id: "b", depends_on: ["a"] }, { id: "c", depends_on: ["b"] }]
+  }))
+  console.log(cyclic.message) // Dependency cycle: a → b → c → a
+})
+
+if (import.meta.main) await Effect.runPromise(program)
