@@ -85,6 +85,17 @@ export interface Lease {
 }
 
 /**
+ * The result of `AgentRegistry.run`: the name of the agent that ran the request, and its response.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunResult {
+  readonly agent: string
+  readonly response: Agent.AgentResponse
+}
+
+/**
  * An agent and how many tasks it is running.
  *
  * @category models
@@ -268,7 +279,7 @@ export class AgentRegistry extends Context.Service<AgentRegistry, {
   readonly run: (
     requirement: Requirement,
     request: Agent.AgentRequest
-  ) => Effect.Effect<{ readonly agent: string; readonly response: Agent.AgentResponse }, RoutingError | Agent.AgentError>
+  ) => Effect.Effect<RunResult, RoutingError | Agent.AgentError>
   /** Each agent with its running task count. */
   readonly load: Effect.Effect<ReadonlyArray<AgentLoad>>
 }>()("@troupe/agents/AgentRegistry") {}
@@ -391,7 +402,8 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
     agents: Effect.sync(() => entries.map((e) => e.agent)),
     routing,
     register,
-    candidates: (requirement) => Effect.map(resolve(requirement), (found) => [...found].sort(byRank).map((e) => e.agent)),
+    candidates: (requirement) =>
+      Effect.map(resolve(requirement), (found) => [...found].sort(byRank).map((e) => e.agent)),
     check: (requirements) =>
       Effect.forEach(requirements, (requirement) => resolve(requirement), { discard: true }),
     acquire,

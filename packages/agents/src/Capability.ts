@@ -110,7 +110,7 @@ const makeSet = <C extends string>(all: ReadonlyArray<C>): CapabilitySet<C> => {
     all: Object.freeze([...all]),
     custom: Object.freeze(all.filter((c): c is Exclude<C, Builtin> => !builtinSet.has(c))),
     is: (u: unknown): u is C => typeof u === "string" && known.has(u),
-    schema: Schema.Literals(all) as unknown as Schema.Codec<C>,
+    schema: Schema.Literals(all),
     list: <const L extends ReadonlyArray<C>>(...capabilities: L): L => capabilities
   })
 }

@@ -303,5 +303,8 @@ export const layerMemory = (
  */
 export const layerEmpty: Layer.Layer<Skills> = Layer.effect(
   Skills,
-  Effect.orDie(make({ skills: [], read: (skill, path) => Effect.fail(new SkillResourceNotFound({ skill: skill.name, path })) }))
+  Effect.orDie(make({
+    skills: [],
+    read: (skill, path) => Effect.fail(new SkillResourceNotFound({ skill: skill.name, path }))
+  }))
 )

@@ -203,7 +203,10 @@ describe("AgentRegistry routing", () => {
   it.effect("the layer fails on duplicate agent names", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
-        Effect.provide(Registry.useSync((r) => r), AgentRegistry.layer([agent("a", ["testing"]), agent("a", ["research"])]))
+        Effect.provide(
+          Registry.useSync((r) => r),
+          AgentRegistry.layer([agent("a", ["testing"]), agent("a", ["research"])])
+        )
       )
       expect(error._tag).toBe("DuplicateAgent")
     }))

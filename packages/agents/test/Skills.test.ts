@@ -103,7 +103,11 @@ describe("Skills.normalizeResourcePath", () => {
 })
 
 const memory = Skills.layerMemory([
-  { path: "skills/review/SKILL.md", text: reviewText, resources: { "checklist.md": "- tests pass", "./ref/a.md": "A" } },
+  {
+    path: "skills/review/SKILL.md",
+    text: reviewText,
+    resources: { "checklist.md": "- tests pass", "./ref/a.md": "A" }
+  },
   { path: "skills/write/SKILL.md", text: "---\nname: write\ndescription: Write docs\n---\nWrite clearly." },
   Skill.make({ name: "coded", description: "in code", instructions: "do" })
 ])

@@ -30,7 +30,13 @@ const agentSpec: fc.Arbitrary<AgentSpec> = fc.record({
 const registrySpec = fc.array(agentSpec, { minLength: 1, maxLength: 6 })
 
 const requirementSpec: fc.Arbitrary<RequirementSpec> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("caps" as const), capabilities: fc.subarray([...universe], { maxLength: 2 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("caps" as const),
+      capabilities: fc.subarray([...universe], { maxLength: 2 })
+    })
+  },
   // indexes past the registry's end name unknown agents
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("type" as const), index: fc.nat({ max: 7 }) }) }
 )
@@ -58,7 +64,7 @@ const request: Agent.AgentRequest = {
 
 const layerOf = (specs: ReadonlyArray<AgentSpec>, run?: (name: string) => Effect.Effect<unknown>) =>
   AgentRegistry.layer(specs.map((spec, i) =>
-    Agent.fromFunction(nameOf(i), spec.capabilities, () => run === undefined ? Effect.succeed(nameOf(i)) : run(nameOf(i)), {
+    Agent.fromFunction(nameOf(i), spec.capabilities, () => (run ?? Effect.succeed)(nameOf(i)), {
       priority: spec.priority,
       maxConcurrent: spec.maxConcurrent
     })

@@ -31,6 +31,7 @@ import { type Compiled, compile, type TaskImpl } from "./internal/workflowPlan.t
 import type { Plan, PlanNode, Strategy } from "./Plan.ts"
 import { isTerminal, type RunEvent } from "./RunEvent.ts"
 import * as RunState from "./RunState.ts"
+import * as Expression from "./Expression.ts"
 import * as Policy from "./Policy.ts"
 import * as TaskCache from "./TaskCache.ts"
 import type { TaskInfo } from "./Task.ts"
@@ -617,6 +618,17 @@ const execute = (
           ? lookup()
           : Effect.succeed({ _tag: "Skip", reason: `condition: task "${condition.taskId}" did not complete` })
       }
+      if (condition?._tag === "Expression") {
+        return Effect.suspend(() => {
+          const verdict = evaluateExpression(condition.source)
+          if (typeof verdict === "boolean") {
+            return verdict ? lookup() : Effect.succeed({ _tag: "Skip", reason: `condition false: ${condition.source}` })
+          }
+          return Effect.fail(
+            new InvalidDefinition({ path: "condition", taskId: node.id, reason: verdict.message })
+          )
+        })
+      }
       if (impl.when !== undefined) {
         const when = impl.when as (ctx: unknown) => boolean | Effect.Effect<boolean, never, unknown>
         return Effect.suspend(() => {
@@ -627,6 +639,28 @@ const execute = (
         })
       }
       return lookup()
+    }
+
+    const language = parent.getRef(Expression.ExpressionLanguage)
+    const compiledExpressions = new Map<string, Expression.Compiled | Expression.ExpressionIssue>()
+    const evaluateExpression = (source: string): boolean | Expression.ExpressionIssue => {
+      if (language === undefined) {
+        return { message: "condition expressions need an expression language layer (e.g. @troupe/cel's Cel.layer)" }
+      }
+      let compiledExpression = compiledExpressions.get(source)
+      if (compiledExpression === undefined) {
+        compiledExpression = language.compile(source, g.ids)
+        compiledExpressions.set(source, compiledExpression)
+      }
+      if (Expression.isIssue(compiledExpression)) return compiledExpression
+      const results: Record<string, { status: string; output?: unknown }> = {}
+      for (let j = 0; j < n; j++) {
+        const st = status[j]
+        if (st === COMPLETED) results[g.ids[j]!] = { status: "completed", output: outputs[j] }
+        else if (st === FAILED) results[g.ids[j]!] = { status: "failed" }
+        else if (st === SKIPPED) results[g.ids[j]!] = { status: "skipped" }
+      }
+      return compiledExpression.evaluate({ input, results })
     }
 
     function becomeReady(i: number) {
@@ -980,14 +1014,37 @@ const validated = new WeakSet<Plan>()
 const prepare = (
   workflow: Workflow.Any,
   options: RunOptions
-): Effect.Effect<{ readonly compiled: Compiled; readonly settings: Settings }, DefinitionError> => {
+): Effect.Effect<
+  { readonly compiled: Compiled; readonly settings: Settings },
+  DefinitionError | WorkflowFailed<unknown>
+> => {
   const compiled = Workflow.compiled(workflow)
   const settings = settingsOf(compiled.plan, options)
   const checked = validated.has(compiled.plan)
     ? Effect.void
     : definition.validate(compiled.plan).pipe(Effect.tap(() => Effect.sync(() => validated.add(compiled.plan))))
+  const taskChecks = compiled.impls.filter((impl) => impl.check !== undefined)
   return checked.pipe(
     Effect.andThen(checkResources(compiled.plan, settings)),
+    Effect.andThen(
+      taskChecks.length === 0 ? Effect.void : Effect.forEach(taskChecks, (impl) =>
+        impl.check!(impl.node).pipe(
+          // A task's own pre-run check (e.g. "no agent can take this task") fails the run before it starts,
+          // as a WorkflowFailed naming the task, with nothing run.
+          Effect.catchCause((cause) =>
+            Effect.fail(
+              new WorkflowFailed({
+                workflow: compiled.plan.name,
+                runId: "(not started)",
+                failures: [{ taskId: impl.node.id, cause }],
+                completed: [],
+                outputs: {},
+                compensations: []
+              })
+            )
+          )
+        ), { discard: true }) as Effect.Effect<void, WorkflowFailed<unknown>>
+    ),
     Effect.as({ compiled, settings })
   )
 }
@@ -1087,7 +1144,7 @@ export const start = <W extends Workflow.Any>(
   ...[input, options = {}]: Args<W>
 ): Effect.Effect<
   RunHandle<Workflow.Outputs<W>, Workflow.Error<W>>,
-  DefinitionError,
+  DefinitionError | WorkflowFailed<Workflow.Error<W>>,
   Workflow.Services<W>
 > =>
   Effect.flatMap(prepare(workflow, options), ({ compiled, settings }) =>

@@ -51,7 +51,8 @@ export interface RetryPolicyData {
 /**
  * When a task runs, as data.
  * - `Predicate`: a function given in code (`when`), evaluated at run time;
- * - `TaskCompleted`: run only if the named task completed (the definitions' `condition: "<task id>"`).
+ * - `TaskCompleted`: run only if the named task completed (the definitions' `condition: "<task id>"`);
+ * - `Expression`: a safe expression over the input and earlier results (see `Expression`).
  *
  * @category models
  * @since 0.1.0
@@ -59,6 +60,7 @@ export interface RetryPolicyData {
 export type ConditionData =
   | { readonly _tag: "Predicate" }
   | { readonly _tag: "TaskCompleted"; readonly taskId: string }
+  | { readonly _tag: "Expression"; readonly source: string; readonly language: string }
 
 /**
  * One task of a Plan.

@@ -168,6 +168,11 @@ export interface Task<out A, out E = never, out R = never, in Needs = unknown> {
   readonly attributes: Attributes
   readonly when?: Condition<Needs, R> | undefined
   readonly run: (ctx: Needs, info: TaskInfo) => Effect.Effect<A, E, R>
+  /**
+   * Checked once before the run starts (before any task runs), with the task's node: for example an agent
+   * task checks that some registered agent can take it and that its skills exist.
+   */
+  readonly check?: ((node: PlanNode) => Effect.Effect<void, E, R>) | undefined
 }
 
 // -----------------------------------------------------------------------------

@@ -574,6 +574,7 @@ const fromTaskValue = (
     node: makeNode(id, index, task.taskType, merged, dependsOn ?? [], [],
       condition !== undefined, undefined),
     run: task.run as TaskImpl["run"],
+    check: task.check as TaskImpl["check"],
     when: condition as TaskImpl["when"]
   }
 }

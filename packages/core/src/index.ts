@@ -5,6 +5,7 @@
  */
 export * as Breaker from "./Breaker.ts"
 export * as Engine from "./Engine.ts"
+export * as Expression from "./Expression.ts"
 export * as Plan from "./Plan.ts"
 export * as RunEvent from "./RunEvent.ts"
 export * as Policy from "./Policy.ts"

@@ -201,9 +201,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     skills: found,
     read: (skill, relative) =>
       Effect.gen(function*() {
-        const notFound = (reason: string) => new Skills.SkillResourceNotFound({ skill: skill.name, path: relative, reason })
+        const notFound = (reason: string) =>
+          new Skills.SkillResourceNotFound({ skill: skill.name, path: relative, reason })
         const root = yield* Effect.mapError(realRootOf(skill), (e) => notFound(e.message))
-        const real = yield* Effect.mapError(fs.realPath(path.join(skill.directory, relative)), () => notFound("no such file"))
+        const real = yield* Effect.mapError(
+          fs.realPath(path.join(skill.directory, relative)),
+          () => notFound("no such file")
+        )
         if (!inside(root, real)) {
           return yield* new Skills.SkillResourceEscape({ skill: skill.name, path: relative })
         }

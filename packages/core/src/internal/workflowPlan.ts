@@ -13,6 +13,7 @@ export interface TaskImpl {
   readonly node: PlanNode
   readonly run: (ctx: never, info: TaskInfo) => Effect.Effect<unknown, unknown, unknown>
   readonly when?: Condition<never, unknown> | undefined
+  readonly check?: ((node: PlanNode) => Effect.Effect<void, unknown, unknown>) | undefined
   readonly retry?: Policy.Retry | undefined
   readonly cache?: false | CachePolicy<never> | undefined
   readonly breaker?: Breaker.Breaker | undefined
