@@ -165,8 +165,8 @@ const resolveConcurrency = (plan: Plan, options: RunOptions): number => {
   const strategy = options.strategy ?? plan.strategy ?? "dag"
   const chosen = strategy === "auto" ? analyze(plan).recommended.strategy : strategy
   if (chosen === "sequential") return 1
-  if (chosen === "parallel") return Infinity
-  const max = options.maxParallel ?? plan.maxParallel
+  // An explicit limit always holds; `parallel` only drops the workflow's default limit.
+  const max = options.maxParallel ?? (chosen === "parallel" ? undefined : plan.maxParallel)
   return max === undefined || max === "unbounded" ? Infinity : Math.max(1, Math.floor(max))
 }
 
@@ -554,8 +554,11 @@ const execute = (
         const v = stack.pop()!
         const id = g.ids[v]!
         const st = status[v]
+        // A task skipped because something upstream failed passes that failure on: `continue` skips
+        // exactly the failed tasks' descendants, even through tasks marked runIfSkipped.
+        const failedUpstream = st === FAILED ? id : st === SKIPPED ? blockedByFailure[v] : undefined
         for (const s of g.succs[v]!) {
-          if (st === FAILED && blockedByFailure[s] === undefined) blockedByFailure[s] = id
+          if (failedUpstream !== undefined && blockedByFailure[s] === undefined) blockedByFailure[s] = failedUpstream
           if (st === SKIPPED && blockedBySkip[s] === undefined) blockedBySkip[s] = id
           if (--waiting[s] !== 0 || status[s] !== PENDING) continue
           if (aborting !== undefined) continue

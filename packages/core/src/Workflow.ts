@@ -435,6 +435,8 @@ const freezeArray = <A>(xs: ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
 const freezeRecord = (r: Readonly<Record<string, unknown>> | undefined): Readonly<Record<string, unknown>> =>
   Object.freeze(r === undefined ? {} : { ...r })
 
+const predicateCondition = Object.freeze({ _tag: "Predicate" as const })
+
 const makeNode = (
   id: string,
   index: number,
@@ -455,11 +457,11 @@ const makeNode = (
     priority: attrs.priority ?? 5,
     timeoutMs: durationMs(attrs.timeout),
     attemptTimeoutMs: durationMs(attrs.attemptTimeout),
-    retry: attrs.retry === undefined ? undefined : Policy.toData(attrs.retry),
+    retry: attrs.retry === undefined ? undefined : Object.freeze(Policy.toData(attrs.retry)),
     resources: attrs.resources === undefined ? undefined : freezeRecord(attrs.resources) as Readonly<Record<string, number>>,
     concurrencyKey: attrs.concurrencyKey,
     breaker: attrs.breaker?.name,
-    cache: attrs.cache === undefined ? undefined : attrs.cache === false ? false : { version: attrs.cache.version },
+    cache: attrs.cache === undefined ? undefined : attrs.cache === false ? false : Object.freeze({ version: attrs.cache.version }),
     parameters: freezeRecord(attrs.parameters),
     metadata: freezeRecord(attrs.metadata),
     tags: freezeArray(attrs.tags),
@@ -467,7 +469,7 @@ const makeNode = (
     skills: freezeArray(attrs.skills),
     agentType: attrs.agentType,
     expectedOutputType: attrs.expectedOutputType,
-    condition: hasCondition ? { _tag: "Predicate" as const } : undefined,
+    condition: hasCondition ? predicateCondition : undefined,
     runIfSkipped: attrs.runIfSkipped ?? false,
     estimatedDurationMs: durationMs(attrs.estimatedDuration),
     workflow: child === undefined ? undefined : compile(child).plan

@@ -93,7 +93,7 @@ export const compile = (w: WorkflowInternals): Compiled => {
     deadlineMs: w.deadlineMs,
     resources: w.resources,
     perKeyLimit: w.perKeyLimit,
-    defaultRetry: w.retry === undefined ? undefined : Policy.toData(w.retry),
+    defaultRetry: w.retry === undefined ? undefined : Object.freeze(Policy.toData(w.retry)),
     metadata: w.metadata
   })
   const result: Compiled = { plan, impls, retry: w.retry }
