@@ -365,9 +365,15 @@ const execute = (
 
     // ---- task execution -------------------------------------------------------------------------
 
-    const omitInput = (ctx: Record<string, unknown>): Record<string, unknown> => {
-      const { input: _input, ...deps } = ctx
-      return deps
+    // Dependency-aware cache keys: a dependency counts by its own cache key (so changing it re-runs every
+    // dependant), or by its output when it was not cached.
+    const dependencyKeys = (i: number): Record<string, unknown> => {
+      const keys: Record<string, unknown> = {}
+      for (const j of g.preds[i]!) {
+        const key = cacheKeys[j]
+        keys[g.ids[j]!] = key === undefined ? { output: outputs[j] } : { key: key.hash }
+      }
+      return keys
     }
 
     const contextFor = (i: number): Record<string, unknown> => {
@@ -606,7 +612,7 @@ const execute = (
             skills: node.skills,
             version: policy?.version,
             input,
-            dependencyOutputs: policy?.includeDependencies === false ? undefined : omitInput(ctx)
+            dependencyOutputs: policy?.includeDependencies === false ? undefined : dependencyKeys(i)
           })
         cacheKeys[i] = key
         const found = policy?.output === undefined

@@ -215,6 +215,7 @@ export const collector = (plan: Plan.Plan): Collector => {
   let tracker: RunState.Tracker | undefined
   let lastAt: number | undefined
   const agents = new Map<string, string>()
+  const fallbackErrors = new Map<string, string>()
   const onEvent = (event: RunEvent): void => {
     if (runId === undefined) {
       runId = event.runId
@@ -227,10 +228,12 @@ export const collector = (plan: Plan.Plan): Collector => {
     if (event._tag === "TaskCompleted" || event._tag === "TaskFailed" || event._tag === "TaskStarted") {
       const agent = agentOf(event)
       if (agent !== undefined) agents.set(event.taskId, agent)
+    } else if (event._tag === "TaskFallback") {
+      fallbackErrors.set(event.taskId, event.message)
     }
   }
   const snapshot = (): RunMetrics =>
-    fromState(plan, (tracker ?? RunState.tracker(plan, "")).snapshot(), { agents, lastAt })
+    fromState(plan, (tracker ?? RunState.tracker(plan, "")).snapshot(), { agents, fallbackErrors, lastAt })
   return { onEvent, snapshot }
 }
 
@@ -252,7 +255,8 @@ const isMeasured = (task: TaskMetrics): task is TaskMetrics & { readonly duratio
 
 /**
  * The metrics of a run from its folded `RunState` (the same fold `collector` runs). `agents` names the
- * agent that ran a task when the events reported one; `lastAt` bounds the wall time of an unfinished run.
+ * agent that ran a task when the events reported one, `fallbackErrors` the error a task's fallback
+ * replaced; `lastAt` bounds the wall time of an unfinished run.
  *
  * @category constructors
  * @since 0.1.0
@@ -262,6 +266,7 @@ export const fromState = (
   state: RunState.RunState,
   options?: {
     readonly agents?: ReadonlyMap<string, string> | undefined
+    readonly fallbackErrors?: ReadonlyMap<string, string> | undefined
     readonly lastAt?: number | undefined
   }
 ): RunMetrics => {
@@ -279,7 +284,7 @@ export const fromState = (
     agent: options?.agents?.get(task.id) ?? nodes.get(task.id)?.agentType,
     cached: task.cached === true,
     fallback: task.fallbackUsed === true,
-    error: task.error,
+    error: task.error ?? (task.fallbackUsed === true ? options?.fallbackErrors?.get(task.id) : undefined),
     reason: task.reason
   }))
 

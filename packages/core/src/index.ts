@@ -6,6 +6,8 @@
 export * as Breaker from "./Breaker.ts"
 export * as Engine from "./Engine.ts"
 export * as Expression from "./Expression.ts"
+export * as Loop from "./Loop.ts"
+export * as Pipeline from "./Pipeline.ts"
 export * as Plan from "./Plan.ts"
 export * as RunEvent from "./RunEvent.ts"
 export * as Policy from "./Policy.ts"

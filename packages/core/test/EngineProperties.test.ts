@@ -10,7 +10,7 @@ import * as fc from "fast-check"
 import { Engine, type RunEvent, WorkflowError } from "@troupe/core"
 import { Dags, RunAssertions } from "@troupe/testing"
 
-const NUM_RUNS = 60
+const NUM_RUNS = 100
 
 type Limit = number | "unbounded"
 
@@ -27,6 +27,8 @@ const runDag = (
   options: Engine.RunOptions & {
     readonly failing?: ReadonlySet<string>
     readonly estimate?: boolean
+    /** Tasks declared with `runIfSkipped: true`. */
+    readonly runIfSkipped?: ReadonlySet<string>
   } = {}
 ) =>
   Effect.gen(function*() {
@@ -35,9 +37,10 @@ const runDag = (
     const sleeping = Dags.sleeping({ failing: options.failing })
     const wf = Dags.toWorkflow(dag, {
       handler: (node) => probe.wrap(node.id, sleeping(node)),
-      estimate: options.estimate
+      estimate: options.estimate,
+      attributes: (node) => (options.runIfSkipped?.has(node.id) === true ? { runIfSkipped: true } : {})
     })
-    const { failing: _failing, estimate: _estimate, ...runOptions } = options
+    const { failing: _failing, estimate: _estimate, runIfSkipped: _runIfSkipped, ...runOptions } = options
     const exit = yield* RunAssertions.runOnTestClock(
       Engine.run(wf, undefined, { ...runOptions, onEvent: recording.onEvent }),
       { advanceMs: Dags.totalWork(dag) }
@@ -173,13 +176,19 @@ describe("Engine properties (random DAGs on TestClock)", () => {
 
   it.effect("continue: the skipped set is exactly the failed tasks' descendants; everything else completes", () =>
     RunAssertions.property(
-      fc.record({ input: Dags.withFailures(), limit: limitArb }),
-      ({ input: { dag, failing }, limit }) =>
+      fc.record({
+        input: Dags.withFailures(),
+        limit: limitArb,
+        // runIfSkipped must not let a descendant of a failure run (it is about condition skips).
+        runIfSkipped: fc.array(fc.boolean(), { maxLength: 200, size: "max" })
+      }),
+      ({ input: { dag, failing }, limit, runIfSkipped }) =>
         Effect.gen(function*() {
           const { exit, timeline, probe } = yield* runDag(dag, {
             failureMode: "continue",
             maxParallel: limit,
-            failing
+            failing,
+            runIfSkipped: new Set(dag.nodes.filter((n) => runIfSkipped[n.index] === true).map((n) => n.id))
           })
           const skipped = Dags.descendants(dag, failing)
           const failed = [...failing].filter((id) => !skipped.has(id))
