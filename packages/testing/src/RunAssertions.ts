@@ -269,12 +269,12 @@ export const timeline = (events: ReadonlyArray<RunEvent.RunEvent>): Timeline => 
         }
         return
       }
-      case "TaskRetrying":
-        return
       default: {
+        const end = endOf(event._tag)
+        if (end === undefined || !("taskId" in event)) return
         const t = get(event.taskId)
         t.ends++
-        t.end = endOf(event._tag)
+        t.end = end
         t.endedAt = event.at
         t.endOrder = order
       }
