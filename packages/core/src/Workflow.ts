@@ -249,21 +249,25 @@ export interface Workflow<
 
   /**
    * Gives the task declared last a fallback: when its retries are exhausted, the fallback's result becomes
-   * the task's output (the run records that the fallback was used). Its errors replace the task's.
+   * the task's output (the run records that the fallback was used). The task's output type becomes the
+   * union of both; the fallback's errors and services are added to the workflow's.
    */
   readonly fallback: [Last] extends [never] ? TypeError<"fallback(...) must follow a task">
     : <F extends (error: unknown, ctx: { readonly input: Input }) => unknown>(
-      fallback: F & ((error: unknown, ctx: { readonly input: Input }) => FallbackResult<Outputs[Last & keyof Outputs]>)
-    ) => Workflow<Name, Input, Outputs, E | ErrorOf<ReturnType<F>>, R | ServicesOf<ReturnType<F>>, Last, Maybe>
+      fallback: F
+    ) => Workflow<
+      Name,
+      Input,
+      Simplify<
+        & Omit<Outputs, Last>
+        & { readonly [K in Last]: Outputs[Last & keyof Outputs] | OutputOf<ReturnType<F>> }
+      >,
+      E | ErrorOf<ReturnType<F>>,
+      R | ServicesOf<ReturnType<F>>,
+      Last,
+      Maybe
+    >
 }
-
-/**
- * What a fallback may return: the task's output, as an Effect, a Promise or a value.
- *
- * @category type-level
- * @since 0.1.0
- */
-export type FallbackResult<A> = Effect.Effect<A, any, any> | PromiseLike<A> | A
 
 /**
  * The overloads of `workflow.task(...)`.
