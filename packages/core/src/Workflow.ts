@@ -148,21 +148,22 @@ export interface TaskOptions<Ctx, Deps extends string, RunIfSkipped extends bool
 }
 
 /**
- * Options of a sub-workflow task: like task options, plus the mapping to the child's input.
+ * Options of a sub-workflow task: like task options, plus the mapping from the parent's context to the
+ * child's input (optional when the child takes no input).
  *
  * @category models
  * @since 0.1.0
  */
-export interface SubWorkflowOptions<
+export type SubWorkflowOptions<
   Ctx,
   ChildInput,
   Deps extends string,
   RunIfSkipped extends boolean,
   W extends WhenResult
-> extends TaskOptions<Ctx, Deps, RunIfSkipped, W>
-{
-  readonly input: (ctx: Ctx) => ChildInput
-}
+> =
+  & TaskOptions<Ctx, Deps, RunIfSkipped, W>
+  & ([void] extends [ChildInput] ? { readonly input?: ((ctx: Ctx) => ChildInput) | undefined }
+    : { readonly input: (ctx: Ctx) => ChildInput })
 
 /**
  * Workflow-wide settings (each can be overridden per run in `RunOptions`).
@@ -248,6 +249,25 @@ export interface Workflow<
     ) => Workflow<Name, Input, Outputs, E, R | ServicesOf<ReturnType<F>>, Last, Maybe>
 
   /**
+   * Output mapping (seed 003's `output_mapping`): publishes a named value computed from the output of the
+   * task declared last. Later tasks read it like any output (`dependsOn: [name]`, then `ctx[name]`), typed.
+   * In the Plan it is a node of task type `output_mapping` that depends on the task.
+   */
+  readonly publish: [Last] extends [never] ? TypeError<"publish(...) must follow a task">
+    : <const Key extends string, F extends (output: Outputs[Last & keyof Outputs]) => unknown>(
+      name: Key & CheckId<Key, keyof Outputs>,
+      select: F
+    ) => Workflow<
+      Name,
+      Input,
+      AddOutput<Outputs, Key, OutputOf<ReturnType<F>>>,
+      E | ErrorOf<ReturnType<F>>,
+      R | ServicesOf<ReturnType<F>>,
+      Last,
+      Maybe | (Last extends Maybe ? Key : never)
+    >
+
+  /**
    * Gives the task declared last a fallback: when its retries are exhausted, the fallback's result becomes
    * the task's output (the run records that the fallback was used). The task's output type becomes the
    * union of both; the fallback's errors and services are added to the workflow's.
@@ -311,8 +331,9 @@ export interface TaskMethod<Name extends string, Input, Outputs, E, R, Maybe ext
   >(
     id: Id & CheckId<Id, keyof Outputs>,
     workflow: Workflow<CN, CI, CO, CE, CR, any, CM>,
-    options:
-      SubWorkflowOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, CI, Deps, RunIfSkipped, W>
+    ...options: [void] extends [CI]
+      ? [options?: SubWorkflowOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, CI, Deps, RunIfSkipped, W>]
+      : [options: SubWorkflowOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, CI, Deps, RunIfSkipped, W>]
   ): Workflow<
     Name,
     Input,
@@ -493,6 +514,7 @@ const makeWorkflow = (w: WorkflowInternals): Workflow<string, unknown, {}> => {
   self.description = w.description
   self.task = (id: string, a: unknown, b?: unknown) => makeWorkflow(addTask(w, id, a, b))
   self.dependsOn = (...ids: ReadonlyArray<string>) => makeWorkflow(addAfter(w, ids))
+  self.publish = (name: string, select: (output: unknown) => unknown) => makeWorkflow(addPublish(w, name, select))
   self.compensate = (f: (output: never, ctx: never) => unknown) =>
     makeWorkflow(updateLast(w, "compensate", (impl) => ({
       node: Object.freeze({ ...impl.node, compensable: true }),
@@ -585,14 +607,41 @@ const fromTaskValue = (
   }
 }
 
+const addPublish = (w: WorkflowInternals, name: string, select: (output: unknown) => unknown): WorkflowInternals => {
+  const head = w.head
+  if (head === undefined) throw new globalThis.Error("publish(...) must follow a task")
+  // The nearest task that is not itself a published value: what `.publish` derives from.
+  let source = head
+  while (source.impl.derived === true && source.parent !== undefined) source = source.parent
+  const from = source.impl.node.id
+  return push(w, {
+    node: makeNode(name, head.size, "output_mapping", { description: `${from} → ${name}` }, [from], [], false,
+      undefined),
+    run: (ctx: never) => Task.fromHandler(name, () => select((ctx as Record<string, unknown>)[from])),
+    cache: false,
+    derived: true
+  })
+}
+
+/**
+ * Replaces the task declared last (skipping published values stacked on top of it, which stay where
+ * they are).
+ */
 const updateLast = (
   w: WorkflowInternals,
   method: string,
   f: (impl: TaskImpl) => Partial<TaskImpl>
 ): WorkflowInternals => {
-  const head = w.head
-  if (head === undefined) throw new globalThis.Error(`${method}(...) must follow a task`)
-  return { ...w, head: { ...head, impl: { ...head.impl, ...f(head.impl) } } }
+  const derived: Array<Entry> = []
+  let target = w.head
+  while (target !== undefined && target.impl.derived === true) {
+    derived.push(target)
+    target = target.parent
+  }
+  if (target === undefined) throw new globalThis.Error(`${method}(...) must follow a task`)
+  let head: Entry = { ...target, impl: { ...target.impl, ...f(target.impl) } }
+  for (let k = derived.length - 1; k >= 0; k--) head = { ...derived[k]!, parent: head }
+  return { ...w, head }
 }
 
 const addAfter = (w: WorkflowInternals, ids: ReadonlyArray<string>): WorkflowInternals =>

@@ -153,3 +153,20 @@ workflow("p").task("a", { priority: 11 }, () => Effect.succeed(1))
 // dependsOn must follow a task.
 // @ts-expect-error dependsOn(...) must follow a task
 workflow("e").dependsOn("x")
+
+// Output mapping: a published value is read like an output, typed.
+const published = workflow("pub")
+  .task("login", () => Effect.succeed({ token: "t", user: { id: 7 } }))
+  .publish("userId", (out) => out.user.id)
+  .dependsOn()
+  .task("fetch", { dependsOn: ["userId"] }, ({ userId }) => {
+    expectTypeOf(userId).toEqualTypeOf<number>()
+    return Effect.succeed(userId + 1)
+  })
+expectTypeOf<Workflow.Outputs<typeof published>["userId"]>().toEqualTypeOf<number>()
+// @ts-expect-error "login" is already a task id
+workflow("pub2").task("login", () => Effect.succeed(1)).publish("login", (n) => n)
+
+// A child without input needs no mapping.
+const noInputChild = workflow("child0").task("inner", () => Effect.succeed(1))
+workflow("p0").task("sub", noInputChild).task("after", { dependsOn: ["sub"] }, ({ sub }) => Effect.succeed(sub.inner))

@@ -13,6 +13,8 @@ export interface TaskImpl {
   readonly node: PlanNode
   readonly run: (ctx: never, info: TaskInfo) => Effect.Effect<unknown, unknown, unknown>
   readonly when?: Condition<never, unknown> | undefined
+  /** A published value (output mapping): `.dependsOn` and friends skip it to reach the task. */
+  readonly derived?: boolean | undefined
   readonly check?: ((node: PlanNode) => Effect.Effect<void, unknown, unknown>) | undefined
   readonly retry?: Policy.Retry | undefined
   readonly cache?: false | CachePolicy<never> | undefined
