@@ -43,10 +43,28 @@ export interface Breaker {
   readonly resetTimeoutMs: number
   /** Current state at time `now` (ms). Moves open → half-open when the reset timeout has passed. */
   readonly state: (now: number) => State
-  /** May a call start now? In half-open state only one probe is let through. */
-  readonly tryAcquire: (now: number) => { readonly allowed: boolean; readonly retryAfterMs: number }
+  /**
+   * May a call start now? In half-open state only one probe is let through. `transition` is set when the
+   * reset timeout has just moved the breaker from open to half-open.
+   */
+  readonly tryAcquire: (now: number) => {
+    readonly allowed: boolean
+    readonly retryAfterMs: number
+    readonly transition?: Transition | undefined
+  }
   /** Records an outcome; returns the state transition it caused, if any. */
-  readonly record: (now: number, success: boolean) => { readonly from: State; readonly to: State } | undefined
+  readonly record: (now: number, success: boolean) => Transition | undefined
+  /** A call ended without an outcome (it was interrupted): a half-open probe slot is given back. */
+  readonly release: () => void
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Transition {
+  readonly from: State
+  readonly to: State
 }
 
 /**
@@ -97,13 +115,19 @@ export const make = (options: {
   }
 
   const tryAcquire = (now: number) => {
+    const before = current
     const s = state(now)
-    if (s === "closed") return { allowed: true, retryAfterMs: 0 }
+    const transition: Transition | undefined = before !== s ? { from: before, to: s } : undefined
+    if (s === "closed") return { allowed: true, retryAfterMs: 0, transition }
     if (s === "half-open" && !probing) {
       probing = true
-      return { allowed: true, retryAfterMs: 0 }
+      return { allowed: true, retryAfterMs: 0, transition }
     }
-    return { allowed: false, retryAfterMs: s === "open" ? Math.max(0, openedAt + resetTimeoutMs - now) : 0 }
+    return {
+      allowed: false,
+      retryAfterMs: s === "open" ? Math.max(0, openedAt + resetTimeoutMs - now) : 0,
+      transition
+    }
   }
 
   const record = (now: number, success: boolean) => {
@@ -127,5 +151,9 @@ export const make = (options: {
     return undefined
   }
 
-  return { name: options.name, maxFailures, windowMs, resetTimeoutMs, state, tryAcquire, record }
+  const release = () => {
+    if (current === "half-open") probing = false
+  }
+
+  return { name: options.name, maxFailures, windowMs, resetTimeoutMs, state, tryAcquire, record, release }
 }

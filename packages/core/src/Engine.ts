@@ -23,7 +23,7 @@
  * @since 0.1.0
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Option, Queue, Random, type Schema, Stream } from "effect"
-import { CircuitOpen } from "./Breaker.ts"
+import { CircuitOpen, type Transition } from "./Breaker.ts"
 import { analyze } from "./internal/analysis.ts"
 import * as definition from "./internal/definition.ts"
 import { bottomLevels, type GraphIndex, index, topo } from "./internal/graph.ts"
@@ -224,7 +224,7 @@ export const describeCause = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.findErrorOption(cause)
   if (error._tag === "Some") {
     const e = error.value
-    if (e instanceof Error) return e.message
+    if (e instanceof Error && e.message !== "") return e.message
     if (typeof e === "object" && e !== null && "_tag" in e) return String((e as { _tag: unknown })._tag)
     return String(e)
   }
@@ -264,6 +264,19 @@ const settingsOf = (plan: Plan, options: RunOptions): Settings => {
 /** Resource requests that can never be met are definition errors, found before the run starts. */
 const checkResources = (plan: Plan, settings: Settings): Effect.Effect<void, InvalidDefinition> => {
   const pools = settings.resources ?? {}
+  const limit = settings.perKeyLimit
+  if (limit !== undefined && !(limit >= 1)) {
+    const keyed = plan.nodes.findIndex((node) => node.concurrencyKey !== undefined)
+    if (keyed >= 0) {
+      return Effect.fail(
+        new InvalidDefinition({
+          path: "perKeyLimit",
+          taskId: plan.nodes[keyed]!.id,
+          reason: `must be at least 1 when tasks have a concurrencyKey, got ${limit}`
+        })
+      )
+    }
+  }
   for (let i = 0; i < plan.nodes.length; i++) {
     const node = plan.nodes[i]!
     for (const [pool, units] of Object.entries(node.resources ?? {})) {
@@ -428,34 +441,41 @@ const execute = (
       const call = (k: number): Effect.Effect<unknown, unknown, unknown> =>
         impl.child === undefined ? impl.run(ctx as never, info(k)) : runChild(impl, ctx)
 
-      const guardedCall = breaker === undefined ? call : (k: number) =>
+      const attemptTimeoutMs = node.attemptTimeoutMs
+      const timed = (k: number): Effect.Effect<unknown, unknown, unknown> =>
+        attemptTimeoutMs === undefined
+          ? call(k)
+          : detachedTimeout(call(k), attemptTimeoutMs, () =>
+            new TaskTimeout({ taskId: node.id, timeoutMs: attemptTimeoutMs, scope: "attempt" }))
+
+      // The breaker sees the whole attempt, timeout included: a hanging dependency counts as a failure.
+      const reportTransition = (change: Transition | undefined) => {
+        if (change !== undefined) {
+          emit({ _tag: "BreakerStateChanged", runId, at: now(), breaker: breaker!.name, taskId: node.id, ...change })
+        }
+      }
+      const guarded = breaker === undefined ? timed : (k: number) =>
         Effect.suspend(() => {
           const permit = breaker.tryAcquire(now())
+          reportTransition(permit.transition)
           if (!permit.allowed) {
             return Effect.fail(
               new CircuitOpen({ breaker: breaker.name, taskId: node.id, retryAfterMs: permit.retryAfterMs })
             )
           }
-          return call(k).pipe(Effect.onExit((exit) =>
+          return timed(k).pipe(Effect.onExit((exit) =>
             Effect.sync(() => {
-              if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return
-              const change = breaker.record(now(), Exit.isSuccess(exit))
-              if (change !== undefined) {
-                emit({ _tag: "BreakerStateChanged", runId, at: now(), breaker: breaker.name, taskId: node.id, ...change })
-              }
+              if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return breaker.release()
+              reportTransition(breaker.record(now(), Exit.isSuccess(exit)))
             })
           ))
         })
 
-      const attemptTimeoutMs = node.attemptTimeoutMs
       const attempt = (k: number): Effect.Effect<unknown, unknown, unknown> =>
         Effect.suspend(() => {
           attempts[i] = k
           if (k > 1) emit({ _tag: "TaskStarted", runId, at: now(), taskId: node.id, attempt: k })
-          return attemptTimeoutMs === undefined
-            ? guardedCall(k)
-            : detachedTimeout(guardedCall(k), attemptTimeoutMs, () =>
-              new TaskTimeout({ taskId: node.id, timeoutMs: attemptTimeoutMs, scope: "attempt" }))
+          return guarded(k)
         })
 
       let body: Effect.Effect<unknown, unknown, unknown> = attempt(1)
@@ -1029,9 +1049,9 @@ const prepare = (
 > => {
   const compiled = Workflow.compiled(workflow)
   const settings = settingsOf(compiled.plan, options)
-  const checked = validated.has(compiled.plan)
+  const checked: Effect.Effect<void, DefinitionError> = validated.has(compiled.plan)
     ? Effect.void
-    : definition.validate(compiled.plan).pipe(Effect.tap(() => Effect.sync(() => validated.add(compiled.plan))))
+    : definition.validate(compiled.plan).pipe(Effect.andThen(Effect.sync(() => validated.add(compiled.plan))))
   const taskChecks = compiled.impls.filter((impl) => impl.check !== undefined)
   return checked.pipe(
     Effect.andThen(checkResources(compiled.plan, settings)),

@@ -152,11 +152,19 @@ const withoutEdge = (plan: Plan.Plan, from: string, to: string): Plan.Plan => ({
   ...plan,
   nodes: plan.nodes.map((node) =>
     node.id === to
-      ? { ...node, after: node.after.filter((id) => id !== from), dependsOn: node.dependsOn.filter((id) => id !== from) }
+      ? {
+        ...node,
+        after: node.after.filter((id) => id !== from),
+        dependsOn: node.dependsOn.filter((id) => id !== from)
+      }
       : node
   ),
   edges: plan.edges.filter((edge) => !(edge.from === from && edge.to === to))
 })
+
+const isList = (
+  metrics: RunMetrics.RunMetrics | ReadonlyArray<RunMetrics.RunMetrics>
+): metrics is ReadonlyArray<RunMetrics.RunMetrics> => Array.isArray(metrics)
 
 /**
  * Suggestions for `plan` from the metrics of one run or of several (durations are then averaged per
@@ -171,7 +179,7 @@ export const suggest = (
   metrics: RunMetrics.RunMetrics | ReadonlyArray<RunMetrics.RunMetrics>,
   options?: Options
 ): ReadonlyArray<Suggestion> => {
-  const runs: ReadonlyArray<RunMetrics.RunMetrics> = Array.isArray(metrics) ? metrics : [metrics as RunMetrics.RunMetrics]
+  const runs: ReadonlyArray<RunMetrics.RunMetrics> = isList(metrics) ? metrics : [metrics]
   if (runs.length === 0) return []
   const slowFactor = options?.slowFactor ?? 2
   const timeoutFactor = options?.timeoutFactor ?? 3

@@ -3,7 +3,8 @@
  *
  * - Runs: `execute` a workflow (with a progress callback), `start` one in the background, `executeTask`
  *   runs one task ad hoc (as a one-task workflow); every run is recorded, so its `state`, `progress` and
- *   `metrics` can be read by run id, it can be `cancel`led, and it appears in `history` and `stats`.
+ *   `metrics` (`RunMetrics`: durations, retries, critical path, bottleneck, parallelism) can be read by run
+ *   id, it can be `cancel`led, and it appears in `history` and in the aggregate `stats`.
  * - Jobs: `submit(agent, input, { priority, metadata, callback })` queues a job; `workers` jobs (default 4)
  *   run at once, highest priority first and first-in-first-out within a priority. `status(id)`,
  *   `getTask(id)`, `awaitJob(id)` and `cancelJob(id)` follow a job.
@@ -44,6 +45,7 @@ import { makeJobQueue, type QueueEntry } from "./internal/orchestratorQueue.ts"
 import * as Plan from "./Plan.ts"
 import { isTerminal, type RunEvent } from "./RunEvent.ts"
 import type * as RunEventNs from "./RunEvent.ts"
+import * as RunMetrics from "./RunMetrics.ts"
 import * as RunState from "./RunState.ts"
 import * as Task from "./Task.ts"
 import type { ErrorOf, OutputOf, ServicesOf } from "./Task.ts"
@@ -180,55 +182,48 @@ export interface HistoryOptions {
 }
 
 /**
- * What `metrics(runId)` returns for a run: its state (status, attempts, retries, durations, errors and
- * cache hits of every task) and the events it was folded from.
+ * Options of `stats`.
  *
  * @category models
  * @since 0.1.0
  */
-export interface RunMetrics {
-  readonly state: RunState.RunState
-  readonly events: ReadonlyArray<RunEvent>
+export interface StatsOptions {
+  /** Only runs of this workflow (a name or a workflow value). */
+  readonly workflow?: string | Workflow.Any | undefined
 }
 
 /**
- * Aggregate statistics over every run and job this orchestrator has seen (runs dropped from the
- * history still count).
+ * Job counts by status.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface JobCounts {
+  /** Jobs submitted since the layer was built. */
+  readonly total: number
+  readonly queued: number
+  readonly running: number
+  readonly completed: number
+  readonly failed: number
+  readonly cancelled: number
+}
+
+/**
+ * Aggregate statistics.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Stats {
-  readonly runs: {
-    readonly total: number
-    readonly running: number
-    readonly completed: number
-    readonly failed: number
-    readonly cancelled: number
-    /** Completed runs over finished runs, 0 to 1 (0 before any run finished). */
-    readonly successRate: number
-    /** Mean duration of finished runs; `undefined` before any run finished. */
-    readonly averageDurationMs: number | undefined
-    readonly totalDurationMs: number
-  }
-  readonly tasks: {
-    readonly completed: number
-    readonly failed: number
-    readonly skipped: number
-    readonly cancelled: number
-    /** Retries scheduled (`TaskRetrying` events). */
-    readonly retries: number
-    /** Tasks completed from the cache. */
-    readonly cached: number
-  }
-  readonly jobs: {
-    readonly total: number
-    readonly queued: number
-    readonly running: number
-    readonly completed: number
-    readonly failed: number
-    readonly cancelled: number
-  }
+  /**
+   * `RunMetrics.aggregate` over the runs kept in the history (see `historyLimit`): runs by status,
+   * success rate, wall-time average, p50 and p95, retries, and per-task statistics.
+   */
+  readonly runs: RunMetrics.Aggregate
+  /** Runs in progress. */
+  readonly running: number
+  /** Jobs known now (finished jobs beyond `jobLimit` are forgotten; `total` counts every submission). */
+  readonly jobs: JobCounts
 }
 
 // -----------------------------------------------------------------------------
@@ -559,8 +554,10 @@ export interface OrchestratorApi {
   readonly cancel: (runId: string) => Effect.Effect<void, RunNotFound>
   /** Recorded runs, newest first. */
   readonly history: (options?: HistoryOptions) => Effect.Effect<ReadonlyArray<RunSummary>>
-  readonly metrics: (runId: string) => Effect.Effect<RunMetrics, RunNotFound>
-  readonly stats: Effect.Effect<Stats>
+  /** What the run measured (`RunMetrics`): per task and per run, critical path, bottleneck, parallelism. */
+  readonly metrics: (runId: string) => Effect.Effect<RunMetrics.RunMetrics, RunNotFound>
+  /** Aggregate statistics over the recorded runs (optionally of one workflow) and the jobs. */
+  readonly stats: (options?: StatsOptions) => Effect.Effect<Stats>
 
   /** The stats of the TaskCache the layer was built with; strategy `none` without one. */
   readonly cacheStats: Effect.Effect<TaskCache.CacheStats>
@@ -617,7 +614,7 @@ interface RunEntry {
   readonly runId: string
   readonly workflow: string
   readonly tracker: RunState.Tracker
-  readonly events: Array<RunEvent>
+  readonly metrics: RunMetrics.Collector
   readonly jobId: string | undefined
   handle: Engine.RunHandle<unknown, unknown> | undefined
   cancelRequested: boolean
@@ -685,6 +682,9 @@ const jobView = (job: JobEntry): Job => ({
   ...(job.runId === undefined ? {} : { runId: job.runId })
 })
 
+const nameOf = (workflow: string | Workflow.Any | undefined): string | undefined =>
+  workflow === undefined ? undefined : typeof workflow === "string" ? workflow : workflow.name
+
 const summaryOf = (entry: RunEntry): RunSummary => {
   const state = entry.tracker.snapshot()
   return {
@@ -739,61 +739,11 @@ export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, neve
 
     const runs = new Map<string, RunEntry>()
     let runSeq = 0
-    const totals = {
-      runs: 0,
-      completed: 0,
-      failed: 0,
-      cancelled: 0,
-      durationMs: 0,
-      tasksCompleted: 0,
-      tasksFailed: 0,
-      tasksSkipped: 0,
-      tasksCancelled: 0,
-      retries: 0,
-      cached: 0
-    }
-
     const prune = () => {
       if (runs.size <= historyLimit) return
       for (const [id, entry] of runs) {
         if (runs.size <= historyLimit) return
         if (entry.finished) runs.delete(id)
-      }
-    }
-
-    const count = (event: RunEvent) => {
-      switch (event._tag) {
-        case "RunStarted":
-          totals.runs++
-          return
-        case "RunCompleted":
-          totals.completed++
-          totals.durationMs += event.durationMs
-          return
-        case "RunFailed":
-          totals.failed++
-          totals.durationMs += event.durationMs
-          return
-        case "RunCancelled":
-          totals.cancelled++
-          totals.durationMs += event.durationMs
-          return
-        case "TaskCompleted":
-          totals.tasksCompleted++
-          if (event.cached === true) totals.cached++
-          return
-        case "TaskFailed":
-          totals.tasksFailed++
-          return
-        case "TaskSkipped":
-          totals.tasksSkipped++
-          return
-        case "TaskCancelled":
-          totals.tasksCancelled++
-          return
-        case "TaskRetrying":
-          totals.retries++
-          return
       }
     }
 
@@ -814,7 +764,7 @@ export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, neve
           runId,
           workflow: plan.name,
           tracker: RunState.tracker(plan, runId),
-          events: [],
+          metrics: RunMetrics.collector(plan),
           jobId,
           handle: undefined,
           cancelRequested: false,
@@ -828,9 +778,8 @@ export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, neve
             prune()
           }
           entry.tracker.apply(event)
-          entry.events.push(event)
+          entry.metrics.onEvent(event)
           if (isTerminal(event)) entry.finished = true
-          count(event)
           if (userOnEvent !== undefined) userOnEvent(event)
           const name = runEventNames[event._tag]
           if (name !== undefined) publish(name, { ...event, workflow: entry.workflow })
@@ -988,6 +937,18 @@ export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, neve
       Effect.withFiber((fiber) => {
         const context = fiber.context as Context.Context<never>
         const id = newId("job")
+        const program: Effect.Effect<unknown, unknown, unknown> = Task.isTask(agent)
+          ? executeTaskImpl("job", agent, input, {}, id, (runId) => {
+            entry.runId = runId
+          }).pipe(
+            // The job's error is the task's, not the one-task run's WorkflowFailed.
+            Effect.catchIf(
+              (e): e is WorkflowFailed<unknown> =>
+                typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "WorkflowFailed",
+              (e) => e.failures.length > 0 ? Effect.failCause(e.failures[0]!.cause) : Effect.fail(e)
+            )
+          )
+          : Task.fromHandler(id, () => (agent as (input: unknown) => unknown)(input))
         const entry: JobEntry = {
           id,
           priority: clampPriority(submitOptions.priority ?? 5),
@@ -996,24 +957,12 @@ export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, neve
           metadata: Object.freeze({ ...submitOptions.metadata }),
           submittedAt: nowOf(context),
           context,
-          program: Effect.void,
+          program: program as Effect.Effect<unknown, unknown>,
           callback: submitOptions.callback,
           done: Deferred.makeUnsafe<Job>(),
           status: "queued",
           fiber: undefined
         }
-        const program: Effect.Effect<unknown, unknown, unknown> = Task.isTask(agent)
-          ? executeTaskImpl("job", agent, input, {}, id, (runId) => {
-            entry.runId = runId
-          }).pipe(
-            Effect.catchIf(
-              (e): e is WorkflowFailed<unknown> =>
-                typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "WorkflowFailed",
-              (e) => e.failures.length > 0 ? Effect.failCause(e.failures[0]!.cause) : Effect.fail(e)
-            )
-          )
-          : Task.fromHandler(id, () => (agent as (input: unknown) => unknown)(input))
-        ;(entry as { program: Effect.Effect<unknown, unknown> }).program = program as Effect.Effect<unknown, unknown>
         jobs.set(id, entry)
         if (closed) {
           settleJob(entry, Exit.interrupt())
@@ -1078,11 +1027,7 @@ export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, neve
         }),
       history: (historyOptions = {}) =>
         Effect.sync(() => {
-          const name = historyOptions.workflow === undefined
-            ? undefined
-            : typeof historyOptions.workflow === "string"
-            ? historyOptions.workflow
-            : historyOptions.workflow.name
+          const name = nameOf(historyOptions.workflow)
           const entries = [...runs.values()]
             .filter((entry) => name === undefined || entry.workflow === name)
             .sort((a, b) => b.seq - a.seq)
@@ -1095,36 +1040,21 @@ export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, neve
           }
           return out
         }),
-      metrics: (runId) =>
-        Effect.map(findRun(runId), (entry) => ({ state: entry.tracker.snapshot(), events: [...entry.events] })),
-      stats: Effect.sync(() => {
-        let running = 0
-        for (const entry of runs.values()) if (!entry.finished) running++
-        const finished = totals.completed + totals.failed + totals.cancelled
-        const jobCounts = { total: jobSeq, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
-        for (const job of jobs.values()) jobCounts[job.status]++
-        return {
-          runs: {
-            total: totals.runs,
-            running,
-            completed: totals.completed,
-            failed: totals.failed,
-            cancelled: totals.cancelled,
-            successRate: finished === 0 ? 0 : totals.completed / finished,
-            averageDurationMs: finished === 0 ? undefined : totals.durationMs / finished,
-            totalDurationMs: totals.durationMs
-          },
-          tasks: {
-            completed: totals.tasksCompleted,
-            failed: totals.tasksFailed,
-            skipped: totals.tasksSkipped,
-            cancelled: totals.tasksCancelled,
-            retries: totals.retries,
-            cached: totals.cached
-          },
-          jobs: jobCounts
-        }
-      }),
+      metrics: (runId) => Effect.map(findRun(runId), (entry) => entry.metrics.snapshot()),
+      stats: (statsOptions = {}) =>
+        Effect.sync(() => {
+          const name = nameOf(statsOptions.workflow)
+          let running = 0
+          const measured: Array<RunMetrics.RunMetrics> = []
+          for (const entry of runs.values()) {
+            if (name !== undefined && entry.workflow !== name) continue
+            if (!entry.finished) running++
+            measured.push(entry.metrics.snapshot())
+          }
+          const jobCounts = { total: jobSeq, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
+          for (const job of jobs.values()) jobCounts[job.status]++
+          return { runs: RunMetrics.aggregate(measured), running, jobs: jobCounts }
+        }),
       cacheStats: Option.isSome(cache) ? cache.value.stats : Effect.succeed(noCacheStats),
       invalidateCache: (workflow, taskId) =>
         Option.isSome(cache)

@@ -250,6 +250,10 @@ export const fromEvents = (plan: Plan.Plan, events: Iterable<RunEvent>): RunMetr
   return c.snapshot()
 }
 
+/** How long a task still running has run, up to the last event seen. */
+const runningFor = (task: RunState.TaskState, lastAt: number | undefined): number | undefined =>
+  task.status === "running" && task.startedAt !== undefined && lastAt !== undefined ? lastAt - task.startedAt : undefined
+
 const isMeasured = (task: TaskMetrics): task is TaskMetrics & { readonly durationMs: number } =>
   (task.status === "completed" || task.status === "failed") && !task.cached && task.durationMs !== undefined
 
@@ -274,9 +278,7 @@ export const fromState = (
   const tasks: Array<TaskMetrics> = state.tasks.map((task) => ({
     id: task.id,
     status: task.status,
-    durationMs: task.durationMs ?? (task.status === "running" && task.startedAt !== undefined && options?.lastAt !== undefined
-      ? options.lastAt - task.startedAt
-      : undefined),
+    durationMs: task.durationMs ?? runningFor(task, options?.lastAt),
     startedAt: task.startedAt,
     finishedAt: task.finishedAt,
     attempts: task.attempts,
@@ -316,8 +318,9 @@ export const fromState = (
   let slowest: TaskTiming | undefined
   let fastest: TaskTiming | undefined
   for (const task of measured) {
-    if (slowest === undefined || task.durationMs > slowest.durationMs) slowest = { id: task.id, durationMs: task.durationMs }
-    if (fastest === undefined || task.durationMs < fastest.durationMs) fastest = { id: task.id, durationMs: task.durationMs }
+    const timing = { id: task.id, durationMs: task.durationMs }
+    if (slowest === undefined || timing.durationMs > slowest.durationMs) slowest = timing
+    if (fastest === undefined || timing.durationMs < fastest.durationMs) fastest = timing
   }
 
   const wallMs = state.durationMs ??
@@ -538,7 +541,9 @@ export const instruments = (options?: InstrumentOptions): Instruments => {
 /**
  * A RunEvent sink (for `Engine.RunOptions.onEvent`, or `Stream.runForEach` over a handle's events) that
  * records every run it sees as Effect metrics (see {@link instruments}) in the metric registry of the
- * context `track` runs in. One sink can watch any number of runs, including concurrent ones.
+ * context `track` runs in. One sink can watch any number of runs, including concurrent ones. Attach it
+ * before a run starts: it learns the run's workflow name from `RunStarted` (without it, the run's
+ * series are labelled `workflow=unknown`).
  *
  * @example
  * ```ts
@@ -572,7 +577,11 @@ export const track = (options?: InstrumentOptions): Effect.Effect<(event: RunEve
         case "RunCompleted":
         case "RunFailed":
         case "RunCancelled": {
-          const status = event._tag === "RunCompleted" ? "completed" : event._tag === "RunFailed" ? "failed" : "cancelled"
+          const status = event._tag === "RunCompleted"
+            ? "completed"
+            : event._tag === "RunFailed"
+            ? "failed"
+            : "cancelled"
           const attributes = { workflow: workflowOf(event.runId), status }
           Metric.withAttributes(m.runs, attributes).updateUnsafe(1, context)
           Metric.withAttributes(m.runDuration, attributes).updateUnsafe(event.durationMs, context)
