@@ -1,0 +1,66 @@
+/**
+ * The runnable examples in docs/examples: each one runs and produces what its page says.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Engine } from "@troupe/core"
+import * as caching from "../../docs/examples/caching.ts"
+import * as orchestrator from "../../docs/examples/orchestrator.ts"
+import * as plans from "../../docs/examples/plans.ts"
+import * as resilience from "../../docs/examples/resilience.ts"
+import * as running from "../../docs/examples/running.ts"
+import * as visualize from "../../docs/examples/visualize.ts"
+import * as workflows from "../../docs/examples/workflows.ts"
+
+describe("docs examples", () => {
+  it.live("workflows.ts", () =>
+    Effect.gen(function*() {
+      const result = yield* Engine.run(workflows.withNotify, { version: "1.2.0" })
+      expect(result.outputs.notify).toBe("sent: dist.tgz with 1 notes")
+      expect((yield* Engine.run(workflows.parent)).outputs.report).toBe("square is 49")
+      expect((yield* Engine.run(workflows.left)).outputs.left).toBe(2)
+      expect((yield* Engine.run(workflows.right)).outputs).toEqual({ a: 1, right: 10 })
+    }))
+
+  it.live("plans.ts", () => plans.program)
+
+  it.live("running.ts", () =>
+    Effect.gen(function*() {
+      const { events, outputs } = yield* running.withHandle
+      expect(outputs.summary).toBe("2 ok")
+      expect(events.at(-1)).toBe("RunCompleted")
+    }))
+
+  it.live("resilience.ts", () =>
+    Effect.gen(function*() {
+      const result = yield* Engine.run(resilience.checkout, undefined, { perKeyLimit: 1 })
+      expect(result.outputs.ship).toBe("c-1 + 1 recommendations")
+      const byId = Object.fromEntries(result.state.tasks.map((t) => [t.id, t]))
+      expect(byId.charge!.attempts).toBe(3)
+      expect(byId.recommend!.fallbackUsed).toBe(true)
+    }))
+
+  it.live("caching.ts", () =>
+    Effect.gen(function*() {
+      const { cached, stats } = yield* caching.program.pipe(Effect.provide(caching.memory))
+      expect(cached).toEqual(["fetch", "render"])
+      expect(stats.hits).toBe(2)
+    }))
+
+  it.live("visualize.ts", () =>
+    Effect.gen(function*() {
+      const out = yield* visualize.program
+      expect(out.mermaid.startsWith("graph TD")).toBe(true)
+      expect(out.svg).toContain("<svg")
+      expect(out.ascii).toContain("← backend, frontend")
+    }))
+
+  it.live("orchestrator.ts", () =>
+    Effect.gen(function*() {
+      const out = yield* orchestrator.withEffect
+      expect(out.sum).toBe(6)
+      expect(out.doubled).toBe(42)
+      expect(out.report).toContain("WORKFLOW PERFORMANCE REPORT")
+      expect(yield* Effect.promise(orchestrator.withPromises)).toBe(6)
+    }))
+})
