@@ -38,3 +38,13 @@ export * as LlmAgent from "./LlmAgent.ts"
  * @since 0.1.0
  */
 export * as OpenAiCompatible from "./OpenAiCompatible.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as AgentTask from "./AgentTask.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Patterns from "./Patterns.ts"

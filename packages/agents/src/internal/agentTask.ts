@@ -1,0 +1,157 @@
+/**
+ * The implementation of agent tasks (see `AgentTask.ts` for the documented API).
+ *
+ * @internal
+ */
+import type { PlanNode } from "@troupe/core/Plan"
+import * as Policy from "@troupe/core/Policy"
+import * as Task from "@troupe/core/Task"
+import { Effect } from "effect"
+import type * as Agent from "../Agent.ts"
+import * as AgentRegistry from "../AgentRegistry.ts"
+import type { BreakerOption, Breakers, BreakerSettings, Options } from "../AgentTask.ts"
+import {
+  callAgent,
+  decodeOutput,
+  dependenciesOf,
+  loadSkills,
+  makeFamily,
+  resolveParameters,
+  retryingRetryable,
+  staticParameters
+} from "./agentCall.ts"
+
+/** @internal */
+export const BreakersTypeId = "~@troupe/agents/AgentTask/Breakers" as const
+
+/** @internal */
+export const makeBreakers = (settings: BreakerSettings): Breakers => {
+  const family = makeFamily(settings)
+  return Object.freeze({ [BreakersTypeId]: BreakersTypeId, settings, get: family.get })
+}
+
+/** The breaker family of a `breaker` option: the shared one, or a new one for settings. @internal */
+export const familyOf = (option: BreakerOption | undefined): Breakers | undefined =>
+  option === undefined ? undefined : BreakersTypeId in option ? option : makeBreakers(option)
+
+/** Hooks used by patterns that build agent tasks. @internal */
+export interface Hooks<Needs> {
+  /** What the agent sees as the outputs of dependencies (default: the context without `input`). */
+  readonly dependencies?: ((ctx: Needs) => Readonly<Record<string, unknown>>) | undefined
+}
+
+/** @internal */
+export const requirementOf = (node: PlanNode, taskType: string | undefined): AgentRegistry.Requirement => ({
+  taskId: node.id,
+  agentType: node.agentType,
+  capabilities: node.capabilities,
+  taskType
+})
+
+/** @internal */
+export const make = <Needs>(
+  options: Options<string, Agent.OutputSchema | undefined, ReadonlyArray<string>, BreakerOption | undefined, Needs, string>,
+  hooks?: Hooks<Needs>
+): Task.Task<unknown, unknown, unknown, Needs> => {
+  const {
+    description,
+    requires,
+    capabilitySet: _capabilitySet,
+    skills,
+    agentType,
+    taskType,
+    parameters,
+    output,
+    retry: userRetry,
+    fallbackAgent,
+    breaker,
+    ...attributes
+  } = options
+  const retry = userRetry === undefined ? undefined : retryingRetryable(userRetry)
+  const family = familyOf(breaker)
+  const withRules = retry !== undefined && retry.rules !== undefined && retry.rules.length > 0
+  // Retries made per rule, by run and task, when the policy has rules (see `exhausted`).
+  const ledger = new Map<string, Array<number>>()
+
+  /**
+   * Whether the engine will give up after this failure: the same decision it makes with the same policy.
+   * Without rules the retries made so far are `attempt - 1`; with rules they are counted here.
+   */
+  const exhausted = (error: unknown, info: Task.TaskInfo): boolean => {
+    if (retry === undefined) return true
+    if (!withRules) return Policy.decide(retry, error, [info.attempt - 1], 0)._tag === "Stop"
+    const key = `${info.runId}\u0000${info.node.id}`
+    if (info.attempt === 1) ledger.delete(key)
+    const counts = ledger.get(key) ?? []
+    const decision = Policy.decide(retry, error, counts, 0)
+    if (decision._tag === "Stop") {
+      ledger.delete(key)
+      return true
+    }
+    counts[decision.rule] = (counts[decision.rule] ?? 0) + 1
+    ledger.set(key, counts)
+    return false
+  }
+
+  const run = (ctx: Needs, info: Task.TaskInfo) =>
+    Effect.gen(function*() {
+      const registry = yield* AgentRegistry.AgentRegistry
+      const node = info.node
+      const loaded = yield* loadSkills(node.skills)
+      const request: Agent.AgentRequest = {
+        taskId: node.id,
+        description: node.description.length > 0 ? node.description : description,
+        parameters: yield* resolveParameters(node.parameters, parameters, ctx),
+        dependencies: hooks?.dependencies !== undefined ? hooks.dependencies(ctx) : dependenciesOf(ctx),
+        skills: loaded,
+        attempt: info.attempt,
+        ...(output === undefined ? {} : { outputSchema: output })
+      }
+      const on = (requirement: AgentRegistry.Requirement) =>
+        callAgent(registry, requirement, request, family).pipe(
+          Effect.flatMap(({ agent, response }) =>
+            output === undefined ? Effect.succeed(response.output) : decodeOutput(output, agent, node.id, response.output)
+          )
+        )
+      const primary = on(requirementOf(node, taskType))
+      if (fallbackAgent === undefined) return yield* primary
+      return yield* primary.pipe(
+        Effect.tap(() => withRules ? Effect.sync(() => ledger.delete(`${info.runId}\u0000${node.id}`)) : Effect.void),
+        Effect.catch((error) =>
+          exhausted(error, info) ? on({ taskId: node.id, agentType: fallbackAgent }) : Effect.fail(error)
+        )
+      )
+    })
+
+  const check = (node: PlanNode) =>
+    Effect.gen(function*() {
+      const registry = yield* AgentRegistry.AgentRegistry
+      yield* registry.check([
+        requirementOf(node, taskType),
+        ...(fallbackAgent === undefined ? [] : [{ taskId: node.id, agentType: fallbackAgent }])
+      ])
+      yield* loadSkills(node.skills)
+    })
+
+  const fixed = staticParameters(parameters)
+  return {
+    [Task.TypeId]: Task.TypeId,
+    taskType: "agent",
+    attributes: {
+      ...attributes,
+      description,
+      ...(requires === undefined ? {} : { capabilities: requires }),
+      ...(skills === undefined ? {} : { skills }),
+      ...(agentType === undefined ? {} : { agentType }),
+      ...(fixed === undefined ? {} : { parameters: fixed }),
+      ...(retry === undefined ? {} : { retry }),
+      metadata: {
+        ...attributes.metadata,
+        ...(taskType === undefined ? {} : { taskType }),
+        ...(fallbackAgent === undefined ? {} : { fallbackAgent })
+      }
+    },
+    run,
+    check
+  }
+}
