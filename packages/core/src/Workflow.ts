@@ -296,6 +296,12 @@ export interface Workflow<
  * @since 0.1.0
  */
 export interface TaskMethod<Name extends string, Input, Outputs, E, R, Maybe extends string> {
+  /** `.task(id, taskValue)`: a reusable task value whose needs fit `{ input }`. */
+  <const Id extends string, A, E2, R2>(
+    id: Id & CheckId<Id, keyof Outputs>,
+    task: Task.Task<A, E2, R2, Context<Input, Outputs, never>>
+  ): Workflow<Name, Input, AddOutput<Outputs, Id, A>, E | E2, R | R2, Id, Maybe>
+
   /** `.task(id, handler)`: a task without data dependencies; the handler receives `{ input }`. */
   <const Id extends string, F extends (ctx: Context<Input, Outputs, never>) => unknown>(
     id: Id & CheckId<Id, keyof Outputs>,
@@ -310,11 +316,50 @@ export interface TaskMethod<Name extends string, Input, Outputs, E, R, Maybe ext
     Maybe
   >
 
-  /** `.task(id, taskValue)`: a reusable task value whose needs fit `{ input }`. */
-  <const Id extends string, A, E2, R2>(
+  /** `.task(id, options, taskValue)`: a reusable task value with dependencies and attributes. */
+  <
+    const Id extends string,
+    A,
+    E2,
+    R2,
+    const Deps extends keyof Outputs & string = never,
+    RunIfSkipped extends boolean = false,
+    W extends WhenResult = never
+  >(
     id: Id & CheckId<Id, keyof Outputs>,
-    task: Task.Task<A, E2, R2, Context<Input, Outputs, never>>
-  ): Workflow<Name, Input, AddOutput<Outputs, Id, A>, E | E2, R | R2, Id, Maybe>
+    options:
+      TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, W>,
+    task: Task.Task<A, E2, R2, Context<Input, Outputs, Deps, Maybe, RunIfSkipped>>
+  ): Workflow<
+    Name,
+    Input,
+    AddOutput<Outputs, Id, A>,
+    E | E2,
+    R | R2 | ServicesOf<W>,
+    Id,
+    Maybe | MaybeOf<Id, W, Deps, Maybe, RunIfSkipped>
+  >
+  /** `.task(id, options, handler)`: declared dependencies, attributes and a condition, then the handler. */
+  <
+    const Id extends string,
+    F extends (ctx: Context<Input, Outputs, Deps, Maybe, RunIfSkipped>) => unknown,
+    const Deps extends keyof Outputs & string = never,
+    RunIfSkipped extends boolean = false,
+    W extends WhenResult = never
+  >(
+    id: Id & CheckId<Id, keyof Outputs>,
+    options:
+      TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, W>,
+    handler: F
+  ): Workflow<
+    Name,
+    Input,
+    AddOutput<Outputs, Id, OutputOf<ReturnType<F>>>,
+    E | ErrorOf<ReturnType<F>>,
+    R | ServicesOf<ReturnType<F>> | ServicesOf<W>,
+    Id,
+    Maybe | MaybeOf<Id, W, Deps, Maybe, RunIfSkipped>
+  >
 
   /** `.task(id, childWorkflow, { input: (ctx) => childInput, ... })`: a sub-workflow as a task. */
   <
@@ -344,51 +389,6 @@ export interface TaskMethod<Name extends string, Input, Outputs, E, R, Maybe ext
     Maybe | MaybeOf<Id, W, Deps, Maybe, RunIfSkipped>
   >
 
-  /** `.task(id, options, handler)`: declared dependencies, attributes and a condition, then the handler. */
-  <
-    const Id extends string,
-    F extends (ctx: Context<Input, Outputs, Deps, Maybe, RunIfSkipped>) => unknown,
-    const Deps extends keyof Outputs & string = never,
-    RunIfSkipped extends boolean = false,
-    W extends WhenResult = never
-  >(
-    id: Id & CheckId<Id, keyof Outputs>,
-    options:
-      TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, W>,
-    handler: F
-  ): Workflow<
-    Name,
-    Input,
-    AddOutput<Outputs, Id, OutputOf<ReturnType<F>>>,
-    E | ErrorOf<ReturnType<F>>,
-    R | ServicesOf<ReturnType<F>> | ServicesOf<W>,
-    Id,
-    Maybe | MaybeOf<Id, W, Deps, Maybe, RunIfSkipped>
-  >
-
-  /** `.task(id, options, taskValue)`: a reusable task value with dependencies and attributes. */
-  <
-    const Id extends string,
-    A,
-    E2,
-    R2,
-    const Deps extends keyof Outputs & string = never,
-    RunIfSkipped extends boolean = false,
-    W extends WhenResult = never
-  >(
-    id: Id & CheckId<Id, keyof Outputs>,
-    options:
-      TaskOptions<Context<Input, Outputs, Deps, Maybe, RunIfSkipped>, Deps, RunIfSkipped, W>,
-    task: Task.Task<A, E2, R2, Context<Input, Outputs, Deps, Maybe, RunIfSkipped>>
-  ): Workflow<
-    Name,
-    Input,
-    AddOutput<Outputs, Id, A>,
-    E | E2,
-    R | R2 | ServicesOf<W>,
-    Id,
-    Maybe | MaybeOf<Id, W, Deps, Maybe, RunIfSkipped>
-  >
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fc from "fast-check"
 import { decode, validate } from "../src/internal/definition.ts"
+import * as Expression from "../src/Expression.ts"
 import type { Plan } from "../src/Plan.ts"
 import type { DefinitionError } from "../src/WorkflowError.ts"
 
@@ -497,5 +498,123 @@ describe("decode: cycle properties", () => {
       }),
       { numRuns: 100 }
     )
+  })
+})
+
+// -----------------------------------------------------------------------------
+// Condition expressions and output mappings (with a stand-in language; @troupe/cel tests the real one)
+// -----------------------------------------------------------------------------
+
+/**
+ * A toy language: `ref(a, b)` reads tasks a and b; `bad@N` is a syntax error at offset N; anything else
+ * reads nothing.
+ */
+const toy: Expression.Language = {
+  name: "toy",
+  compile: (source, knownTasks) => {
+    const bad = /^bad@(\d+)$/.exec(source)
+    if (bad !== null) return { message: "syntax error", offset: Number(bad[1]) }
+    const refs = /^ref\((.*)\)$/.exec(source)?.[1]?.split(",").map((s) => s.trim()) ?? []
+    const unknown = refs.find((id) => !knownTasks.includes(id))
+    if (unknown !== undefined) return { message: `unknown task "${unknown}"`, offset: source.indexOf(unknown) }
+    return { source, references: refs, evaluate: () => true }
+  }
+}
+
+const withToy = (input: unknown) => decode(input).pipe(Effect.provideService(Expression.ExpressionLanguage, toy))
+const planWith = (input: unknown): Plan => Effect.runSync(withToy(input))
+const errorWith = (input: unknown): DefinitionError => Effect.runSync(Effect.flip(withToy(input)))
+
+describe("decode: condition expressions", () => {
+  it("keeps a task id as TaskCompleted, also for an unknown id (UnknownDependency)", () => {
+    const p = planWith(wf([{ id: "a" }, { id: "b", condition: "a" }]))
+    expect(p.nodes[1]!.condition).toStrictEqual({ _tag: "TaskCompleted", taskId: "a" })
+    expect(errorWith(wf([{ id: "a", condition: "ghost-task" }]))).toMatchObject({
+      _tag: "UnknownDependency",
+      dependency: "ghost-task"
+    })
+  })
+
+  it("checks an expression with the language in use; the tasks it reads become order dependencies", () => {
+    const p = planWith(wf([
+      { id: "a" },
+      { id: "b" },
+      { id: "c", depends_on: ["a"], condition: "ref(a, b)" }
+    ]))
+    const c = p.nodes[2]!
+    expect(c.condition).toStrictEqual({ _tag: "Expression", source: "ref(a, b)", language: "toy" })
+    expect(c.dependsOn).toStrictEqual(["a"])
+    expect(c.after).toStrictEqual(["b"])
+    expect(p.edges).toStrictEqual([
+      { from: "a", to: "c", kind: "data" },
+      { from: "b", to: "c", kind: "order" }
+    ])
+  })
+
+  it("fails with InvalidDefinition at tasks[i].condition, with the issue and its offset", () => {
+    expect(errorWith(wf([{ id: "a" }, { id: "b", condition: "bad@3" }]))).toMatchObject({
+      _tag: "InvalidDefinition",
+      path: "tasks[1].condition",
+      taskId: "b",
+      reason: `invalid condition "bad@3": syntax error at offset 3`
+    })
+    expect(errorWith(wf([{ id: "a" }, { id: "b", condition: "ref(a, nope)" }]))).toMatchObject({
+      _tag: "InvalidDefinition",
+      path: "tasks[1].condition",
+      reason: `invalid condition "ref(a, nope)": unknown task "nope" at offset 7`
+    })
+  })
+
+  it("without a language, an expression is a definition error that says which layer to provide", () => {
+    const e = error(wf([{ id: "a" }, { id: "b", condition: "ref(a) == 1" }]))
+    expect(e).toMatchObject({ _tag: "InvalidDefinition", path: "tasks[1].condition", taskId: "b" })
+    expect(e._tag === "InvalidDefinition" && e.reason).toContain("@troupe/cel's layer (Cel.layer)")
+  })
+
+  it("a cycle through an expression's references is CycleDetected; a self-reference SelfDependency", () => {
+    expect(errorWith(wf([{ id: "a", condition: "ref(b)" }, { id: "b", depends_on: ["a"] }]))).toMatchObject({
+      _tag: "CycleDetected",
+      path: ["a", "b", "a"]
+    })
+    expect(errorWith(wf([{ id: "a", condition: "ref(a)" }]))).toMatchObject({ _tag: "SelfDependency", taskId: "a" })
+  })
+})
+
+describe("decode: output_mapping", () => {
+  it("is checked like a condition and kept in metadata.outputMapping; other tasks it reads are order dependencies", () => {
+    const p = planWith(wf([
+      { id: "a" },
+      { id: "b", metadata: { owner: "x" }, output_mapping: { total: "ref(b, a)", first: "ref(b)" } }
+    ]))
+    expect(p.nodes[1]!.metadata).toStrictEqual({ owner: "x", outputMapping: { total: "ref(b, a)", first: "ref(b)" } })
+    expect(p.nodes[1]!.after).toStrictEqual(["a"])
+    expect(Object.isFrozen(p.nodes[1]!.metadata.outputMapping)).toBe(true)
+  })
+
+  it("accepts outputMapping and reports errors under the written key", () => {
+    expect(planWith(wf([{ id: "a", outputMapping: { n: "ref(a)" } }])).nodes[0]!.metadata).toStrictEqual({
+      outputMapping: { n: "ref(a)" }
+    })
+    expect(errorWith(wf([{ id: "a", outputMapping: { n: "bad@0" } }]))).toMatchObject({
+      _tag: "InvalidDefinition",
+      path: "tasks[0].outputMapping.n",
+      reason: `invalid output mapping "bad@0": syntax error at offset 0`
+    })
+    expect(error(wf([{ id: "a", output_mapping: { n: "ref(a)" } }]))).toMatchObject({
+      _tag: "InvalidDefinition",
+      path: "tasks[0].output_mapping.n"
+    })
+  })
+
+  it("must map names to expressions", () => {
+    expect(errorWith(wf([{ id: "a", output_mapping: { n: 1 } }]))).toMatchObject({
+      _tag: "InvalidDefinition",
+      path: "tasks[0].output_mapping.n",
+      reason: "expected a non-empty string, got 1"
+    })
+    expect(errorWith(wf([{ id: "a", output_mapping: ["x"] }]))).toMatchObject({
+      _tag: "InvalidDefinition",
+      path: "tasks[0].output_mapping"
+    })
   })
 })

@@ -132,7 +132,7 @@ describe("Pipeline", () => {
       expect(yield* Fiber.join(fiber)).toBe(3)
     }))
 
-  it.effect("decodes nothing itself: the input schema is the workflow's", () =>
+  it.effect("the input schema is the workflow's", () =>
     Effect.gen(function*() {
       const p = Pipeline.make("schema", { input: Schema.Struct({ n: Schema.Number }) }).step(({ n }) => n)
       expect(yield* Workflow.decodeInput(p.workflow, { n: 2 })).toStrictEqual({ n: 2 })

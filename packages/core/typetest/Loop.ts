@@ -88,3 +88,4 @@ expectTypeOf<Effect.Success<typeof run>["outputs"]["double"]>().toEqualTypeOf<{ 
 Loop.whileLoop({ initial: () => 0, while: (n) => n < 3, body: (n) => Effect.succeed(n + 1) })
 // @ts-expect-error the body must return the state's type
 Loop.whileLoop({ initial: () => 0, while: (n) => n < 3, body: (n) => Effect.succeed(`${n}`), maxIterations: 3 })
+

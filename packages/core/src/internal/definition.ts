@@ -8,6 +8,7 @@
  * @internal
  */
 import { Effect, Result, Schema, type SchemaAST, SchemaIssue } from "effect"
+import * as Expression from "../Expression.ts"
 import type { ConditionData, Plan, PlanEdge, PlanNode, RetryPolicyData } from "../Plan.ts"
 import {
   CycleDetected,
@@ -35,6 +36,9 @@ const Bool = Schema.Boolean.annotate(expecting("true or false"))
 const Strings = Schema.Array(Text).annotate(expecting("a list of strings"))
 const Ids = Schema.Array(NonEmptyString).annotate(expecting("a list of task ids"))
 const Fields = Schema.Record(Schema.String, Schema.Unknown).annotate(expecting("an object"))
+const OutputMapping = Schema.Record(NonEmptyString, NonEmptyString).annotate(
+  expecting("an object of names to expressions")
+)
 
 type NumberCheck = (annotations: { readonly message: string }) => SchemaAST.Check<number>
 
@@ -88,6 +92,7 @@ const TaskDefinition = Schema.Struct({
   expected_output_type: Schema.optionalKey(Text),
   agent_type: Schema.optionalKey(Text),
   condition: Schema.optionalKey(NonEmptyString),
+  output_mapping: Schema.optionalKey(OutputMapping),
   metadata: Schema.optionalKey(Fields),
   tags: Schema.optionalKey(Strings),
   estimated_duration_seconds: Schema.optionalKey(NonNegativeNumber)
@@ -237,12 +242,19 @@ const freezeCopy = <A>(value: A, seen = new WeakMap<object, unknown>()): A => {
 
 const unique = (ids: ReadonlyArray<string>): Array<string> => [...new Set(ids)]
 
-const toNode = (task: TaskDefinition, i: number): PlanNode => {
+/** What the expression checks add to a task: its condition, order dependencies and output mapping. */
+interface Checked {
+  readonly condition: ConditionData | undefined
+  readonly after: ReadonlyArray<string>
+  readonly outputMapping: Readonly<Record<string, string>> | undefined
+}
+
+const toNode = (task: TaskDefinition, i: number, checked: Checked): PlanNode => {
   const dependsOn = unique(task.depends_on ?? [])
-  const condition: ConditionData | undefined = task.condition === undefined
-    ? undefined
-    : { _tag: "TaskCompleted", taskId: task.condition }
-  const after = task.condition === undefined || dependsOn.includes(task.condition) ? [] : [task.condition]
+  const after = unique(checked.after.filter((id) => !dependsOn.includes(id)))
+  const metadata = checked.outputMapping === undefined
+    ? task.metadata ?? {}
+    : { ...task.metadata, outputMapping: checked.outputMapping }
   return {
     id: task.id,
     index: i,
@@ -254,13 +266,13 @@ const toNode = (task: TaskDefinition, i: number): PlanNode => {
     ...(task.timeout_seconds === undefined ? {} : { timeoutMs: seconds(task.timeout_seconds) }),
     ...(task.retry_config === undefined ? {} : { retry: retryPolicy(task.retry_config) }),
     parameters: task.parameters ?? {},
-    metadata: task.metadata ?? {},
+    metadata,
     tags: task.tags ?? [],
     capabilities: task.required_capabilities ?? [],
     skills: task.required_skills ?? [],
     ...(task.agent_type === undefined ? {} : { agentType: task.agent_type }),
     ...(task.expected_output_type === undefined ? {} : { expectedOutputType: task.expected_output_type }),
-    ...(condition === undefined ? {} : { condition }),
+    ...(checked.condition === undefined ? {} : { condition: checked.condition }),
     runIfSkipped: false,
     ...(task.estimated_duration_seconds === undefined ?
       {} :
@@ -274,8 +286,8 @@ const edgesOf = (nodes: ReadonlyArray<PlanNode>): Array<PlanEdge> =>
     ...node.after.map((from): PlanEdge => ({ from, to: node.id, kind: "order" }))
   ])
 
-const toPlan = (def: WorkflowDefinition, id: string, name: string): Plan => {
-  const nodes = def.tasks.map(toNode)
+const toPlan = (def: WorkflowDefinition, id: string, name: string, checked: ReadonlyArray<Checked>): Plan => {
+  const nodes = def.tasks.map((task, i) => toNode(task, i, checked[i]!))
   return freezeCopy<Plan>({
     id,
     name,
@@ -289,6 +301,117 @@ const toPlan = (def: WorkflowDefinition, id: string, name: string): Plan => {
     metadata: def.metadata ?? {}
   })
 }
+
+// -----------------------------------------------------------------------------
+// Expressions: conditions and output mappings
+// -----------------------------------------------------------------------------
+
+/**
+ * A condition that looks like a task id (and is not a CEL literal or variable) names a task, even an
+ * unknown one: that is reported as an unknown dependency, which says more than "unknown name".
+ */
+const looksLikeTaskId = (source: string): boolean =>
+  /^[A-Za-z_][A-Za-z0-9_-]*$/.test(source) && !["true", "false", "null", "input", "results"].includes(source)
+
+/** The key the user wrote for a snake_case task field (`output_mapping` or `outputMapping`). */
+const writtenKey = (input: unknown, i: number, field: string): string => {
+  const tasks = isRecord(input) ? input.tasks : undefined
+  const task = Array.isArray(tasks) ? tasks[i] : undefined
+  if (isRecord(task) && !Object.hasOwn(task, field)) {
+    return Object.keys(task).find((key) => snake(key) === field) ?? field
+  }
+  return field
+}
+
+const withOffset = (issue: Expression.ExpressionIssue): string =>
+  issue.offset === undefined ? issue.message : `${issue.message} at offset ${issue.offset}`
+
+/** Compiles one expression; its references, or the definition error at `path`. */
+const compileExpression = (
+  language: Expression.Language | undefined,
+  source: string,
+  known: ReadonlyArray<string>,
+  path: string,
+  taskId: string,
+  what: string
+): Result.Result<{ readonly references: ReadonlyArray<string>; readonly language: string }, InvalidDefinition> => {
+  if (language === undefined) {
+    return Result.fail(
+      new InvalidDefinition({
+        path,
+        taskId,
+        reason: `${what} ${JSON.stringify(source)} is an expression, and no expression language is provided: ` +
+          `provide @troupe/cel's layer (Cel.layer) when decoding`
+      })
+    )
+  }
+  const compiled = language.compile(source, known)
+  if (Expression.isIssue(compiled)) {
+    return Result.fail(
+      new InvalidDefinition({
+        path,
+        taskId,
+        reason: `invalid ${what} ${JSON.stringify(source)}: ${withOffset(compiled)}`
+      })
+    )
+  }
+  return Result.succeed({ references: compiled.references, language: language.name })
+}
+
+/**
+ * Checks the condition and the output mapping of every task. A condition that is a task id stays a
+ * `TaskCompleted` condition; any other condition, and every output mapping, is an expression of the
+ * language in use: the tasks it reads become order dependencies (an output mapping may read its own task).
+ */
+const checkExpressions = (
+  def: WorkflowDefinition,
+  input: unknown,
+  language: Expression.Language | undefined
+): Result.Result<ReadonlyArray<Checked>, InvalidDefinition> =>
+  Result.gen(function*() {
+    const known = def.tasks.map((task) => task.id)
+    const checked: Array<Checked> = []
+    for (let i = 0; i < def.tasks.length; i++) {
+      const task = def.tasks[i]!
+      const after: Array<string> = []
+      let condition: ConditionData | undefined
+      const source = task.condition
+      if (source !== undefined) {
+        if (known.includes(source) || looksLikeTaskId(source)) {
+          condition = { _tag: "TaskCompleted", taskId: source }
+          after.push(source)
+        } else {
+          const compiled = yield* compileExpression(
+            language,
+            source,
+            known,
+            `tasks[${i}].condition`,
+            task.id,
+            "condition"
+          )
+          condition = { _tag: "Expression", source, language: compiled.language }
+          after.push(...compiled.references)
+        }
+      }
+      const mapping = task.output_mapping
+      if (mapping !== undefined) {
+        const key = writtenKey(input, i, "output_mapping")
+        for (const [name, expression] of Object.entries(mapping)) {
+          const compiled = yield* compileExpression(
+            language,
+            expression,
+            known,
+            `tasks[${i}].${key}.${name}`,
+            task.id,
+            "output mapping"
+          )
+          after.push(...compiled.references.filter((id) => id !== task.id))
+        }
+      }
+      checked.push({ condition, after, outputMapping: mapping })
+    }
+    return checked
+  })
 
 // -----------------------------------------------------------------------------
 // Graph validation
@@ -360,18 +483,26 @@ export const validate = (plan: Plan): Effect.Effect<Plan, DefinitionError> =>
 // Decoding
 // -----------------------------------------------------------------------------
 
-/** @internal */
+/**
+ * Decodes a definition. Condition and output-mapping expressions are checked with the
+ * `ExpressionLanguage` in use (a reference: without one, expressions are definition errors).
+ *
+ * @internal
+ */
 export const decode = (input: unknown): Effect.Effect<Plan, DefinitionError> =>
-  Effect.suspend(() => {
+  Effect.gen(function*() {
     const normalised = normalise(input)
-    if (Result.isFailure(normalised)) return Effect.fail(normalised.failure)
+    if (Result.isFailure(normalised)) return yield* Effect.fail(normalised.failure)
     const decoded = Schema.decodeUnknownResult(WorkflowDefinition)(normalised.success)
-    if (Result.isFailure(decoded)) return Effect.fail(invalid(decoded.failure.issue, input))
+    if (Result.isFailure(decoded)) return yield* Effect.fail(invalid(decoded.failure.issue, input))
     const def = decoded.success
     const id = def.id ?? def.name
     const name = def.name ?? def.id
     if (id === undefined || name === undefined) {
-      return Effect.fail(new InvalidDefinition({ path: "id", reason: "a workflow needs an id or a name" }))
+      return yield* Effect.fail(new InvalidDefinition({ path: "id", reason: "a workflow needs an id or a name" }))
     }
-    return validate(toPlan(def, id, name))
+    const language = yield* Expression.ExpressionLanguage
+    const checked = checkExpressions(def, input, language)
+    if (Result.isFailure(checked)) return yield* Effect.fail(checked.failure)
+    return yield* validate(toPlan(def, id, name, checked.success))
   })
