@@ -389,9 +389,14 @@ const execute = (
       return keys
     }
 
+    const inputOnly: Record<string, unknown> = Object.freeze({ input })
     const contextFor = (i: number): Record<string, unknown> => {
-      const ctx: Record<string, unknown> = { input }
-      for (const dep of plan.nodes[i]!.dependsOn) {
+      const deps = plan.nodes[i]!.dependsOn
+      if (deps.length === 0) return inputOnly
+      // A null-prototype object: each task's keys differ, and plain literals would each get a hidden class.
+      const ctx: Record<string, unknown> = Object.create(null)
+      ctx.input = input
+      for (const dep of deps) {
         const j = g.indexOf.get(dep)!
         ctx[dep] = outputs[j]
       }
@@ -420,7 +425,8 @@ const execute = (
       const impl: TaskImpl = impls[i]!
       const node = impl.node
       const ctx = contexts[i] ?? contextFor(i)
-      contexts[i] = ctx
+      // Kept only for the compensation, which receives the context the task ran with.
+      contexts[i] = impl.compensate === undefined ? undefined : ctx
       const breaker = impl.breaker
       const info = (attempt: number): TaskInfo => ({
         workflow: plan.name,
@@ -440,6 +446,17 @@ const execute = (
       })
       const call = (k: number): Effect.Effect<unknown, unknown, unknown> =>
         impl.child === undefined ? impl.run(ctx as never, info(k)) : runChild(impl, ctx)
+
+      const policy = impl.retry ?? compiled.retry
+      const timeoutMs = node.timeoutMs ?? plan.defaultTimeoutMs
+      const key = cacheKeys[i]
+      if (
+        breaker === undefined && node.attemptTimeoutMs === undefined && policy === undefined &&
+        timeoutMs === undefined && impl.fallback === undefined && key === undefined
+      ) {
+        // The common case: one attempt, nothing around it.
+        return Effect.withSpan(Effect.suspend(() => call(1)), `${plan.name}.${node.id}`, spanOptions(node.id))
+      }
 
       const attemptTimeoutMs = node.attemptTimeoutMs
       const timed = (k: number): Effect.Effect<unknown, unknown, unknown> =>
@@ -479,7 +496,6 @@ const execute = (
         })
 
       let body: Effect.Effect<unknown, unknown, unknown> = attempt(1)
-      const policy = impl.retry ?? compiled.retry
       if (policy !== undefined) {
         const retriesByRule: Array<number> = []
         const loop = (k: number): Effect.Effect<unknown, unknown, unknown> =>
@@ -502,7 +518,6 @@ const execute = (
           }))
         body = loop(1)
       }
-      const timeoutMs = node.timeoutMs ?? plan.defaultTimeoutMs
       if (timeoutMs !== undefined) {
         body = detachedTimeout(body, timeoutMs, () => new TaskTimeout({ taskId: node.id, timeoutMs, scope: "task" }))
       }
@@ -517,11 +532,10 @@ const execute = (
           return fallback(error, ctx as never)
         }))
       }
-      const key = cacheKeys[i]
       if (key !== undefined) {
-        const policy = impl.cache === false ? undefined : impl.cache
-        const ttl = policy?.ttl
-        const schema = policy?.output
+        const cachePolicy = impl.cache === false ? undefined : impl.cache
+        const ttl = cachePolicy?.ttl
+        const schema = cachePolicy?.output
         body = body.pipe(Effect.tap((value) =>
           fallbackUsed[i] === 1
             ? Effect.void
@@ -530,10 +544,13 @@ const execute = (
             : TaskCache.store(key, value as never, { schema: schema as never, ...(ttl === undefined ? {} : { ttl }) })
         ))
       }
-      return Effect.withSpan(body, `${plan.name}.${node.id}`, {
-        attributes: { "troupe.workflow": plan.name, "troupe.task": node.id, "troupe.run": runId }
-      })
+      return Effect.withSpan(body, `${plan.name}.${node.id}`, spanOptions(node.id))
     }
+
+    const spanOptions = (taskId: string) => ({
+      attributes: { "troupe.workflow": plan.name, "troupe.task": taskId, "troupe.run": runId },
+      captureStackTrace: false
+    })
 
     const runChild = (impl: TaskImpl, ctx: Record<string, unknown>) => {
       const child = impl.child!

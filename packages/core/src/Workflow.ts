@@ -454,11 +454,19 @@ export type Services<W extends Any> = Out<Variance<W>["_R"]>
 const durationMs = (input: Duration.Input | undefined): number | undefined =>
   input === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(input))
 
-const freezeArray = <A>(xs: ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
-  Object.freeze(xs === undefined ? [] : [...xs])
+// Shared frozen empties: most tasks have no tags, parameters, ... and a 100 000-task plan should not
+// carry 100 000 copies of them.
+const emptyArray: ReadonlyArray<never> = Object.freeze([])
+const emptyRecord: Readonly<Record<string, unknown>> = Object.freeze({})
 
-const freezeRecord = (r: Readonly<Record<string, unknown>> | undefined): Readonly<Record<string, unknown>> =>
-  Object.freeze(r === undefined ? {} : { ...r })
+const freezeArray = <A>(xs: ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
+  xs === undefined || xs.length === 0 ? emptyArray : Object.freeze([...xs])
+
+const freezeRecord = (r: Readonly<Record<string, unknown>> | undefined): Readonly<Record<string, unknown>> => {
+  if (r === undefined) return emptyRecord
+  for (const _ in r) return Object.freeze({ ...r })
+  return emptyRecord
+}
 
 const predicateCondition = Object.freeze({ _tag: "Predicate" as const })
 

@@ -19,7 +19,7 @@ import {
   SelfDependency,
   UnknownDependency
 } from "../WorkflowError.ts"
-import { index } from "./graph.ts"
+import { index, topo } from "./graph.ts"
 
 // -----------------------------------------------------------------------------
 // Schema
@@ -465,16 +465,29 @@ export const validate = (plan: Plan): Effect.Effect<Plan, DefinitionError> =>
       if (first !== undefined) return Effect.fail(new DuplicateTaskId({ taskId: id, first, second: i }))
       position.set(id, i)
     }
-    const known = [...position.keys()].sort()
+    const check = (node: PlanNode, dependency: string): DefinitionError | undefined => {
+      if (dependency === node.id) return new SelfDependency({ taskId: node.id })
+      if (!position.has(dependency)) {
+        return new UnknownDependency({ taskId: node.id, dependency, known: [...position.keys()].sort() })
+      }
+      return undefined
+    }
     for (const node of plan.nodes) {
-      const conditionTask = node.condition?._tag === "TaskCompleted" ? [node.condition.taskId] : []
-      for (const dependency of [...node.dependsOn, ...node.after, ...conditionTask]) {
-        if (dependency === node.id) return Effect.fail(new SelfDependency({ taskId: node.id }))
-        if (!position.has(dependency)) {
-          return Effect.fail(new UnknownDependency({ taskId: node.id, dependency, known }))
-        }
+      for (const dependency of node.dependsOn) {
+        const error = check(node, dependency)
+        if (error !== undefined) return Effect.fail(error)
+      }
+      for (const dependency of node.after) {
+        const error = check(node, dependency)
+        if (error !== undefined) return Effect.fail(error)
+      }
+      if (node.condition?._tag === "TaskCompleted") {
+        const error = check(node, node.condition.taskId)
+        if (error !== undefined) return Effect.fail(error)
       }
     }
+    // Kahn's algorithm is cheap; the cycle search (for the error's path) only runs when it fails.
+    if (topo(index(plan)) !== undefined) return Effect.succeed(plan)
     const cycle = findCycle(plan)
     return cycle === undefined ? Effect.succeed(plan) : Effect.fail(new CycleDetected({ path: cycle }))
   })
