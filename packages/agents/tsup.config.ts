@@ -1,10 +1,1 @@
-import { defineConfig } from "tsup"
-
-export default defineConfig({
-  entry: ["src/*.ts"],
-  format: ["esm"],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: "es2022"
-})
+export { default } from "../../tsup.base.ts"

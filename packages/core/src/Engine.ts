@@ -27,6 +27,7 @@ import { CircuitOpen, type Transition } from "./Breaker.ts"
 import { analyze } from "./internal/analysis.ts"
 import * as definition from "./internal/definition.ts"
 import { bottomLevels, type GraphIndex, index, topo } from "./internal/graph.ts"
+import * as Heap from "./internal/heap.ts"
 import { type Compiled, compile, type TaskImpl } from "./internal/workflowPlan.ts"
 import type { Plan, PlanNode, Strategy } from "./Plan.ts"
 import { isTerminal, type RunEvent } from "./RunEvent.ts"
@@ -170,53 +171,15 @@ const resolveConcurrency = (plan: Plan, options: RunOptions): number => {
   return max === undefined || max === "unbounded" ? Infinity : Math.max(1, Math.floor(max))
 }
 
-/** A binary heap of node indices ordered by priority, remaining path, declaration order. */
+/** The ready queue: node indices ordered by priority, remaining path, declaration order. */
 const makeReadyQueue = (priority: Int8Array, remaining: Float64Array) => {
-  const heap: Array<number> = []
   const before = (a: number, b: number) =>
     priority[a] !== priority[b]
       ? priority[a]! > priority[b]!
       : remaining[a] !== remaining[b]
       ? remaining[a]! > remaining[b]!
       : a < b
-  return {
-    before,
-    get size() {
-      return heap.length
-    },
-    push(v: number) {
-      heap.push(v)
-      let i = heap.length - 1
-      while (i > 0) {
-        const p = (i - 1) >> 1
-        if (!before(v, heap[p]!)) break
-        heap[i] = heap[p]!
-        i = p
-      }
-      heap[i] = v
-    },
-    pop(): number {
-      const top = heap[0]!
-      const last = heap.pop()!
-      if (heap.length > 0) {
-        let i = 0
-        for (;;) {
-          const l = 2 * i + 1
-          if (l >= heap.length) break
-          const r = l + 1
-          const c = r < heap.length && before(heap[r]!, heap[l]!) ? r : l
-          if (!before(heap[c]!, last)) break
-          heap[i] = heap[c]!
-          i = c
-        }
-        heap[i] = last
-      }
-      return top
-    },
-    drain(): Array<number> {
-      return heap.splice(0, heap.length)
-    }
-  }
+  return Object.assign(Heap.make(before), { before })
 }
 
 /** One line describing the error in a Cause. */

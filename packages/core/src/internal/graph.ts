@@ -5,6 +5,7 @@
  * @internal
  */
 import type { Plan } from "../Plan.ts"
+import * as Heap from "./heap.ts"
 
 export interface GraphIndex {
   readonly size: number
@@ -60,43 +61,14 @@ export const index = (plan: Plan): GraphIndex => {
 export const topo = (g: GraphIndex): Array<number> | undefined => {
   const indegree = new Int32Array(g.size)
   for (let i = 0; i < g.size; i++) indegree[i] = g.preds[i]!.length
-  // Min-heap over node index keeps ties in declaration order.
-  const heap: Array<number> = []
-  const push = (v: number) => {
-    heap.push(v)
-    let i = heap.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (heap[p]! <= v) break
-      heap[i] = heap[p]!
-      i = p
-    }
-    heap[i] = v
-  }
-  const pop = (): number => {
-    const top = heap[0]!
-    const last = heap.pop()!
-    if (heap.length > 0) {
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= heap.length) break
-        const r = l + 1
-        const c = r < heap.length && heap[r]! < heap[l]! ? r : l
-        if (heap[c]! >= last) break
-        heap[i] = heap[c]!
-        i = c
-      }
-      heap[i] = last
-    }
-    return top
-  }
-  for (let i = 0; i < g.size; i++) if (indegree[i] === 0) push(i)
+  // A min-heap over node indices keeps ties in declaration order.
+  const heap = Heap.make<number>((a, b) => a < b)
+  for (let i = 0; i < g.size; i++) if (indegree[i] === 0) heap.push(i)
   const order: Array<number> = []
-  while (heap.length > 0) {
-    const v = pop()
+  while (heap.size > 0) {
+    const v = heap.pop()
     order.push(v)
-    for (const s of g.succs[v]!) if (--indegree[s] === 0) push(s)
+    for (const s of g.succs[v]!) if (--indegree[s] === 0) heap.push(s)
   }
   return order.length === g.size ? order : undefined
 }

@@ -3,6 +3,7 @@
  * submission order (FIFO within a priority). Removal of an arbitrary entry (a cancelled job) is lazy:
  * the entry is marked and skipped when it reaches the top.
  */
+import * as Heap from "./heap.ts"
 
 export interface QueueEntry {
   readonly priority: number
@@ -23,27 +24,8 @@ const before = (a: QueueEntry, b: QueueEntry): boolean =>
   a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq
 
 export const makeJobQueue = <A extends QueueEntry>(): JobQueue<A> => {
-  const heap: Array<A> = []
+  const heap = Heap.make<A>(before)
   let live = 0
-  const popRaw = (): A | undefined => {
-    if (heap.length === 0) return undefined
-    const top = heap[0]!
-    const last = heap.pop()!
-    if (heap.length > 0) {
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= heap.length) break
-        const r = l + 1
-        const c = r < heap.length && before(heap[r]!, heap[l]!) ? r : l
-        if (!before(heap[c]!, last)) break
-        heap[i] = heap[c]!
-        i = c
-      }
-      heap[i] = last
-    }
-    return top
-  }
   return {
     get size() {
       return live
@@ -51,23 +33,15 @@ export const makeJobQueue = <A extends QueueEntry>(): JobQueue<A> => {
     push(entry) {
       live++
       heap.push(entry)
-      let i = heap.length - 1
-      while (i > 0) {
-        const p = (i - 1) >> 1
-        if (!before(entry, heap[p]!)) break
-        heap[i] = heap[p]!
-        i = p
-      }
-      heap[i] = entry
     },
     pop() {
-      for (;;) {
-        const entry = popRaw()
-        if (entry === undefined) return undefined
+      while (heap.size > 0) {
+        const entry = heap.pop()
         if (entry.removed) continue
         live--
         return entry
       }
+      return undefined
     },
     remove(entry) {
       if (entry.removed) return

@@ -1,0 +1,13 @@
+/**
+ * The tsup build every @troupe package uses: one ESM entry and `.d.ts` per module in `src/`.
+ */
+import { defineConfig } from "tsup"
+
+export default defineConfig({
+  entry: ["src/*.ts"],
+  format: ["esm"],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: "es2022"
+})
