@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Option, Queue, Random, type Schema, Stream } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Option, Queue, Random, type Schema, Stream, Tracer } from "effect"
 import { CircuitOpen, type Transition } from "./Breaker.ts"
 import { analyze } from "./internal/analysis.ts"
 import * as definition from "./internal/definition.ts"
@@ -418,7 +418,7 @@ const execute = (
         timeoutMs === undefined && impl.fallback === undefined && key === undefined
       ) {
         // The common case: one attempt, nothing around it.
-        return Effect.withSpan(Effect.suspend(() => call(1)), `${plan.name}.${node.id}`, spanOptions(node.id))
+        return spanned(Effect.suspend(() => call(1)), node.id)
       }
 
       const attemptTimeoutMs = node.attemptTimeoutMs
@@ -507,13 +507,19 @@ const execute = (
             : TaskCache.store(key, value as never, { schema: schema as never, ...(ttl === undefined ? {} : { ttl }) })
         ))
       }
-      return Effect.withSpan(body, `${plan.name}.${node.id}`, spanOptions(node.id))
+      return spanned(body, node.id)
     }
 
-    const spanOptions = (taskId: string) => ({
-      attributes: { "troupe.workflow": plan.name, "troupe.task": taskId, "troupe.run": runId },
-      captureStackTrace: false
-    })
+    // Each task runs in a span `<workflow>.<task>` when a tracer is installed (with Effect's built-in
+    // tracer, which records nowhere, the spans would be pure overhead on the per-task path).
+    const tracing = parent.getRef(Tracer.Tracer) !== Tracer.nativeTracer
+    const spanned = (effect: Effect.Effect<unknown, unknown, unknown>, taskId: string) =>
+      tracing
+        ? Effect.withSpan(effect, `${plan.name}.${taskId}`, {
+          attributes: { "troupe.workflow": plan.name, "troupe.task": taskId, "troupe.run": runId },
+          captureStackTrace: false
+        })
+        : effect
 
     const runChild = (impl: TaskImpl, ctx: Record<string, unknown>) => {
       const child = impl.child!
