@@ -570,8 +570,14 @@ const execute = (
         // exactly the failed tasks' descendants, even through tasks marked runIfSkipped.
         const failedUpstream = st === FAILED ? id : st === SKIPPED ? blockedByFailure[v] : undefined
         for (const s of g.succs[v]!) {
-          if (failedUpstream !== undefined && blockedByFailure[s] === undefined) blockedByFailure[s] = failedUpstream
-          if (st === SKIPPED && blockedBySkip[s] === undefined) blockedBySkip[s] = id
+          // A task whose condition is an expression over `results` decides for itself about the tasks it
+          // only reads through the expression (its order dependencies): their failure or skip is visible
+          // to the expression as a status, not a reason to skip.
+          const decides = plan.nodes[s]!.condition?._tag === "Expression" && !plan.nodes[s]!.dependsOn.includes(id)
+          if (!decides && failedUpstream !== undefined && blockedByFailure[s] === undefined) {
+            blockedByFailure[s] = failedUpstream
+          }
+          if (!decides && st === SKIPPED && blockedBySkip[s] === undefined) blockedBySkip[s] = id
           if (--waiting[s] !== 0 || status[s] !== PENDING) continue
           if (aborting !== undefined) continue
           const failedDep = blockedByFailure[s]

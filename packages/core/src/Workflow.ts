@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, type Effect, type Pipeable, Schema } from "effect"
+import { Duration, Effect, type Pipeable, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import {
   type Compiled,
@@ -33,7 +33,7 @@ import {
   type TaskImpl,
   type WorkflowInternals
 } from "./internal/workflowPlan.ts"
-import type { PlanNode } from "./Plan.ts"
+import type { Plan, PlanNode } from "./Plan.ts"
 import * as Policy from "./Policy.ts"
 import * as Task from "./Task.ts"
 import type {
@@ -45,7 +45,7 @@ import type {
   Simplify,
   TypeError
 } from "./Task.ts"
-import type { WorkflowFailed } from "./WorkflowError.ts"
+import { InvalidDefinition, type WorkflowFailed } from "./WorkflowError.ts"
 
 // -----------------------------------------------------------------------------
 // Type ids
@@ -705,6 +705,98 @@ export const make: {
  * @since 0.1.0
  */
 export const workflow = make
+
+/**
+ * What runs a task of a data-defined Plan: given its node (description, parameters, capabilities, ...),
+ * its context (`input` and the outputs of its dependencies) and the run's TaskInfo. Returns an Effect, a
+ * Promise or a value.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type PlanHandler<E = never, R = never> = (
+  node: PlanNode,
+  ctx: { readonly input: unknown } & Readonly<Record<string, unknown>>,
+  info: Task.TaskInfo
+) => Effect.Effect<unknown, E, R> | PromiseLike<unknown> | unknown
+
+/**
+ * A runnable workflow from a Plan (usually decoded from a data definition with `Plan.fromDefinition`):
+ * each task runs the handler registered for its `taskType`. The Plan's settings (strategy, max parallel
+ * tasks, continue on failure, timeouts, retry configs, conditions, including expressions) all apply.
+ * A task type without a handler is an `InvalidDefinition` naming the task and the handlers there are.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Engine, Plan, Workflow } from "@troupe/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const plan = yield* Plan.fromDefinition({
+ *     id: "greet",
+ *     tasks: [{ id: "hello", task_type: "echo", parameters: { text: "hi" } }]
+ *   })
+ *   const wf = yield* Workflow.fromPlan(plan, {
+ *     handlers: { echo: (node) => Effect.succeed(node.parameters.text) }
+ *   })
+ *   return (yield* Engine.run(wf, undefined)).outputs // { hello: "hi" }
+ * })
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromPlan = <Handlers extends Readonly<Record<string, PlanHandler<any, any>>>>(
+  plan: Plan,
+  options: { readonly handlers: Handlers }
+): Effect.Effect<
+  Workflow<
+    string,
+    unknown,
+    Readonly<Record<string, unknown>>,
+    ErrorOf<ReturnType<Handlers[keyof Handlers]>>,
+    ServicesOf<ReturnType<Handlers[keyof Handlers]>>
+  >,
+  InvalidDefinition
+> =>
+  Effect.suspend(() => {
+    let head: Entry | undefined
+    for (let i = 0; i < plan.nodes.length; i++) {
+      const node = plan.nodes[i]!
+      const handler = options.handlers[node.taskType]
+      if (handler === undefined) {
+        return Effect.fail(
+          new InvalidDefinition({
+            path: `tasks[${i}].task_type`,
+            taskId: node.id,
+            reason: `no handler for task type "${node.taskType}"; handlers: [${Object.keys(options.handlers).join(", ")}]`
+          })
+        )
+      }
+      const impl: TaskImpl = {
+        node,
+        run: (ctx: never, info: Task.TaskInfo) => Task.fromHandler(node.id, () => handler(node, ctx, info)),
+        retry: node.retry === undefined ? undefined : Policy.fromData(node.retry)
+      }
+      head = { parent: head, impl, size: i + 1 }
+    }
+    return Effect.succeed(makeWorkflow({
+      id: plan.id,
+      name: plan.name,
+      description: plan.description,
+      inputSchema: undefined,
+      maxParallel: plan.maxParallel,
+      defaultTimeoutMs: plan.defaultTimeoutMs,
+      deadlineMs: plan.deadlineMs,
+      resources: plan.resources,
+      perKeyLimit: plan.perKeyLimit,
+      retry: plan.defaultRetry === undefined ? undefined : Policy.fromData(plan.defaultRetry),
+      strategy: plan.strategy,
+      continueOnFailure: plan.continueOnFailure,
+      metadata: plan.metadata,
+      head
+    }) as never)
+  })
 
 // -----------------------------------------------------------------------------
 // Guards

@@ -47,6 +47,10 @@ export interface WorkflowInternals {
   readonly resources: Readonly<Record<string, number>> | undefined
   readonly perKeyLimit: number | undefined
   readonly retry: Policy.Retry | undefined
+  /** Carried from a data definition (`Workflow.fromPlan`). */
+  readonly strategy?: Plan["strategy"]
+  readonly continueOnFailure?: boolean | undefined
+  readonly id?: string | undefined
   readonly head: Entry | undefined
 }
 
@@ -84,13 +88,14 @@ export const compile = (w: WorkflowInternals): Compiled => {
     for (const from of node.after) edges.push(Object.freeze({ from, to: node.id, kind: "order" as const }))
   }
   const plan: Plan = Object.freeze({
-    id: w.name,
+    id: w.id ?? w.name,
     name: w.name,
     description: w.description,
     nodes: Object.freeze(nodes),
     edges: Object.freeze(edges),
     maxParallel: w.maxParallel,
-    continueOnFailure: false,
+    strategy: w.strategy,
+    continueOnFailure: w.continueOnFailure ?? false,
     defaultTimeoutMs: w.defaultTimeoutMs,
     deadlineMs: w.deadlineMs,
     resources: w.resources,
