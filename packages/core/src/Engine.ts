@@ -354,15 +354,12 @@ const execute = (
 
     const inputOnly: Record<string, unknown> = Object.freeze({ input })
     const contextFor = (i: number): Record<string, unknown> => {
-      const deps = plan.nodes[i]!.dependsOn
+      const deps = g.dataDeps[i]!
       if (deps.length === 0) return inputOnly
       // A null-prototype object: each task's keys differ, and plain literals would each get a hidden class.
       const ctx: Record<string, unknown> = Object.create(null)
       ctx.input = input
-      for (const dep of deps) {
-        const j = g.indexOf.get(dep)!
-        ctx[dep] = outputs[j]
-      }
+      for (let k = 0; k < deps.length; k++) ctx[g.ids[deps[k]!]!] = outputs[deps[k]!]
       return ctx
     }
 
@@ -561,9 +558,8 @@ const execute = (
     // Releases the dependants of a finished task; tasks that become blocked are skipped in turn
     // (iteratively: a long chain of skips must not grow the stack).
     const release = (first: number) => {
-      const stack = [first]
-      while (stack.length > 0) {
-        const v = stack.pop()!
+      let stack: Array<number> | undefined
+      for (let v: number | undefined = first; v !== undefined; v = stack?.pop()) {
         const id = g.ids[v]!
         const st = status[v]
         // A task skipped because something upstream failed passes that failure on: `continue` skips
@@ -573,11 +569,13 @@ const execute = (
           // A task whose condition is an expression over `results` decides for itself about the tasks it
           // only reads through the expression (its order dependencies): their failure or skip is visible
           // to the expression as a status, not a reason to skip.
-          const decides = plan.nodes[s]!.condition?._tag === "Expression" && !plan.nodes[s]!.dependsOn.includes(id)
-          if (!decides && failedUpstream !== undefined && blockedByFailure[s] === undefined) {
-            blockedByFailure[s] = failedUpstream
+          if (
+            (failedUpstream !== undefined || st === SKIPPED) &&
+            !(plan.nodes[s]!.condition?._tag === "Expression" && !plan.nodes[s]!.dependsOn.includes(id))
+          ) {
+            if (failedUpstream !== undefined && blockedByFailure[s] === undefined) blockedByFailure[s] = failedUpstream
+            if (st === SKIPPED && blockedBySkip[s] === undefined) blockedBySkip[s] = id
           }
-          if (!decides && st === SKIPPED && blockedBySkip[s] === undefined) blockedBySkip[s] = id
           if (--waiting[s] !== 0 || status[s] !== PENDING) continue
           if (aborting !== undefined) continue
           const failedDep = blockedByFailure[s]
@@ -588,7 +586,7 @@ const execute = (
               ? `dependency "${failedDep}" failed`
               : `dependency "${skippedDep}" was skipped`
             emit({ _tag: "TaskSkipped", runId, at: now(), taskId: g.ids[s]!, reason })
-            stack.push(s)
+            ;(stack ??= []).push(s)
           } else {
             becomeReady(s)
           }

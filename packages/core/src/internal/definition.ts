@@ -458,12 +458,18 @@ const findCycle = (plan: Plan): Array<string> | undefined => {
 export const validate = (plan: Plan): Effect.Effect<Plan, DefinitionError> =>
   Effect.suspend((): Effect.Effect<Plan, DefinitionError> => {
     if (plan.nodes.length === 0) return Effect.fail(new EmptyWorkflow({ workflow: plan.name }))
-    const position = new Map<string, number>()
-    for (let i = 0; i < plan.nodes.length; i++) {
-      const id = plan.nodes[i]!.id
-      const first = position.get(id)
-      if (first !== undefined) return Effect.fail(new DuplicateTaskId({ taskId: id, first, second: i }))
-      position.set(id, i)
+    // The graph index (shared with the engine and analysis) maps ids to positions; fewer ids than nodes
+    // means a duplicate, found on the slow path.
+    const g = index(plan)
+    const position = g.indexOf
+    if (position.size !== plan.nodes.length) {
+      const seen = new Map<string, number>()
+      for (let i = 0; i < plan.nodes.length; i++) {
+        const id = plan.nodes[i]!.id
+        const first = seen.get(id)
+        if (first !== undefined) return Effect.fail(new DuplicateTaskId({ taskId: id, first, second: i }))
+        seen.set(id, i)
+      }
     }
     const check = (node: PlanNode, dependency: string): DefinitionError | undefined => {
       if (dependency === node.id) return new SelfDependency({ taskId: node.id })
@@ -487,7 +493,7 @@ export const validate = (plan: Plan): Effect.Effect<Plan, DefinitionError> =>
       }
     }
     // Kahn's algorithm is cheap; the cycle search (for the error's path) only runs when it fails.
-    if (topo(index(plan)) !== undefined) return Effect.succeed(plan)
+    if (topo(g) !== undefined) return Effect.succeed(plan)
     const cycle = findCycle(plan)
     return cycle === undefined ? Effect.succeed(plan) : Effect.fail(new CycleDetected({ path: cycle }))
   })

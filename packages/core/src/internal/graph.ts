@@ -15,6 +15,8 @@ export interface GraphIndex {
   readonly preds: ReadonlyArray<ReadonlyArray<number>>
   /** Successors per node. */
   readonly succs: ReadonlyArray<ReadonlyArray<number>>
+  /** Data dependencies (the outputs a task reads) per node, as positions, in `dependsOn` order. */
+  readonly dataDeps: ReadonlyArray<ReadonlyArray<number>>
 }
 
 const cache = new WeakMap<Plan, GraphIndex>()
@@ -49,7 +51,13 @@ export const index = (plan: Plan): GraphIndex => {
       }
     }
   }
-  const result: GraphIndex = { size, ids, indexOf, preds, succs }
+  const dataDeps: Array<ReadonlyArray<number>> = new Array(size)
+  const none: ReadonlyArray<number> = []
+  for (let i = 0; i < size; i++) {
+    const deps = plan.nodes[i]!.dependsOn
+    dataDeps[i] = deps.length === 0 ? none : deps.map((dep) => indexOf.get(dep) ?? -1).filter((j) => j >= 0)
+  }
+  const result: GraphIndex = { size, ids, indexOf, preds, succs, dataDeps }
   cache.set(plan, result)
   return result
 }
