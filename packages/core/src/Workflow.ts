@@ -111,7 +111,7 @@ export type ResultOutputs<Outputs, Maybe extends string> = Simplify<
   & { readonly [K in Extract<keyof Outputs, Maybe>]?: Outputs[K] }
 >
 
-type AddOutput<Outputs, Id extends string, A> = Simplify<Outputs & { readonly [K in Id]: A }>
+type AddOutput<Outputs, Id extends string, A> = Outputs & { readonly [K in Id]: A }
 
 /**
  * What a condition returns: a boolean, or an Effect of one.
