@@ -143,7 +143,7 @@ export interface StepMethod<Name extends string, Input, Out, E, R, Outputs> {
   >
 }
 
-type AddOutput<Outputs, Id extends string, A> = Simplify<Outputs & { readonly [K in Id]: A }>
+type AddOutput<Outputs, Id extends string, A> = Outputs & { readonly [K in Id]: A }
 
 /**
  * Any pipeline.
