@@ -24,7 +24,7 @@ const next = <N extends Orchestrator.EventName>(troupe: Troupe.Troupe<never>, na
   })
 
 const ci = Workflow.make<"ci", { readonly repo: string }>("ci")
-  .task("checkout", ({ input }) => Effect.succeed(`/tmp/${input.repo}`))
+  .task("checkout", ({ input }) => Effect.succeed(`/srv/${input.repo}`))
   .task("build", { dependsOn: ["checkout"] }, async ({ checkout }) => `${checkout}/dist`)
   .task("size", { dependsOn: ["build"] }, ({ build }) => build.length)
 
@@ -32,7 +32,7 @@ describe("Troupe (Promise facade)", () => {
   it("run resolves with the typed outputs and the final state", async () => {
     const troupe = track(Troupe.make())
     const result = await troupe.run(ci, { repo: "app" })
-    expect(result.outputs).toEqual({ checkout: "/tmp/app", build: "/tmp/app/dist", size: 13 })
+    expect(result.outputs).toEqual({ checkout: "/srv/app", build: "/srv/app/dist", size: 13 })
     const size: number = result.outputs.size
     expect(size).toBe(13)
     expect(result.state.status).toBe("completed")
