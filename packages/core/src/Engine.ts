@@ -404,8 +404,11 @@ const execute = (
             ...(message === undefined ? {} : { message })
           })
       })
+      // Handlers declared inline take only the context: they get no TaskInfo (one object less per task).
       const call = (k: number): Effect.Effect<unknown, unknown, unknown> =>
-        impl.child === undefined ? impl.run(ctx as never, info(k)) : runChild(impl, ctx)
+        impl.child !== undefined
+          ? runChild(impl, ctx)
+          : impl.run(ctx as never, impl.run.length < 2 ? undefined as never : info(k))
 
       const policy = impl.retry ?? compiled.retry
       const timeoutMs = node.timeoutMs ?? plan.defaultTimeoutMs
@@ -1091,11 +1094,15 @@ const toResult = <W extends Workflow.Any>(
   WorkflowFailed<Workflow.Error<W>> | WorkflowTimeout | WorkflowCancelled
 > => {
   if (outcome.status === "completed") {
+    let state: RunState.RunState | undefined
     return Effect.succeed({
       runId,
       workflow: plan.name,
       outputs: outcome.outputs as Workflow.Outputs<W>,
-      state: tracker.snapshot(),
+      // Taken on first read: the run is over, so the state no longer changes.
+      get state() {
+        return state ??= tracker.snapshot()
+      },
       durationMs: outcome.durationMs
     })
   }
