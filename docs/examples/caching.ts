@@ -1,5 +1,5 @@
 /**
- * docs/caching.md: task result caching. Run: `node --conditions=source docs/examples/caching.ts`
+ * docs/caching.md: task result caching. Run: `npx node --conditions=source docs/examples/caching.ts`
  */
 import { NodeServices } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"

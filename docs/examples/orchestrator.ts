@@ -1,6 +1,6 @@
 /**
  * docs/orchestrator.md: the Orchestrator service and the Promise facade.
- * Run: `node --conditions=source docs/examples/orchestrator.ts`
+ * Run: `npx node --conditions=source docs/examples/orchestrator.ts`
  */
 import { Effect } from "effect"
 import { Orchestrator, Report, Troupe, workflow } from "@troupe/core"

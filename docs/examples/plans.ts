@@ -1,6 +1,6 @@
 /**
  * docs/plans.md: Plans from code and from data definitions, and their analysis.
- * Run: `node --conditions=source docs/examples/plans.ts`
+ * Run: `npx node --conditions=source docs/examples/plans.ts`
  */
 import { Effect } from "effect"
 import { Plan, workflow } from "@troupe/core"

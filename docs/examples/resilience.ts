@@ -1,6 +1,6 @@
 /**
  * docs/resilience.md: retries, timeouts, deadlines, breakers, fallbacks, compensation, resource pools.
- * Run: `node --conditions=source docs/examples/resilience.ts`
+ * Run: `npx node --conditions=source docs/examples/resilience.ts`
  */
 import { Effect, Schema } from "effect"
 import { Breaker, Engine, Policy, workflow } from "@troupe/core"

@@ -1,6 +1,6 @@
 /**
  * docs/running.md: running workflows: options, handles, events, failure modes.
- * Run: `node --conditions=source docs/examples/running.ts`
+ * Run: `npx node --conditions=source docs/examples/running.ts`
  */
 import { Effect, Stream } from "effect"
 import { Engine, workflow } from "@troupe/core"

@@ -1,5 +1,5 @@
 /**
- * docs/visualize.md: rendering plans and runs. Run: `node --conditions=source docs/examples/visualize.ts`
+ * docs/visualize.md: rendering plans and runs. Run: `npx node --conditions=source docs/examples/visualize.ts`
  */
 import { Effect } from "effect"
 import { Engine, Plan, workflow } from "@troupe/core"

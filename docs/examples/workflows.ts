@@ -1,5 +1,5 @@
 /**
- * docs/workflows.md: building workflows. Run: `node --conditions=source docs/examples/workflows.ts`
+ * docs/workflows.md: building workflows. Run: `npx node --conditions=source docs/examples/workflows.ts`
  */
 import { Effect, Schema } from "effect"
 import { Engine, Task, workflow } from "@troupe/core"

@@ -11,7 +11,7 @@
  *
  * Tasks that may be skipped are optional in the result's outputs: `outputs.publish` is `string | undefined`.
  *
- * Run it: `node --conditions=source examples/src/conditions.ts`
+ * Run it: `npx node --conditions=source examples/src/conditions.ts`
  *
  * @since 0.1.0
  */

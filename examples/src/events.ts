@@ -9,7 +9,7 @@
  * interrupted, `index` never starts, and `await` fails with `WorkflowCancelled`, which lists what did
  * complete.
  *
- * Run it: `node --conditions=source examples/src/events.ts`
+ * Run it: `npx node --conditions=source examples/src/events.ts`
  *
  * @since 0.1.0
  */

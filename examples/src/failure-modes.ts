@@ -17,7 +17,7 @@
  * the outputs of the tasks that completed. The statuses below come from the run's events, folded by
  * `RunState.fold`.
  *
- * Run it: `node --conditions=source examples/src/failure-modes.ts`
+ * Run it: `npx node --conditions=source examples/src/failure-modes.ts`
  *
  * @since 0.1.0
  */

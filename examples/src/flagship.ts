@@ -28,7 +28,7 @@
  * `FileSystem | Path`, so the workflow's type says so: `Engine.run` cannot be run until a layer provides
  * them (`NodeServices.layer` here; a test can provide an in-memory file system instead).
  *
- * Run it: `npm start` (this repository), or `node --conditions=source examples/src/flagship.ts <root>`.
+ * Run it: `npm start` (this repository), or `npx node --conditions=source examples/src/flagship.ts <root>`.
  *
  * @since 0.1.0
  */

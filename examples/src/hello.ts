@@ -7,7 +7,7 @@
  *
  * The run's result carries the typed outputs record: `result.outputs.measure.words` is a `number`.
  *
- * Run it: `node --conditions=source examples/src/hello.ts [name]`
+ * Run it: `npx node --conditions=source examples/src/hello.ts [name]`
  *
  * @since 0.1.0
  */

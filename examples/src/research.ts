@@ -22,8 +22,8 @@
  * on an OpenAI-compatible chat-completions server: `OPENAI_BASE_URL`, optional `OPENAI_API_KEY`,
  * `OPENAI_MODEL` default `gpt-4o-mini`). `layer` picks `llmLayer` when `OPENAI_BASE_URL` is set.
  *
- * Run it: `node --conditions=source examples/src/research.ts [topic]`, or with a model:
- * `OPENAI_BASE_URL=http://localhost:11434/v1 OPENAI_MODEL=llama3.1 node --conditions=source examples/src/research.ts`.
+ * Run it: `npx node --conditions=source examples/src/research.ts [topic]`, or with a model:
+ * `OPENAI_BASE_URL=http://localhost:11434/v1 OPENAI_MODEL=llama3.1 npx node --conditions=source examples/src/research.ts`.
  *
  * @since 0.1.0
  */

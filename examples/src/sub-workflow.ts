@@ -5,7 +5,7 @@
  * mapping its own data to the child's input with `input: (ctx) => ...`; the child's typed outputs
  * record becomes the task's output, so `({ alice }) => alice.total.gross` type-checks.
  *
- * Run it: `node --conditions=source examples/src/sub-workflow.ts`
+ * Run it: `npx node --conditions=source examples/src/sub-workflow.ts`
  *
  * @since 0.1.0
  */

@@ -11,9 +11,9 @@
  *   `http://127.0.0.1:4318`), over OTLP/HTTP to `<endpoint>/v1/traces` and `<endpoint>/v1/metrics`.
  * - Finally the plain-text performance report of the run (`Report.render`).
  *
- * Run it: `node --conditions=source examples/src/telemetry.ts`
+ * Run it: `npx node --conditions=source examples/src/telemetry.ts`
  * With a collector:
- * `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node --conditions=source examples/src/telemetry.ts`
+ * `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 npx node --conditions=source examples/src/telemetry.ts`
  *
  * @since 0.1.0
  */
