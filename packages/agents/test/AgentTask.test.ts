@@ -500,11 +500,17 @@ describe("Agent.task: resilience", () => {
       const t = Agent.task({ description: "r", requires: ["research"], breaker: breakers })
       const wf = Workflow.make("one").task("r", t)
       const registry = yield* Layer.build(AgentRegistry.layer([main, spare]))
-      const run = Engine.run(wf).pipe(Effect.provideContext(registry), Effect.exit)
+      const changes: Array<string> = []
+      const run = Engine.run(wf, undefined, {
+        onEvent: (e) => {
+          if (e._tag === "BreakerStateChanged") changes.push(`${e.breaker}: ${e.from} → ${e.to} @${e.at}`)
+        }
+      }).pipe(Effect.provideContext(registry), Effect.exit)
 
-      // Two failures open main's breaker.
+      // Two failures open main's breaker (a BreakerStateChanged event of the run).
       expect(Exit.isFailure(yield* run)).toBe(true)
       expect(Exit.isFailure(yield* run)).toBe(true)
+      expect(changes).toEqual(["main: closed → open @0"])
       // Now routing passes over main: spare runs.
       const third = yield* run
       assert(Exit.isSuccess(third))
@@ -517,6 +523,11 @@ describe("Agent.task: resilience", () => {
       const fourth = yield* run
       assert(Exit.isSuccess(fourth))
       expect(fourth.value.outputs.r).toBe("main ok")
+      expect(changes).toEqual([
+        "main: closed → open @0",
+        "main: open → half-open @30000",
+        "main: half-open → closed @30000"
+      ])
       expect(breakers.get(yield* AgentRegistry.AgentRegistry.pipe(Effect.provideContext(registry)), "main").state(30_000))
         .toBe("closed")
     }))

@@ -41,7 +41,7 @@ export interface Breaker {
   readonly maxFailures: number
   readonly windowMs: number
   readonly resetTimeoutMs: number
-  /** Current state at time `now` (ms). Moves open → half-open when the reset timeout has passed. */
+  /** The state at time `now` (ms): half-open once an open breaker's reset timeout has passed. */
   readonly state: (now: number) => State
   /**
    * May a call start now? In half-open state only one probe is let through. `transition` is set when the
@@ -106,32 +106,37 @@ export const make = (options: {
   let openedAt = 0
   let probing = false
 
-  const state = (now: number): State => {
+  // Moves open → half-open once the reset timeout has passed; returns that transition, if it happened.
+  const advance = (now: number): Transition | undefined => {
     if (current === "open" && now - openedAt >= resetTimeoutMs) {
       current = "half-open"
       probing = false
+      return { from: "open", to: "half-open" }
     }
-    return current
+    return undefined
   }
 
+  // Reading the state does not change it: the transition is made (and reported) by the next call.
+  const state = (now: number): State =>
+    current === "open" && now - openedAt >= resetTimeoutMs ? "half-open" : current
+
   const tryAcquire = (now: number) => {
-    const before = current
-    const s = state(now)
-    const transition: Transition | undefined = before !== s ? { from: before, to: s } : undefined
-    if (s === "closed") return { allowed: true, retryAfterMs: 0, transition }
-    if (s === "half-open" && !probing) {
+    const transition = advance(now)
+    if (current === "closed") return { allowed: true, retryAfterMs: 0, transition }
+    if (current === "half-open" && !probing) {
       probing = true
       return { allowed: true, retryAfterMs: 0, transition }
     }
     return {
       allowed: false,
-      retryAfterMs: s === "open" ? Math.max(0, openedAt + resetTimeoutMs - now) : 0,
+      retryAfterMs: current === "open" ? Math.max(0, openedAt + resetTimeoutMs - now) : 0,
       transition
     }
   }
 
-  const record = (now: number, success: boolean) => {
-    const from = state(now)
+  const record = (now: number, success: boolean): Transition | undefined => {
+    advance(now)
+    const from = current
     if (from === "half-open") {
       probing = false
       failures = []

@@ -393,6 +393,8 @@ const execute = (
         runId,
         node,
         attempt,
+        breakerChanged: (breaker, transition) =>
+          emit({ _tag: "BreakerStateChanged", runId, at: now(), breaker, taskId: node.id, ...transition }),
         iteration: (iteration, status, message) =>
           emit({
             _tag: "TaskIteration",

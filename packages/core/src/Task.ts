@@ -191,6 +191,14 @@ export interface TaskInfo {
   readonly node: PlanNode
   /** The attempt being run, from 1. */
   readonly attempt: number
+  /**
+   * Reports a state change of a circuit breaker the task manages itself (for example a per-agent breaker)
+   * as a `BreakerStateChanged` event.
+   */
+  readonly breakerChanged: (
+    breaker: string,
+    transition: { readonly from: "closed" | "open" | "half-open"; readonly to: "closed" | "open" | "half-open" }
+  ) => void
   /** Reports a loop iteration of this task as a `TaskIteration` event. */
   readonly iteration: (
     iteration: number,

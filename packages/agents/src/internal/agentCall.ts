@@ -137,7 +137,8 @@ export const callAgent = (
   registry: AgentRegistry.AgentRegistry["Service"],
   requirement: AgentRegistry.Requirement,
   request: Agent.AgentRequest,
-  breakers?: BreakerFamily | undefined
+  breakers?: BreakerFamily | undefined,
+  onTransition?: ((breaker: string, transition: Breaker.Transition) => void) | undefined
 ): Effect.Effect<AgentRegistry.RunResult, Agent.AgentError | AgentRegistry.RoutingError | Breaker.CircuitOpen> =>
   Effect.scoped(Effect.gen(function*() {
     const lease = yield* route(registry, requirement, breakers)
@@ -149,6 +150,7 @@ export const callAgent = (
     const breaker = breakers.get(registry, agent.name)
     const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
     const permit = breaker.tryAcquire(now)
+    if (permit.transition !== undefined) onTransition?.(breaker.name, permit.transition)
     if (!permit.allowed) {
       return yield* new Breaker.CircuitOpen({
         breaker: breaker.name,
@@ -158,10 +160,11 @@ export const callAgent = (
     }
     const response = yield* agent.run(request).pipe(Effect.onExit((exit) =>
       Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
-        ? Effect.void // interrupted: not the agent's verdict
+        ? Effect.sync(() => breaker.release()) // interrupted: not the agent's verdict; a probe slot is freed
         : Effect.clockWith((clock) =>
           Effect.map(clock.currentTimeMillis, (at) => {
-            breaker.record(at, Exit.isSuccess(exit))
+            const transition = breaker.record(at, Exit.isSuccess(exit))
+            if (transition !== undefined) onTransition?.(breaker.name, transition)
           })
         )
     ))

@@ -108,7 +108,7 @@ export const make = <Needs>(
         ...(output === undefined ? {} : { outputSchema: output })
       }
       const on = (requirement: AgentRegistry.Requirement) =>
-        callAgent(registry, requirement, request, family).pipe(
+        callAgent(registry, requirement, request, family, info.breakerChanged).pipe(
           Effect.flatMap(({ agent, response }) =>
             output === undefined ? Effect.succeed(response.output) : decodeOutput(output, agent, node.id, response.output)
           )
