@@ -31,6 +31,7 @@ import * as Heap from "./internal/heap.ts"
 import { type Compiled, compile, type TaskImpl } from "./internal/workflowPlan.ts"
 import type { Plan, PlanNode, Strategy } from "./Plan.ts"
 import { isTerminal, type RunEvent } from "./RunEvent.ts"
+import type * as RunEventNs from "./RunEvent.ts"
 import * as RunState from "./RunState.ts"
 import * as Expression from "./Expression.ts"
 import * as Policy from "./Policy.ts"
@@ -132,6 +133,8 @@ type Args<W extends Workflow.Any> = [void] extends [Workflow.Input<W>]
 // -----------------------------------------------------------------------------
 // Scheduler
 // -----------------------------------------------------------------------------
+
+type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
 const PENDING = 0
 const READY = 1
@@ -282,6 +285,7 @@ const execute = (
   Effect.withFiber((parent) => {
     const { plan, impls } = compiled
     const services = parent.context as Context.Context<unknown>
+    const fork = Effect.runForkWith(services)
     const clock = parent.getRef(Clock.Clock)
     const random = parent.getRef(Random.Random)
     const now = () => clock.currentTimeMillisUnsafe()
@@ -419,8 +423,14 @@ const execute = (
         breaker === undefined && node.attemptTimeoutMs === undefined && policy === undefined &&
         timeoutMs === undefined && impl.fallback === undefined && key === undefined
       ) {
-        // The common case: one attempt, nothing around it.
-        return spanned(Effect.suspend(() => call(1)), node.id)
+        // The common case: one attempt, nothing around it (`run` builds its Effect lazily; a throw while
+        // building it is caught by `dispatch`).
+        return spanned(
+          impl.child !== undefined
+            ? runChild(impl, ctx)
+            : impl.run(ctx as never, impl.run.length < 2 ? undefined as never : info(1)),
+          node.id
+        )
       }
 
       const attemptTimeoutMs = node.attemptTimeoutMs
@@ -695,7 +705,7 @@ const execute = (
       }
       status[i] = PREFLIGHT
       preflighting++
-      const fiber = Effect.runForkWith(services)(preflight(i))
+      const fiber = fork(preflight(i))
       const exit = fiber.pollUnsafe()
       if (exit === undefined) {
         fibers[i] = fiber
@@ -803,7 +813,14 @@ const execute = (
       const t = now()
       startedAt[i] = t
       emit({ _tag: "TaskStarted", runId, at: t, taskId: node.id, attempt: 1 })
-      const fiber = Effect.runForkWith(services)(taskEffect(i))
+      let effect: Effect.Effect<unknown, unknown, unknown>
+      try {
+        effect = taskEffect(i)
+      } catch (defect) {
+        // A task value whose `run` throws while building its Effect: a defect of that task.
+        effect = Effect.die(defect)
+      }
+      const fiber = fork(effect)
       const exit = fiber.pollUnsafe()
       if (exit === undefined) {
         fibers[i] = fiber
@@ -833,16 +850,17 @@ const execute = (
           outputs[i] = value
           settle(i, COMPLETED)
           completionOrder.push(i)
-          emit({
+          const event: Mutable<RunEventNs.Of<"TaskCompleted">> = {
             _tag: "TaskCompleted",
             runId,
             at,
             taskId: node.id,
             attempts: attempts[i] || 1,
             durationMs,
-            output: value,
-            ...(fallbackUsed[i] === 1 ? { fallback: true } : {})
-          })
+            output: value
+          }
+          if (fallbackUsed[i] === 1) event.fallback = true
+          emit(event)
         }
         release(i)
         return
@@ -992,7 +1010,7 @@ const execute = (
         resume?.({ status: "completed", ...base })
       }
       if (!needsCompensation) return conclude([])
-      const fiber = Effect.runForkWith(services)(compensate())
+      const fiber = fork(compensate())
       fiber.addObserver((exit) => conclude(Exit.isSuccess(exit) ? exit.value : []))
     }
 
@@ -1008,7 +1026,7 @@ const execute = (
       emit({ _tag: "RunStarted", runId, at: runStart, workflow: plan.name, total: n })
       if (settings.deadlineMs !== undefined) {
         const deadlineMs = settings.deadlineMs
-        deadlineFiber = Effect.runForkWith(services)(Effect.sleep(Duration.millis(deadlineMs)))
+        deadlineFiber = fork(Effect.sleep(Duration.millis(deadlineMs)))
         deadlineFiber.addObserver((exit) => {
           if (!Exit.isSuccess(exit) || done || aborting !== undefined) return
           deadlineHit = true
