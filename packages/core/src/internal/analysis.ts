@@ -21,7 +21,7 @@ export interface Analysis {
 
 type Durations = Readonly<Record<string, number>>
 
-const order = (g: GraphIndex): Array<number> => {
+const order = (g: GraphIndex): ReadonlyArray<number> => {
   const result = topo(g)
   if (result === undefined) throw new Error("The plan has a dependency cycle: validate it before analysing it")
   return result

@@ -63,10 +63,20 @@ export const index = (plan: Plan): GraphIndex => {
 }
 
 /**
- * A topological order by Kahn's algorithm, ties broken by declaration order. Returns `undefined` when
- * the graph has a cycle.
+ * A topological order by Kahn's algorithm, ties broken by declaration order (computed once per index).
+ * Returns `undefined` when the graph has a cycle.
  */
-export const topo = (g: GraphIndex): Array<number> | undefined => {
+const orders = new WeakMap<GraphIndex, ReadonlyArray<number> | null>()
+
+export const topo = (g: GraphIndex): ReadonlyArray<number> | undefined => {
+  const cached = orders.get(g)
+  if (cached !== undefined) return cached ?? undefined
+  const order = kahn(g)
+  orders.set(g, order ?? null)
+  return order
+}
+
+const kahn = (g: GraphIndex): Array<number> | undefined => {
   const indegree = new Int32Array(g.size)
   for (let i = 0; i < g.size; i++) indegree[i] = g.preds[i]!.length
   // A min-heap over node indices keeps ties in declaration order.
