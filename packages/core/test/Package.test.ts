@@ -26,11 +26,11 @@ describe("package build", () => {
       expect(existsSync(join(outDir, `${module}.d.ts`))).toBe(true)
     }
     expect(readFileSync(join(outDir, "Workflow.d.ts"), "utf8")).toContain("TaskMethod")
-    const core = await import(pathToFileURL(join(outDir, "index.js")).href)
+    const core = (await import(pathToFileURL(join(outDir, "index.js")).href)) as typeof import("@troupe/core")
     const { Effect } = await import("effect")
     const wf = core.workflow("built")
       .task("a", () => Effect.succeed(20))
-      .task("b", { dependsOn: ["a"] }, ({ a }: { a: number }) => Effect.succeed(a + 1))
+      .task("b", { dependsOn: ["a"] }, ({ a }) => Effect.succeed(a + 1))
     const result = await Effect.runPromise(core.Engine.run(wf))
     expect(result.outputs).toEqual({ a: 20, b: 21 })
   }, 120_000)
