@@ -21,7 +21,7 @@ import type { DefinitionError } from "./WorkflowError.ts"
  * How a run schedules its tasks. All strategies run on the same event-driven engine:
  * - `dag`: a task starts the moment its last dependency finishes (default);
  * - `sequential`: one task at a time, in dispatch order;
- * - `parallel`: like `dag` with no concurrency limit;
+ * - `parallel`: like `dag` without the workflow's concurrency limit (an explicit `maxParallel` still holds);
  * - `conditional`: like `dag`; named for definitions whose tasks carry conditions;
  * - `auto`: the strategy `Plan.recommendStrategy` picks.
  *
