@@ -705,19 +705,32 @@ const execute = (
       }
       status[i] = PREFLIGHT
       preflighting++
-      const fiber = fork(preflight(i))
+      forkInto(i, preflight(i), preflightResults)
+    }
+
+    /**
+     * Runs task `i`'s effect (its preflight or its body) in a fiber of its own and queues the exit for the
+     * drain loop: at once when the effect finished synchronously, else when the fiber ends, unless an abort
+     * settled the task first.
+     */
+    function forkInto<A>(
+      i: number,
+      effect: Effect.Effect<A, unknown, unknown>,
+      results: Array<number | Exit.Exit<A, unknown>>
+    ) {
+      const fiber = fork(effect)
       const exit = fiber.pollUnsafe()
-      if (exit === undefined) {
-        fibers[i] = fiber
-        fiber.addObserver((exit) => {
-          if (fibers[i] !== fiber) return
-          fibers[i] = undefined
-          preflightResults.push(i, exit)
-          drain()
-        })
-      } else {
-        preflightResults.push(i, exit)
+      if (exit !== undefined) {
+        results.push(i, exit)
+        return
       }
+      fibers[i] = fiber as Fiber.Fiber<unknown, unknown>
+      fiber.addObserver((exit) => {
+        if (fibers[i] !== fiber) return // settled already (cancelled by an abort)
+        fibers[i] = undefined
+        results.push(i, exit)
+        drain()
+      })
     }
 
     const finishPreflight = (i: number, exit: Exit.Exit<Verdict, unknown>) => {
@@ -820,19 +833,7 @@ const execute = (
         // A task value whose `run` throws while building its Effect: a defect of that task.
         effect = Effect.die(defect)
       }
-      const fiber = fork(effect)
-      const exit = fiber.pollUnsafe()
-      if (exit === undefined) {
-        fibers[i] = fiber
-        fiber.addObserver((exit) => {
-          if (fibers[i] !== fiber) return // settled already (cancelled by an abort)
-          fibers[i] = undefined
-          completions.push(i, exit)
-          drain()
-        })
-      } else {
-        completions.push(i, exit)
-      }
+      forkInto(i, effect, completions)
     }
 
     const finishTask = (i: number, exit: Exit.Exit<unknown, unknown>) => {
