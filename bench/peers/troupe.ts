@@ -17,15 +17,17 @@ export type BenchWorkflow = Workflow.Workflow<"bench", void, Record<string, void
 interface LooseBuilder {
   readonly task: (
     id: string,
-    options: { readonly dependsOn: ReadonlyArray<string> },
+    options: { readonly dependsOn: ReadonlyArray<string>; readonly estimatedDuration?: number },
     handler: () => Effect.Effect<void>
   ) => LooseBuilder
 }
 
-export const buildWorkflow = (dag: Dag, work: Work): BenchWorkflow => {
+export const buildWorkflow = (dag: Dag, work: Work, estimates = false): BenchWorkflow => {
   let wf = Workflow.make("bench") as unknown as LooseBuilder
   for (let i = 0; i < dag.size; i++) {
-    wf = wf.task(taskId(i), { dependsOn: dag.deps[i]!.map(taskId) }, () => work.effect(i))
+    const dependsOn = dag.deps[i]!.map(taskId)
+    wf = wf.task(taskId(i), estimates ? { dependsOn, estimatedDuration: dag.durations[i]! } : { dependsOn }, () =>
+      work.effect(i))
   }
   return wf as unknown as BenchWorkflow
 }
@@ -34,6 +36,21 @@ export const troupe: Runner = {
   name: "Troupe",
   run: async (dag, work, concurrency) => {
     const wf = buildWorkflow(dag, work)
+    const maxParallel = Number.isFinite(concurrency) ? concurrency : "unbounded"
+    const result = await Effect.runPromise(Engine.run(wf, undefined, { maxParallel }))
+    return { wf, result }
+  }
+}
+
+/**
+ * Troupe given each task's expected duration (`estimatedDuration`), so ready tasks are ordered by the
+ * longest remaining path in milliseconds rather than in tasks. Only the makespan section runs it: the peers
+ * have no way to use that information.
+ */
+export const troupeEstimated: Runner = {
+  name: "Troupe (estimates)",
+  run: async (dag, work, concurrency) => {
+    const wf = buildWorkflow(dag, work, true)
     const maxParallel = Number.isFinite(concurrency) ? concurrency : "unbounded"
     const result = await Effect.runPromise(Engine.run(wf, undefined, { maxParallel }))
     return { wf, result }
