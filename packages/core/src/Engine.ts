@@ -36,6 +36,7 @@ import * as RunState from "./RunState.ts"
 import * as Expression from "./Expression.ts"
 import * as Policy from "./Policy.ts"
 import * as TaskCache from "./TaskCache.ts"
+import * as Task from "./Task.ts"
 import type { TaskInfo } from "./Task.ts"
 import * as Workflow from "./Workflow.ts"
 import {
@@ -385,6 +386,39 @@ const execute = (
         }).pipe(Effect.timeoutOrElse({ duration: Duration.millis(ms), orElse: () => Effect.fail(onTimeout()) }))
       )
 
+    /** One attempt and nothing around it: no breaker, timeout, retry, fallback or cache store. */
+    const isSimple = (i: number): boolean => {
+      const impl = impls[i]!
+      const node = impl.node
+      return impl.breaker === undefined && node.attemptTimeoutMs === undefined &&
+        (impl.retry ?? compiled.retry) === undefined && (node.timeoutMs ?? plan.defaultTimeoutMs) === undefined &&
+        impl.fallback === undefined && cacheKeys[i] === undefined
+    }
+
+    /**
+     * For a simple task declared inline, when no tracer wants a span: calls the handler here. A handler
+     * that returns an already-finished Effect (`Effect.succeed`, `Effect.fail`, `Effect.void`) or a plain
+     * value completes without a fiber; otherwise the Effect it returned is what the fiber runs.
+     */
+    const direct = (i: number): Exit.Exit<unknown, unknown> | Effect.Effect<unknown, unknown, unknown> | undefined => {
+      const impl = impls[i]!
+      if (tracing || impl.handler === undefined || !isSimple(i)) return undefined
+      const ctx = contexts[i] ?? contextFor(i)
+      contexts[i] = impl.compensate === undefined ? undefined : ctx
+      let result: unknown
+      try {
+        result = impl.handler(ctx as never)
+      } catch (defect) {
+        return Exit.die(defect)
+      }
+      if (Exit.isExit(result)) return result
+      if (Effect.isEffect(result)) return result as Effect.Effect<unknown, unknown, unknown>
+      if (typeof result === "object" && result !== null && typeof (result as PromiseLike<unknown>).then === "function") {
+        return Task.fromHandler(impl.node.id, () => result)
+      }
+      return Exit.succeed(result)
+    }
+
     const taskEffect = (i: number): Effect.Effect<unknown, unknown, unknown> => {
       const impl: TaskImpl = impls[i]!
       const node = impl.node
@@ -419,10 +453,7 @@ const execute = (
       const policy = impl.retry ?? compiled.retry
       const timeoutMs = node.timeoutMs ?? plan.defaultTimeoutMs
       const key = cacheKeys[i]
-      if (
-        breaker === undefined && node.attemptTimeoutMs === undefined && policy === undefined &&
-        timeoutMs === undefined && impl.fallback === undefined && key === undefined
-      ) {
+      if (isSimple(i)) {
         // The common case: one attempt, nothing around it (`run` builds its Effect lazily; a throw while
         // building it is caught by `dispatch`).
         return spanned(
@@ -826,9 +857,14 @@ const execute = (
       const t = now()
       startedAt[i] = t
       emit({ _tag: "TaskStarted", runId, at: t, taskId: node.id, attempt: 1 })
+      const immediate = direct(i)
+      if (immediate !== undefined && Exit.isExit(immediate)) {
+        completions.push(i, immediate)
+        return
+      }
       let effect: Effect.Effect<unknown, unknown, unknown>
       try {
-        effect = taskEffect(i)
+        effect = immediate ?? taskEffect(i)
       } catch (defect) {
         // A task value whose `run` throws while building its Effect: a defect of that task.
         effect = Effect.die(defect)

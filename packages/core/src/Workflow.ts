@@ -556,7 +556,8 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
     const handler = a as (ctx: unknown) => unknown
     return push(w, {
       node: makeNode(id, index, "function", {}, [], [], false, undefined),
-      run: (ctx: never) => Task.fromHandler(id, () => handler(ctx))
+      run: (ctx: never) => Task.fromHandler(id, () => handler(ctx)),
+      handler
     })
   }
   // .task(id, taskValue)
@@ -587,6 +588,7 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
   return push(w, {
     node: makeNode(id, index, "function", attrs, dependsOn ?? [], [], when !== undefined, undefined),
     run: (ctx: never) => Task.fromHandler(id, () => handler(ctx)),
+    handler,
     when,
     retry: attrs.retry,
     breaker: attrs.breaker,

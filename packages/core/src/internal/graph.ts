@@ -29,30 +29,30 @@ export const index = (plan: Plan): GraphIndex => {
   const ids = plan.nodes.map((n) => n.id)
   const indexOf = new Map<string, number>()
   for (let i = 0; i < size; i++) indexOf.set(ids[i]!, i)
-  const preds: Array<Array<number>> = new Array(size)
-  const succs: Array<Array<number>> = new Array(size)
-  for (let i = 0; i < size; i++) {
-    preds[i] = []
-    succs[i] = []
-  }
+  // Nodes without dependencies (or dependants) share one empty list; lists are made on first use.
+  const none: ReadonlyArray<number> = Object.freeze([])
+  const preds: Array<ReadonlyArray<number>> = new Array(size).fill(none)
+  const succs: Array<ReadonlyArray<number>> = new Array(size).fill(none)
+  // Stamps instead of a Set per node: stamp[j] === i + 1 when j is already a predecessor of i.
+  const stamp = new Int32Array(size)
   for (let i = 0; i < size; i++) {
     const node = plan.nodes[i]!
-    const seen = node.dependsOn.length + node.after.length > 1 ? new Set<number>() : undefined
-    for (const list of [node.dependsOn, node.after]) {
-      for (const dep of list) {
-        const j = indexOf.get(dep)
-        if (j === undefined || j === i) continue
-        if (seen !== undefined) {
-          if (seen.has(j)) continue
-          seen.add(j)
-        }
-        preds[i]!.push(j)
-        succs[j]!.push(i)
-      }
+    if (node.dependsOn.length + node.after.length === 0) continue
+    const mine: Array<number> = []
+    const add = (dep: string) => {
+      const j = indexOf.get(dep)
+      if (j === undefined || j === i || stamp[j] === i + 1) return
+      stamp[j] = i + 1
+      mine.push(j)
+      const theirs = succs[j]!
+      if (theirs === none) succs[j] = [i]
+      else (theirs as Array<number>).push(i)
     }
+    for (const dep of node.dependsOn) add(dep)
+    for (const dep of node.after) add(dep)
+    if (mine.length > 0) preds[i] = mine
   }
   const dataDeps: Array<ReadonlyArray<number>> = new Array(size)
-  const none: ReadonlyArray<number> = []
   for (let i = 0; i < size; i++) {
     const deps = plan.nodes[i]!.dependsOn
     dataDeps[i] = deps.length === 0 ? none : deps.map((dep) => indexOf.get(dep) ?? -1).filter((j) => j >= 0)

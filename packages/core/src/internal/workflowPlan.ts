@@ -12,6 +12,12 @@ import type { Plan, PlanEdge, PlanNode } from "../Plan.ts"
 export interface TaskImpl {
   readonly node: PlanNode
   readonly run: (ctx: never, info: TaskInfo) => Effect.Effect<unknown, unknown, unknown>
+  /**
+   * The raw handler of a task declared inline: the engine may call it directly and, when it returns an
+   * already-finished Effect (`Effect.succeed`, `Effect.fail`, `Effect.void`) or a plain value, complete
+   * the task without a fiber.
+   */
+  readonly handler?: ((ctx: never) => unknown) | undefined
   readonly when?: Condition<never, unknown> | undefined
   /** A published value (output mapping): `.dependsOn` and friends skip it to reach the task. */
   readonly derived?: boolean | undefined
