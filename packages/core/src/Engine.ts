@@ -569,7 +569,9 @@ const execute = (
       const childInput = child.input === undefined ? undefined : child.input(ctx as never)
       const childCompiled = compile(child.workflow)
       const childRunId = `${runId}/${impl.node.id}`
-      return execute(childCompiled, childInput, settingsOf(childCompiled.plan, {}), childRunId, () => {}, {
+      const forward = (event: RunEvent) =>
+        emit({ _tag: "SubWorkflowEvent", runId, at: event.at, taskId: impl.node.id, event })
+      return execute(childCompiled, childInput, settingsOf(childCompiled.plan, {}), childRunId, forward, {
         cancel: () => {}
       }).pipe(
         Effect.flatMap((outcome) =>

@@ -134,13 +134,7 @@ export const BreakerStateChanged = Schema.TaggedStruct("BreakerStateChanged", {
   to: Schema.Literals(["closed", "open", "half-open"])
 })
 
-/**
- * The union schema of all run events.
- *
- * @category schemas
- * @since 0.1.0
- */
-export const RunEvent = Schema.Union([
+const members = [
   RunStarted,
   RunCompleted,
   RunFailed,
@@ -157,17 +151,78 @@ export const RunEvent = Schema.Union([
   TaskCompensated,
   CompensationFailed,
   BreakerStateChanged
-])
+] as const
+
+const Flat = Schema.Union(members)
+
+/**
+ * An event of a sub-workflow's run, seen from the parent run: the task that runs the child, and the
+ * child's event (itself possibly a `SubWorkflowEvent` of a grandchild). Progress and state count the
+ * sub-workflow as one task; these events let a view show what happens inside it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SubWorkflowEvent {
+  readonly _tag: "SubWorkflowEvent"
+  readonly runId: string
+  readonly at: number
+  readonly taskId: string
+  readonly event: RunEvent
+}
+
+/**
+ * The encoded form of a `SubWorkflowEvent`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SubWorkflowEventEncoded {
+  readonly _tag: "SubWorkflowEvent"
+  readonly runId: string
+  readonly at: number
+  readonly taskId: string
+  readonly event: Encoded
+}
+
+/**
+ * Every event of a run.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type RunEvent = typeof Flat.Type | SubWorkflowEvent
+
+/**
+ * The encoded (JSON) form of a run event.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Encoded = typeof Flat.Encoded | SubWorkflowEventEncoded
+
+/** @category schemas @since 0.1.0 */
+export const SubWorkflowEvent: Schema.Codec<SubWorkflowEvent, SubWorkflowEventEncoded> = Schema.TaggedStruct(
+  "SubWorkflowEvent",
+  {
+    ...base,
+    taskId: Schema.String,
+    event: Schema.suspend((): Schema.Codec<RunEvent, Encoded> => RunEvent)
+  }
+)
+
+/**
+ * The union schema of all run events.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const RunEvent: Schema.Codec<RunEvent, Encoded> = Schema.Union([...members, SubWorkflowEvent])
 
 // -----------------------------------------------------------------------------
 // Models
 // -----------------------------------------------------------------------------
 
-/**
- * @category models
- * @since 0.1.0
- */
-export type RunEvent = typeof RunEvent.Type
 
 /**
  * The tag of a run event.

@@ -166,6 +166,8 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
         durationMs = event.durationMs
         return
     }
+    // A sub-workflow's own events: its task's state is what the parent run records.
+    if (event._tag === "SubWorkflowEvent") return
     const task = byId.get(event.taskId)
     if (task === undefined) return
     switch (event._tag) {
