@@ -93,6 +93,12 @@ export interface RunOptions {
    * runs always compensate). Default false.
    */
   readonly compensateOnFailure?: boolean | undefined
+  /**
+   * How many past events a run handle keeps for subscribers that join late (`Engine.start`): `"all"`
+   * (default) or the most recent n (0: none; subscribers see only what happens after they join). Bounds
+   * the handle's memory for long runs and large loops.
+   */
+  readonly replay?: number | "all" | undefined
 }
 
 /**
@@ -1236,10 +1242,14 @@ export const start = <W extends Workflow.Any>(
     Effect.gen(function*() {
       const runId = options.runId ?? newRunId()
       const log: Array<RunEvent> = []
+      const replay = options.replay === undefined || options.replay === "all" ? Infinity : Math.max(0, options.replay)
       const listeners = new Set<(event: RunEvent) => void>()
       let ended = false
       const { emit, tracker } = makeEmitter(compiled.plan, runId, options, (event) => {
-        log.push(event)
+        if (replay > 0) {
+          log.push(event)
+          if (log.length > replay) log.shift()
+        }
         if (isTerminal(event)) ended = true
         for (const listener of listeners) listener(event)
       })

@@ -40,3 +40,18 @@ describe("sub-workflow events", () => {
       expect(decoded).toEqual(twoLevels)
     }))
 })
+
+describe("handle replay", () => {
+  it.effect("replay bounds the events a late subscriber gets; the default keeps them all", () =>
+    Effect.gen(function*() {
+      const wf = workflow("r").task("a", () => Effect.succeed(1)).task("b", () => Effect.succeed(2))
+      const all = yield* Engine.start(wf)
+      yield* all.await
+      expect((yield* Stream.runCollect(all.events)).map((e) => e._tag)).toEqual([
+        "RunStarted", "TaskStarted", "TaskCompleted", "TaskStarted", "TaskCompleted", "RunCompleted"
+      ])
+      const last2 = yield* Engine.start(wf, undefined, { replay: 2 })
+      yield* last2.await
+      expect((yield* Stream.runCollect(last2.events)).map((e) => e._tag)).toEqual(["TaskCompleted", "RunCompleted"])
+    }))
+})
