@@ -5,6 +5,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Engine } from "@troupe/core"
 import * as caching from "../../docs/examples/caching.ts"
+import * as controlFlow from "../../docs/examples/control-flow.ts"
 import * as orchestrator from "../../docs/examples/orchestrator.ts"
 import * as plans from "../../docs/examples/plans.ts"
 import * as resilience from "../../docs/examples/resilience.ts"
@@ -23,6 +24,11 @@ describe("docs examples", () => {
     }))
 
   it.live("plans.ts", () => plans.program)
+
+  it.live("control-flow.ts", () =>
+    Effect.gen(function*() {
+      expect(yield* controlFlow.program).toEqual({ loaded: 2, fetched: [2, 2, 2, 2], polls: 3 })
+    }))
 
   it.live("running.ts", () =>
     Effect.gen(function*() {
