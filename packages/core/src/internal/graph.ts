@@ -35,27 +35,26 @@ export const index = (plan: Plan): GraphIndex => {
   const succs: Array<ReadonlyArray<number>> = new Array(size).fill(none)
   // Stamps instead of a Set per node: stamp[j] === i + 1 when j is already a predecessor of i.
   const stamp = new Int32Array(size)
+  const dataDeps: Array<ReadonlyArray<number>> = new Array(size).fill(none)
   for (let i = 0; i < size; i++) {
     const node = plan.nodes[i]!
     if (node.dependsOn.length + node.after.length === 0) continue
     const mine: Array<number> = []
-    const add = (dep: string) => {
-      const j = indexOf.get(dep)
-      if (j === undefined || j === i || stamp[j] === i + 1) return
+    let data: Array<number> | undefined
+    for (let k = 0; k < node.dependsOn.length + node.after.length; k++) {
+      const isData = k < node.dependsOn.length
+      const j = indexOf.get(isData ? node.dependsOn[k]! : node.after[k - node.dependsOn.length]!)
+      if (j === undefined || j === i) continue
+      if (isData) (data ??= []).push(j)
+      if (stamp[j] === i + 1) continue
       stamp[j] = i + 1
       mine.push(j)
       const theirs = succs[j]!
       if (theirs === none) succs[j] = [i]
       else (theirs as Array<number>).push(i)
     }
-    for (const dep of node.dependsOn) add(dep)
-    for (const dep of node.after) add(dep)
     if (mine.length > 0) preds[i] = mine
-  }
-  const dataDeps: Array<ReadonlyArray<number>> = new Array(size)
-  for (let i = 0; i < size; i++) {
-    const deps = plan.nodes[i]!.dependsOn
-    dataDeps[i] = deps.length === 0 ? none : deps.map((dep) => indexOf.get(dep) ?? -1).filter((j) => j >= 0)
+    if (data !== undefined) dataDeps[i] = data
   }
   const result: GraphIndex = { size, ids, indexOf, preds, succs, dataDeps }
   cache.set(plan, result)

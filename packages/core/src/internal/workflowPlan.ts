@@ -79,6 +79,15 @@ export const internals = (workflow: unknown): WorkflowInternals => {
 
 const freezeNode = (node: PlanNode): PlanNode => Object.freeze(node)
 
+const edgesOf = (nodes: ReadonlyArray<PlanNode>): ReadonlyArray<PlanEdge> => {
+  const edges: Array<PlanEdge> = []
+  for (const node of nodes) {
+    for (const from of node.dependsOn) edges.push(Object.freeze({ from, to: node.id, kind: "data" as const }))
+    for (const from of node.after) edges.push(Object.freeze({ from, to: node.id, kind: "order" as const }))
+  }
+  return Object.freeze(edges)
+}
+
 /** Materialises the Plan and the implementation table of a workflow (cached per value). */
 export const compile = (w: WorkflowInternals): Compiled => {
   const cached = compiled.get(w)
@@ -86,19 +95,17 @@ export const compile = (w: WorkflowInternals): Compiled => {
   const impls: Array<TaskImpl> = new Array(w.head?.size ?? 0)
   for (let e = w.head; e !== undefined; e = e.parent) impls[e.size - 1] = e.impl
   const nodes: Array<PlanNode> = new Array(impls.length)
-  const edges: Array<PlanEdge> = []
   for (let i = 0; i < impls.length; i++) {
     const node = impls[i]!.node
     nodes[i] = node.index === i ? node : freezeNode({ ...node, index: i })
-    for (const from of node.dependsOn) edges.push(Object.freeze({ from, to: node.id, kind: "data" as const }))
-    for (const from of node.after) edges.push(Object.freeze({ from, to: node.id, kind: "order" as const }))
   }
-  const plan: Plan = Object.freeze({
-    id: w.id ?? w.name,
-    name: w.name,
-    description: w.description,
-    nodes: Object.freeze(nodes),
-    edges: Object.freeze(edges),
+  Object.freeze(nodes)
+  // The edge list is derived from the nodes; it is built on first read (the engine and validation read the
+  // nodes), as an enumerable property, so the Plan still serialises and compares as plain data.
+  let edges: ReadonlyArray<PlanEdge> | undefined
+  const plan = { id: w.id ?? w.name, name: w.name, description: w.description, nodes } as unknown as Plan
+  Object.defineProperty(plan, "edges", { enumerable: true, get: () => edges ??= edgesOf(nodes) })
+  Object.assign(plan, {
     maxParallel: w.maxParallel,
     strategy: w.strategy,
     continueOnFailure: w.continueOnFailure ?? false,
@@ -109,6 +116,7 @@ export const compile = (w: WorkflowInternals): Compiled => {
     defaultRetry: w.retry === undefined ? undefined : Object.freeze(Policy.toData(w.retry)),
     metadata: w.metadata
   })
+  Object.freeze(plan)
   const result: Compiled = { plan, impls, retry: w.retry }
   compiled.set(w, result)
   return result
