@@ -127,6 +127,16 @@ export interface Tracker {
   readonly snapshot: () => RunState
 }
 
+/** A task's state without the fields that are still undefined. */
+const copy = (task: MutableTask): TaskState => {
+  const out: Record<string, unknown> = {}
+  for (const key in task) {
+    const value = task[key as keyof MutableTask]
+    if (value !== undefined) out[key] = value
+  }
+  return out as unknown as TaskState
+}
+
 /**
  * Starts a fold for a run of `plan`: every task pending.
  *
@@ -134,11 +144,24 @@ export interface Tracker {
  * @since 0.1.0
  */
 export const tracker = (plan: Plan, runId: string): Tracker => {
+  // Every field is present from the start so all task records share one shape; `snapshot` leaves out
+  // the ones that are still undefined.
   const tasks: Array<MutableTask> = plan.nodes.map((node) => ({
     id: node.id,
     status: "pending",
     attempts: 0,
-    retries: 0
+    retries: 0,
+    startedAt: undefined,
+    finishedAt: undefined,
+    durationMs: undefined,
+    output: undefined,
+    error: undefined,
+    cause: undefined,
+    reason: undefined,
+    fallbackUsed: undefined,
+    cached: undefined,
+    compensation: undefined,
+    iterations: undefined
   }))
   const byId = new Map<string, MutableTask>()
   for (const task of tasks) byId.set(task.id, task)
@@ -261,7 +284,7 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
     startedAt,
     finishedAt,
     durationMs,
-    tasks: tasks.map((task) => ({ ...task })),
+    tasks: tasks.map(copy),
     progress: progress()
   })
 
@@ -270,7 +293,7 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
     progress,
     task: (id) => {
       const task = byId.get(id)
-      return task === undefined ? undefined : { ...task }
+      return task === undefined ? undefined : copy(task)
     },
     snapshot
   }
