@@ -1028,12 +1028,13 @@ const execute = (
         const at = now()
         const durationMs = at - runStart
         const outs: Record<string, unknown> = {}
+        // The ids of completed tasks are only reported by a run that did not complete.
+        const failing = cancelled || deadlineHit || failures.length > 0
         const completed: Array<string> = []
         for (let i = 0; i < n; i++) {
-          if (status[i] === COMPLETED) {
-            outs[g.ids[i]!] = outputs[i]
-            completed.push(g.ids[i]!)
-          }
+          if (status[i] !== COMPLETED) continue
+          outs[g.ids[i]!] = outputs[i]
+          if (failing) completed.push(g.ids[i]!)
         }
         const base = { outputs: outs, failures, completed, compensations, durationMs }
         if (cancelled) {

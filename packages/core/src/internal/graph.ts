@@ -70,9 +70,19 @@ const orders = new WeakMap<GraphIndex, ReadonlyArray<number> | null>()
 export const topo = (g: GraphIndex): ReadonlyArray<number> | undefined => {
   const cached = orders.get(g)
   if (cached !== undefined) return cached ?? undefined
-  const order = kahn(g)
+  const order = declarationOrderIsTopological(g) ? Array.from({ length: g.size }, (_, i) => i) : kahn(g)
   orders.set(g, order ?? null)
   return order
+}
+
+// Workflows built in code only depend on earlier tasks: their declaration order is then the smallest
+// topological order (the one Kahn's algorithm with declaration-order ties would produce), found in O(E).
+const declarationOrderIsTopological = (g: GraphIndex): boolean => {
+  for (let i = 0; i < g.size; i++) {
+    const preds = g.preds[i]!
+    for (let k = 0; k < preds.length; k++) if (preds[k]! > i) return false
+  }
+  return true
 }
 
 const kahn = (g: GraphIndex): Array<number> | undefined => {
