@@ -418,10 +418,8 @@ const execute = (
         return Exit.die(defect)
       }
       if (Exit.isExit(result)) return result
-      if (Effect.isEffect(result)) return result as Effect.Effect<unknown, unknown, unknown>
-      if (typeof result === "object" && result !== null && typeof (result as PromiseLike<unknown>).then === "function") {
-        return Task.fromHandler(impl.node.id, () => result)
-      }
+      // Anything else that is not a plain value (an Effect to run, a Promise) goes the usual way.
+      if (typeof result === "object" && result !== null) return Task.fromHandler(impl.node.id, () => result)
       return Exit.succeed(result)
     }
 
