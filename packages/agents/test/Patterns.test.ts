@@ -4,26 +4,15 @@
  */
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Engine, Workflow, WorkflowError } from "@troupe/core"
-import { Cause, Effect, Exit, Fiber, Option, Schema } from "effect"
+import { Effect, Fiber, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import * as Agent from "../src/Agent.ts"
 import * as AgentRegistry from "../src/AgentRegistry.ts"
 import * as Patterns from "../src/Patterns.ts"
+import { RunAssertions } from "@troupe/testing"
+const { failedRun, taskError } = RunAssertions
 
-const failedRun = <A, E>(exit: Exit.Exit<A, E>): WorkflowError.WorkflowFailed<unknown> => {
-  if (Exit.isSuccess(exit)) throw new Error("expected the run to fail")
-  const error = Cause.findErrorOption(exit.cause)
-  if (Option.isNone(error) || !(error.value instanceof WorkflowError.WorkflowFailed)) {
-    throw new Error(`expected WorkflowFailed, got ${Cause.pretty(exit.cause)}`)
-  }
-  return error.value
-}
 
-const taskError = (failed: WorkflowError.WorkflowFailed<unknown>, taskId: string): unknown => {
-  const failure = failed.failures.find((f) => f.taskId === taskId)
-  if (failure === undefined) throw new Error(`no failure for task "${taskId}"`)
-  return Option.getOrUndefined(Cause.findErrorOption(failure.cause))
-}
 
 const settle = Effect.gen(function*() {
   for (let i = 0; i < 50; i++) yield* Effect.yieldNow

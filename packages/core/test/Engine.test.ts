@@ -4,10 +4,11 @@
  * (TestClock); every timestamp asserted below is exact.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Data, Effect, Exit, Fiber, Option, Stream, Tracer } from "effect"
+import { Context, Data, Effect, Exit, Fiber, Option, Stream, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import { Engine, Plan, type RunEvent, type RunState, Workflow, WorkflowError } from "@troupe/core"
 import { RunAssertions } from "@troupe/testing"
+const { errorOf, taskError } = RunAssertions
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
@@ -25,19 +26,7 @@ const lines = (events: ReadonlyArray<RunEvent.RunEvent>): ReadonlyArray<string> 
 
 const statusOf = (state: RunState.RunState, id: string) => state.tasks.find((t) => t.id === id)?.status
 
-/** The error of a failed exit (fails the test otherwise). */
-const errorOf = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isSuccess(exit)) throw new Error("expected a failure, the effect succeeded")
-  const error = Cause.findErrorOption(exit.cause)
-  if (Option.isNone(error)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
-  return error.value
-}
 
-const taskError = (failed: WorkflowError.WorkflowFailed<unknown>, taskId: string): unknown => {
-  const failure = failed.failures.find((f) => f.taskId === taskId)
-  if (failure === undefined) throw new Error(`no failure for task "${taskId}"`)
-  return Option.getOrUndefined(Cause.findErrorOption(failure.cause))
-}
 
 describe("conditions", () => {
   const make = (threshold: number) =>

@@ -23,10 +23,10 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, Scope } from "effect"
 import * as fc from "fast-check"
 import { TestClock } from "effect/testing"
-import type { RunEvent } from "@troupe/core"
+import { type RunEvent, WorkflowError } from "@troupe/core"
 import type { Dag } from "./Dags.ts"
 
 // -----------------------------------------------------------------------------
@@ -416,4 +416,46 @@ export const assertSameSet = (what: string, actual: Iterable<string>, expected: 
   if (missing.length > 0 || extra.length > 0) {
     fail(`${what}: missing [${missing.join(", ")}], unexpected [${extra.join(", ")}]`)
   }
+}
+
+// -----------------------------------------------------------------------------
+// Failures
+// -----------------------------------------------------------------------------
+
+/**
+ * The typed error of a failed exit; throws (failing the test) when the exit succeeded or failed without one.
+ *
+ * @category assertions
+ * @since 0.1.0
+ */
+export const errorOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) return fail("expected a failure, the effect succeeded")
+  const error = Cause.findErrorOption(exit.cause)
+  if (Option.isNone(error)) return fail(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
+  return error.value
+}
+
+/**
+ * The `WorkflowFailed` of a failed run; throws (failing the test) otherwise.
+ *
+ * @category assertions
+ * @since 0.1.0
+ */
+export const failedRun = <A, E>(exit: Exit.Exit<A, E>): WorkflowError.WorkflowFailed<unknown> => {
+  const error: unknown = errorOf(exit)
+  if (!(error instanceof WorkflowError.WorkflowFailed)) return fail(`expected WorkflowFailed, got ${String(error)}`)
+  return error
+}
+
+/**
+ * The typed error a task failed with in a failed run (undefined for a defect); throws when the task did
+ * not fail.
+ *
+ * @category assertions
+ * @since 0.1.0
+ */
+export const taskError = (failed: WorkflowError.WorkflowFailed<unknown>, taskId: string): unknown => {
+  const failure = failed.failures.find((f) => f.taskId === taskId)
+  if (failure === undefined) return fail(`no failure for task "${taskId}"`)
+  return Option.getOrUndefined(Cause.findErrorOption(failure.cause))
 }
