@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
+import { index } from "./internal/graph.ts"
 import type { Plan } from "./Plan.ts"
 import type { RunEvent } from "./RunEvent.ts"
 
@@ -96,23 +97,6 @@ export interface RunState {
 // Tracker
 // -----------------------------------------------------------------------------
 
-interface MutableTask {
-  id: string
-  status: TaskStatus
-  attempts: number
-  retries: number
-  startedAt?: number | undefined
-  finishedAt?: number | undefined
-  durationMs?: number | undefined
-  output?: unknown
-  error?: string | undefined
-  cause?: Cause.Cause<unknown> | undefined
-  reason?: string | undefined
-  fallbackUsed?: boolean | undefined
-  cached?: boolean | undefined
-  compensation?: "completed" | "failed" | undefined
-  iterations?: number | undefined
-}
 
 /**
  * An incremental fold of RunEvents into a RunState.
@@ -127,164 +111,173 @@ export interface Tracker {
   readonly snapshot: () => RunState
 }
 
-/** A task's state without the fields that are still undefined. */
-const copy = (task: MutableTask): TaskState => {
-  const out: Record<string, unknown> = {}
-  for (const key in task) {
-    const value = task[key as keyof MutableTask]
-    if (value !== undefined) out[key] = value
-  }
-  return out as unknown as TaskState
-}
+const STATUSES: ReadonlyArray<TaskStatus> = ["pending", "running", "completed", "failed", "skipped", "cancelled"]
+const RUNNING = 1
+const COMPLETED = 2
+const FAILED = 3
+const SKIPPED = 4
+const CANCELLED = 5
 
 /**
  * Starts a fold for a run of `plan`: every task pending.
+ *
+ * The state is kept in columns (typed arrays, and sparse maps for what few tasks have), so a run of
+ * 100 000 tasks does not carry 100 000 records; `task` and `snapshot` build the records when asked.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const tracker = (plan: Plan, runId: string): Tracker => {
-  // Every field is present from the start so all task records share one shape; `snapshot` leaves out
-  // the ones that are still undefined.
-  const tasks: Array<MutableTask> = plan.nodes.map((node) => ({
-    id: node.id,
-    status: "pending",
-    attempts: 0,
-    retries: 0,
-    startedAt: undefined,
-    finishedAt: undefined,
-    durationMs: undefined,
-    output: undefined,
-    error: undefined,
-    cause: undefined,
-    reason: undefined,
-    fallbackUsed: undefined,
-    cached: undefined,
-    compensation: undefined,
-    iterations: undefined
-  }))
-  const byId = new Map<string, MutableTask>()
-  for (const task of tasks) byId.set(task.id, task)
+  const g = index(plan)
+  const n = g.size
+  const status = new Uint8Array(n)
+  const attempts = new Int32Array(n)
+  const retries = new Int32Array(n)
+  const startedAt = new Float64Array(n).fill(NaN)
+  const finishedAt = new Float64Array(n).fill(NaN)
+  const durations = new Float64Array(n).fill(NaN)
+  const outputs: Array<unknown> = new Array(n)
+  const errors = new Map<number, string>()
+  const causes = new Map<number, Cause.Cause<unknown>>()
+  const reasons = new Map<number, string>()
+  const fallbackUsed = new Set<number>()
+  const cached = new Set<number>()
+  const compensation = new Map<number, "completed" | "failed">()
+  const iterations = new Map<number, number>()
   const counts = { completed: 0, failed: 0, skipped: 0, cancelled: 0, running: 0 }
-  let status: RunStatus = "pending"
-  let startedAt: number | undefined
-  let finishedAt: number | undefined
-  let durationMs: number | undefined
+  let runStatus: RunStatus = "pending"
+  let runStartedAt: number | undefined
+  let runFinishedAt: number | undefined
+  let runDurationMs: number | undefined
 
-  const leave = (task: MutableTask) => {
-    if (task.status === "running") counts.running--
+  const settle = (i: number, to: number, at: number) => {
+    if (status[i] === RUNNING) counts.running--
+    status[i] = to
+    finishedAt[i] = at
   }
 
   const apply = (event: RunEvent): void => {
     switch (event._tag) {
       case "RunStarted":
-        status = "running"
-        startedAt = event.at
+        runStatus = "running"
+        runStartedAt = event.at
         return
       case "RunCompleted":
       case "RunFailed":
       case "RunCancelled":
-        status = event._tag === "RunCompleted" ? "completed" : event._tag === "RunFailed" ? "failed" : "cancelled"
-        finishedAt = event.at
-        durationMs = event.durationMs
+        runStatus = event._tag === "RunCompleted" ? "completed" : event._tag === "RunFailed" ? "failed" : "cancelled"
+        runFinishedAt = event.at
+        runDurationMs = event.durationMs
+        return
+      // A sub-workflow's own events: its task's state is what the parent run records.
+      case "SubWorkflowEvent":
         return
     }
-    // A sub-workflow's own events: its task's state is what the parent run records.
-    if (event._tag === "SubWorkflowEvent") return
-    const task = byId.get(event.taskId)
-    if (task === undefined) return
+    const i = g.indexOf.get(event.taskId)
+    if (i === undefined) return
     switch (event._tag) {
       case "TaskStarted":
-        if (task.status !== "running") counts.running++
-        task.status = "running"
-        task.attempts = event.attempt
-        task.retries = event.attempt - 1
-        if (task.startedAt === undefined) task.startedAt = event.at
+        if (status[i] !== RUNNING) counts.running++
+        status[i] = RUNNING
+        attempts[i] = event.attempt
+        retries[i] = event.attempt - 1
+        if (Number.isNaN(startedAt[i]!)) startedAt[i] = event.at
         return
       case "TaskRetrying":
-        task.error = event.message
+      case "TaskFallback":
+        errors.set(i, event.message)
         return
       case "TaskCompleted":
-        leave(task)
+        settle(i, COMPLETED, event.at)
         counts.completed++
-        task.status = "completed"
-        task.attempts = event.attempts
-        task.retries = Math.max(0, event.attempts - 1)
-        task.finishedAt = event.at
-        task.durationMs = event.durationMs
-        task.output = event.output
-        task.error = undefined
-        if (event.fallback === true) task.fallbackUsed = true
-        if (event.cached === true) task.cached = true
-        if (task.startedAt === undefined) task.startedAt = event.at - event.durationMs
+        attempts[i] = event.attempts
+        retries[i] = Math.max(0, event.attempts - 1)
+        durations[i] = event.durationMs
+        outputs[i] = event.output
+        errors.delete(i)
+        if (event.fallback === true) fallbackUsed.add(i)
+        if (event.cached === true) cached.add(i)
+        if (Number.isNaN(startedAt[i]!)) startedAt[i] = event.at - event.durationMs
         return
       case "TaskFailed":
-        leave(task)
+        settle(i, FAILED, event.at)
         counts.failed++
-        task.status = "failed"
-        task.attempts = event.attempts
-        task.retries = Math.max(0, event.attempts - 1)
-        task.finishedAt = event.at
-        task.durationMs = event.durationMs
-        task.error = event.message
-        task.cause = event.cause
+        attempts[i] = event.attempts
+        retries[i] = Math.max(0, event.attempts - 1)
+        durations[i] = event.durationMs
+        errors.set(i, event.message)
+        causes.set(i, event.cause)
         return
       case "TaskSkipped":
-        leave(task)
+        settle(i, SKIPPED, event.at)
         counts.skipped++
-        task.status = "skipped"
-        task.reason = event.reason
-        task.finishedAt = event.at
+        reasons.set(i, event.reason)
         return
-      case "TaskFallback":
-        task.error = event.message
+      case "TaskCancelled":
+        settle(i, CANCELLED, event.at)
+        counts.cancelled++
+        reasons.set(i, event.reason)
+        if (!Number.isNaN(startedAt[i]!)) durations[i] = event.at - startedAt[i]!
         return
       case "TaskIteration":
-        if (event.status !== "started") task.iterations = (task.iterations ?? 0) + 1
+        if (event.status !== "started") iterations.set(i, (iterations.get(i) ?? 0) + 1)
         return
       case "TaskCompensated":
-        task.compensation = "completed"
+        compensation.set(i, "completed")
         return
       case "CompensationFailed":
-        task.compensation = "failed"
+        compensation.set(i, "failed")
         return
       case "BreakerStateChanged":
       case "TaskCached":
-        return
-      case "TaskCancelled":
-        leave(task)
-        counts.cancelled++
-        task.status = "cancelled"
-        task.reason = event.reason
-        task.finishedAt = event.at
-        if (task.startedAt !== undefined) task.durationMs = event.at - task.startedAt
         return
     }
   }
 
   const progress = (): Progress => {
-    const total = tasks.length
     const finished = counts.completed + counts.failed + counts.skipped + counts.cancelled
     return {
-      total,
+      total: n,
       completed: counts.completed,
       failed: counts.failed,
       skipped: counts.skipped,
       cancelled: counts.cancelled,
       running: counts.running,
-      pending: total - finished - counts.running,
-      percent: total === 0 ? 100 : Math.round((finished / total) * 1000) / 10
+      pending: n - finished - counts.running,
+      percent: n === 0 ? 100 : Math.round((finished / n) * 1000) / 10
     }
+  }
+
+  // A task's record, without the fields that are still unknown.
+  const record = (i: number): TaskState => {
+    const out: { -readonly [K in keyof TaskState]: TaskState[K] } = {
+      id: g.ids[i]!,
+      status: STATUSES[status[i]!]!,
+      attempts: attempts[i]!,
+      retries: retries[i]!
+    }
+    if (!Number.isNaN(startedAt[i]!)) out.startedAt = startedAt[i]!
+    if (!Number.isNaN(finishedAt[i]!)) out.finishedAt = finishedAt[i]!
+    if (!Number.isNaN(durations[i]!)) out.durationMs = durations[i]!
+    if (status[i] === COMPLETED) out.output = outputs[i]
+    if (errors.has(i)) out.error = errors.get(i)
+    if (causes.has(i)) out.cause = causes.get(i)
+    if (reasons.has(i)) out.reason = reasons.get(i)
+    if (fallbackUsed.has(i)) out.fallbackUsed = true
+    if (cached.has(i)) out.cached = true
+    if (compensation.has(i)) out.compensation = compensation.get(i)
+    if (iterations.has(i)) out.iterations = iterations.get(i)
+    return out
   }
 
   const snapshot = (): RunState => ({
     runId,
     workflow: plan.name,
-    status,
-    startedAt,
-    finishedAt,
-    durationMs,
-    tasks: tasks.map(copy),
+    status: runStatus,
+    startedAt: runStartedAt,
+    finishedAt: runFinishedAt,
+    durationMs: runDurationMs,
+    tasks: Array.from({ length: n }, (_, i) => record(i)),
     progress: progress()
   })
 
@@ -292,8 +285,8 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
     apply,
     progress,
     task: (id) => {
-      const task = byId.get(id)
-      return task === undefined ? undefined : copy(task)
+      const i = g.indexOf.get(id)
+      return i === undefined ? undefined : record(i)
     },
     snapshot
   }
