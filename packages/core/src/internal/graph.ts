@@ -54,7 +54,8 @@ export const index = (plan: Plan): GraphIndex => {
       else (theirs as Array<number>).push(i)
     }
     if (mine.length > 0) preds[i] = mine
-    if (data !== undefined) dataDeps[i] = data
+    // Only data dependencies, none repeated: the same list serves both.
+    if (data !== undefined) dataDeps[i] = node.after.length === 0 && data.length === mine.length ? mine : data
   }
   const result: GraphIndex = { size, ids, indexOf, preds, succs, dataDeps }
   cache.set(plan, result)
