@@ -409,7 +409,10 @@ const execute = (
     const direct = (i: number): Exit.Exit<unknown, unknown> | Effect.Effect<unknown, unknown, unknown> | undefined => {
       const impl = impls[i]!
       if (tracing || impl.handler === undefined || !isSimple(i)) return undefined
-      const ctx = contexts[i] ?? contextFor(i)
+      // A handler that declares no parameter (`() => ...`) cannot read the context: it is not built.
+      const ctx = impl.handler.length === 0 && impl.compensate === undefined
+        ? inputOnly
+        : contexts[i] ?? contextFor(i)
       contexts[i] = impl.compensate === undefined ? undefined : ctx
       let result: unknown
       try {
