@@ -239,7 +239,7 @@ const checkResources = (plan: Plan, settings: Settings): Effect.Effect<void, Inv
   const pools = settings.resources ?? {}
   const limit = settings.perKeyLimit
   if (limit !== undefined && !(limit >= 1)) {
-    const keyed = plan.nodes.findIndex((node) => node.concurrencyKey !== undefined)
+    const keyed = plan.nodes.findIndex((node) => node.concurrencyKey !== undefined || node.concurrencyKeyComputed)
     if (keyed >= 0) {
       return Effect.fail(
         new InvalidDefinition({
@@ -311,8 +311,10 @@ const execute = (
     const perKeyLimit = settings.perKeyLimit ?? Infinity
     const gated = plan.nodes.some((node) =>
       (node.resources !== undefined && Object.keys(node.resources).length > 0) ||
-      (node.concurrencyKey !== undefined && perKeyLimit !== Infinity)
+      ((node.concurrencyKey !== undefined || node.concurrencyKeyComputed === true) && perKeyLimit !== Infinity)
     )
+    // Each task's concurrency key: static from the plan, or computed from its context when it is ready.
+    const keys: Array<string | undefined> = gated ? plan.nodes.map((node) => node.concurrencyKey) : []
     const keyRunning = new Map<string, number>()
     const keyServed = new Map<string, number>()
     let dispatchCount = 0
@@ -738,6 +740,20 @@ const execute = (
     }
 
     function becomeReady(i: number) {
+      const keyOf = impls[i]!.keyOf
+      if (gated && keyOf !== undefined) {
+        const ctx = contexts[i] ?? contextFor(i)
+        contexts[i] = ctx
+        try {
+          keys[i] = keyOf(ctx as never)
+        } catch (defect) {
+          // A key function that throws fails its task (as a failed preflight would).
+          status[i] = PREFLIGHT
+          preflighting++
+          preflightResults.push(i, Exit.die(defect))
+          return
+        }
+      }
       if (!needsPreflight(i)) {
         status[i] = READY
         ready.push(i)
@@ -816,7 +832,7 @@ const execute = (
       if (node.resources !== undefined) {
         for (const pool in node.resources) pools.set(pool, pools.get(pool)! - sign * node.resources[pool]!)
       }
-      const key = node.concurrencyKey
+      const key = keys[i]
       if (key !== undefined) keyRunning.set(key, (keyRunning.get(key) ?? 0) + sign)
     }
 
@@ -825,7 +841,7 @@ const execute = (
       if (node.resources !== undefined) {
         for (const pool in node.resources) if (pools.get(pool)! < node.resources[pool]!) return false
       }
-      const key = node.concurrencyKey
+      const key = keys[i]
       return key === undefined || (keyRunning.get(key) ?? 0) < perKeyLimit
     }
 
@@ -841,7 +857,7 @@ const execute = (
       for (let c = 0; c < candidates.length; c++) {
         const i = candidates[c]!
         if (!fits(i)) continue
-        const served = keyServed.get(plan.nodes[i]!.concurrencyKey ?? "") ?? -1
+        const served = keyServed.get(keys[i] ?? "") ?? -1
         if (best === -1 || served < bestServed || (served === bestServed && ready.before(i, candidates[best]!))) {
           best = c
           bestServed = served
@@ -860,7 +876,7 @@ const execute = (
       running++
       if (gated) {
         holds(i, 1)
-        keyServed.set(plan.nodes[i]!.concurrencyKey ?? "", dispatchCount++)
+        keyServed.set(keys[i] ?? "", dispatchCount++)
       }
       const node = plan.nodes[i]!
       const t = now()

@@ -99,6 +99,8 @@ export interface PlanNode {
   readonly resources?: Readonly<Record<string, number>> | undefined
   /** Tasks with the same key share a per-key concurrency limit (e.g. a tenant or an API host). */
   readonly concurrencyKey?: string | undefined
+  /** The key is computed from the task's context at run time (`concurrencyKey` is then absent). */
+  readonly concurrencyKeyComputed?: boolean | undefined
   /** Limit for each attempt (the task's `timeoutMs` bounds all attempts together). */
   readonly attemptTimeoutMs?: number | undefined
   /** Name of the circuit breaker guarding the task. */

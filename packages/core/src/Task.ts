@@ -91,8 +91,11 @@ export interface Attributes {
   readonly retry?: Policy.Retry | undefined
   /** Units of named resource pools held while the task runs, e.g. `{ gpu: 1 }`. */
   readonly resources?: Readonly<Record<string, number>> | undefined
-  /** Tasks with the same key share the per-key concurrency limit, dispatched fairly between keys. */
-  readonly concurrencyKey?: string | undefined
+  /**
+   * Tasks with the same key share the per-key concurrency limit, dispatched fairly between keys. A function
+   * computes the key from the task's context when the task becomes ready (a tenant, an API host).
+   */
+  readonly concurrencyKey?: string | ((ctx: never) => string) | undefined
   /** A circuit breaker guarding the task (shared with every task that uses the same value). */
   readonly breaker?: Breaker.Breaker | undefined
   /** Cache policy, or `false` to never cache this task. */

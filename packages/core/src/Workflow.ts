@@ -145,6 +145,8 @@ export interface TaskOptions<Ctx, Deps extends string, RunIfSkipped extends bool
   readonly runIfSkipped?: RunIfSkipped | undefined
   /** Cache policy (its key function sees the task's context), or `false` to never cache this task. */
   readonly cache?: false | Task.CachePolicy<Ctx> | undefined
+  /** A concurrency key, or a function computing it from the task's context when it becomes ready. */
+  readonly concurrencyKey?: string | ((ctx: Ctx) => string) | undefined
 }
 
 /**
@@ -470,6 +472,9 @@ const freezeRecord = (r: Readonly<Record<string, unknown>> | undefined): Readonl
 
 const predicateCondition = Object.freeze({ _tag: "Predicate" as const })
 
+const keyOf = (attrs: Attributes): TaskImpl["keyOf"] =>
+  typeof attrs.concurrencyKey === "function" ? attrs.concurrencyKey as TaskImpl["keyOf"] : undefined
+
 const makeNode = (
   id: string,
   index: number,
@@ -492,7 +497,8 @@ const makeNode = (
     attemptTimeoutMs: durationMs(attrs.attemptTimeout),
     retry: attrs.retry === undefined ? undefined : Object.freeze(Policy.toData(attrs.retry)),
     resources: attrs.resources === undefined ? undefined : freezeRecord(attrs.resources) as Readonly<Record<string, number>>,
-    concurrencyKey: attrs.concurrencyKey,
+    concurrencyKey: typeof attrs.concurrencyKey === "string" ? attrs.concurrencyKey : undefined,
+    concurrencyKeyComputed: typeof attrs.concurrencyKey === "function" ? true : undefined,
     breaker: attrs.breaker?.name,
     cache: attrs.cache === undefined ? undefined : attrs.cache === false ? false : Object.freeze({ version: attrs.cache.version }),
     parameters: freezeRecord(attrs.parameters),
@@ -576,6 +582,7 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
       retry: attrs.retry,
       breaker: attrs.breaker,
       cache: attrs.cache,
+      keyOf: keyOf(attrs),
       child: { workflow: child, input }
     })
   }
@@ -592,7 +599,8 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
     when,
     retry: attrs.retry,
     breaker: attrs.breaker,
-    cache: attrs.cache
+    cache: attrs.cache,
+    keyOf: keyOf(attrs)
   })
 }
 
@@ -609,6 +617,7 @@ const fromTaskValue = (
     retry: merged.retry,
     breaker: merged.breaker,
     cache: merged.cache,
+    keyOf: keyOf(merged),
     node: makeNode(id, index, task.taskType, merged, dependsOn ?? [], [],
       condition !== undefined, undefined),
     run: task.run as TaskImpl["run"],

@@ -1177,7 +1177,7 @@ interface Loose {
   readonly task: (
     id: string,
     options: Record<string, unknown>,
-    handler: () => Effect.Effect<unknown, unknown>
+    handler: (ctx: never) => Effect.Effect<unknown, unknown>
   ) => Loose
 }
 
@@ -1228,5 +1228,48 @@ describe("seed 003 practice bar", () => {
       expect(dag / sequential).toBeLessThanOrEqual(0.4)
       expect(cpu.peak()).toBe(4)
       expect(db.peak()).toBe(2)
+    }))
+})
+
+describe("computed concurrency keys", () => {
+  it.effect("a key computed from the task's context limits per tenant, fairly between tenants", () =>
+    Effect.gen(function*() {
+      const running = new Map<string, number>()
+      let peak = 0
+      const order: Array<string> = []
+      const job = (tenant: string, id: string) =>
+        Effect.gen(function*() {
+          order.push(id)
+          running.set(tenant, (running.get(tenant) ?? 0) + 1)
+          peak = Math.max(peak, running.get(tenant)!)
+          yield* Effect.sleep("10 millis")
+          running.set(tenant, running.get(tenant)! - 1)
+          return id
+        })
+      let wf = Workflow.make("tenants", { perKeyLimit: 1 })
+        .task("accounts", () => Effect.succeed({ a1: "acme", a2: "acme", a3: "acme", b1: "bolt", b2: "bolt" })) as unknown as Loose
+      for (const id of ["a1", "a2", "a3", "b1", "b2"]) {
+        wf = wf.task(id, {
+          dependsOn: ["accounts"],
+          concurrencyKey: (ctx: { readonly accounts: Record<string, string> }) => ctx.accounts[id]!
+        }, (ctx: { readonly accounts: Record<string, string> }) => job(ctx.accounts[id]!, id))
+      }
+      const typed = wf as unknown as Workflow.Workflow<"tenants", void, {}>
+      const { exit, events } = yield* recordRun((o) => Engine.run(typed, undefined, o))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(peak).toBe(1)
+      // Round-robin between the two tenants while both have work.
+      expect(order).toEqual(["a1", "b1", "a2", "b2", "a3"])
+      expect(ofTag(events, "RunCompleted")[0]!.at).toBe(30)
+      const plan = Plan.fromWorkflow(typed)
+      expect(plan.nodes[1]!.concurrencyKeyComputed).toBe(true)
+    }))
+
+  it.effect("a key function that throws fails its task", () =>
+    Effect.gen(function*() {
+      const wf = Workflow.make("bad-key", { perKeyLimit: 1 })
+        .task("x", { concurrencyKey: () => { throw new Error("no tenant") } }, () => Effect.succeed(1))
+      const exit = yield* Effect.exit(Engine.run(wf))
+      expect(Exit.isFailure(exit)).toBe(true)
     }))
 })

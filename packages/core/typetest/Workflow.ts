@@ -170,3 +170,19 @@ workflow("pub2").task("login", () => Effect.succeed(1)).publish("login", (n) => 
 // A child without input needs no mapping.
 const noInputChild = workflow("child0").task("inner", () => Effect.succeed(1))
 workflow("p0").task("sub", noInputChild).task("after", { dependsOn: ["sub"] }, ({ sub }) => Effect.succeed(sub.inner))
+
+// A concurrency key computed from the task's context is typed like a handler's context.
+workflow("keys")
+  .task("account", () => Effect.succeed({ tenant: "acme" }))
+  .task("sync", {
+    dependsOn: ["account"],
+    concurrencyKey: ({ account }) => {
+      expectTypeOf(account).toEqualTypeOf<{ tenant: string }>()
+      return account.tenant
+    }
+  }, () => Effect.void)
+workflow("keys2")
+  .task("account", () => Effect.succeed({ tenant: "acme" }))
+  .task("other", () => Effect.succeed(1))
+  // @ts-expect-error the key function reads "other", which is not a dependency
+  .task("sync", { dependsOn: ["account"], concurrencyKey: ({ other }) => String(other) }, () => Effect.void)

@@ -23,6 +23,8 @@ export interface TaskImpl {
   readonly derived?: boolean | undefined
   readonly check?: ((node: PlanNode) => Effect.Effect<void, unknown, unknown>) | undefined
   readonly retry?: Policy.Retry | undefined
+  /** Computes the task's concurrency key from its context. */
+  readonly keyOf?: ((ctx: never) => string) | undefined
   readonly cache?: false | CachePolicy<never> | undefined
   readonly breaker?: Breaker.Breaker | undefined
   /** Undoes the task's effect, given its output (saga). */
