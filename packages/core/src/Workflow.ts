@@ -731,9 +731,18 @@ export type PlanHandler<E = never, R = never> = (
   info: Task.TaskInfo
 ) => Effect.Effect<unknown, E, R> | PromiseLike<unknown> | unknown
 
+type HandlerError<H> = H extends Task.Task<infer _A, infer E, infer _R, infer _N> ? E
+  : H extends (...args: never) => infer Out ? ErrorOf<Out>
+  : never
+type HandlerServices<H> = H extends Task.Task<infer _A, infer _E, infer R, infer _N> ? R
+  : H extends (...args: never) => infer Out ? ServicesOf<Out>
+  : never
+
 /**
  * A runnable workflow from a Plan (usually decoded from a data definition with `Plan.fromDefinition`):
- * each task runs the handler registered for its `taskType`. The Plan's settings (strategy, max parallel
+ * each task runs the handler registered for its `taskType`: a function of the node and context, or a task
+ * value (for example `Agent.task(...)`, which routes each node by its required capabilities and checks, before
+ * the run, that some agent can take it). The Plan's settings (strategy, max parallel
  * tasks, continue on failure, timeouts, retry configs, conditions, including expressions) all apply.
  * A task type without a handler is an `InvalidDefinition` naming the task and the handlers there are.
  *
@@ -757,7 +766,9 @@ export type PlanHandler<E = never, R = never> = (
  * @category constructors
  * @since 0.1.0
  */
-export const fromPlan = <Handlers extends Readonly<Record<string, PlanHandler<any, any>>>>(
+export const fromPlan = <
+  Handlers extends Readonly<Record<string, PlanHandler<any, any> | Task.Task<unknown, any, any, any>>>
+>(
   plan: Plan,
   options: { readonly handlers: Handlers }
 ): Effect.Effect<
@@ -765,8 +776,8 @@ export const fromPlan = <Handlers extends Readonly<Record<string, PlanHandler<an
     string,
     unknown,
     Readonly<Record<string, unknown>>,
-    ErrorOf<ReturnType<Handlers[keyof Handlers]>>,
-    ServicesOf<ReturnType<Handlers[keyof Handlers]>>
+    HandlerError<Handlers[keyof Handlers]>,
+    HandlerServices<Handlers[keyof Handlers]>
   >,
   InvalidDefinition
 > =>
@@ -784,11 +795,20 @@ export const fromPlan = <Handlers extends Readonly<Record<string, PlanHandler<an
           })
         )
       }
-      const impl: TaskImpl = {
-        node,
-        run: (ctx: never, info: Task.TaskInfo) => Task.fromHandler(node.id, () => handler(node, ctx, info)),
-        retry: node.retry === undefined ? undefined : Policy.fromData(node.retry)
-      }
+      const retry = node.retry === undefined ? undefined : Policy.fromData(node.retry)
+      const impl: TaskImpl = Task.isTask(handler)
+        ? {
+          node,
+          run: handler.run as TaskImpl["run"],
+          check: handler.check as TaskImpl["check"],
+          retry
+        }
+        : {
+          node,
+          run: (ctx: never, info: Task.TaskInfo) =>
+            Task.fromHandler(node.id, () => (handler as PlanHandler<unknown, unknown>)(node, ctx, info)),
+          retry
+        }
       head = { parent: head, impl, size: i + 1 }
     }
     return Effect.succeed(makeWorkflow({
