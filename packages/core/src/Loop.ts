@@ -230,14 +230,14 @@ const toCondition = (verdict: LoopCondition): Effect.Effect<boolean, unknown, un
 export const forEach = <
   Ctx,
   I extends Items,
-  F extends (item: ItemOf<I>, index: number, ctx: Ctx) => unknown,
+  B,
   Mode extends FailureMode = "fail-fast"
 >(
-  options: ForEachOptions<Ctx, I, F, Mode>
+  options: ForEachOptions<Ctx, I, (item: ItemOf<I>, index: number, ctx: Ctx) => B, Mode>
 ): Task.Task<
-  ForEachOutput<OutputOf<ReturnType<F>>, ErrorOf<ReturnType<F>>, Mode>,
-  ForEachError<ErrorOf<ReturnType<F>>, Mode> | ErrorOf<I>,
-  ServicesOf<ReturnType<F>> | ServicesOf<I>,
+  ForEachOutput<OutputOf<B>, ErrorOf<B>, Mode>,
+  ForEachError<ErrorOf<B>, Mode> | ErrorOf<I>,
+  ServicesOf<B> | ServicesOf<I>,
   Ctx
 > => {
   const { body, concurrency = 1, failureMode = "fail-fast", items } = options

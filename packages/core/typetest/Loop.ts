@@ -89,3 +89,17 @@ Loop.whileLoop({ initial: () => 0, while: (n) => n < 3, body: (n) => Effect.succ
 // @ts-expect-error the body must return the state's type
 Loop.whileLoop({ initial: () => 0, while: (n) => n < 3, body: (n) => Effect.succeed(`${n}`), maxIterations: 3 })
 
+
+// Inline in a workflow, an unannotated `items` takes its context from `dependsOn`, and the body its item type.
+{
+  const wf = Workflow.make("unannotated")
+    .task("list", () => Effect.succeed([1, 2, 3]))
+    .task("doubled", { dependsOn: ["list"] }, Loop.forEach({
+      items: ({ list }) => list,
+      body: (n) => {
+        expectTypeOf(n).toEqualTypeOf<number>()
+        return Effect.succeed(n * 2)
+      }
+    }))
+  expectTypeOf<Workflow.Outputs<typeof wf>["doubled"]>().toEqualTypeOf<ReadonlyArray<number>>()
+}
