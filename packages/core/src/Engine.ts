@@ -793,10 +793,9 @@ const execute = (
       preflighting--
       const node = plan.nodes[i]!
       if (Exit.isFailure(exit)) {
-        // A condition or cache lookup that fails is the task's failure.
+        // A condition or cache lookup that fails is the task's failure (it never took a slot).
         startedAt[i] = now()
-        running++
-        return finishTask(i, exit)
+        return finishTask(i, exit, false)
       }
       const verdict = exit.value
       if (verdict._tag === "Run") {
@@ -897,9 +896,12 @@ const execute = (
       forkInto(i, effect, completions)
     }
 
-    const finishTask = (i: number, exit: Exit.Exit<unknown, unknown>) => {
-      running--
-      if (gated) holds(i, -1)
+    /** Settles a task from its exit. `held`: it ran in a slot and holds its pool units and key. */
+    const finishTask = (i: number, exit: Exit.Exit<unknown, unknown>, held = true) => {
+      if (held) {
+        running--
+        if (gated) holds(i, -1)
+      }
       const node = plan.nodes[i]!
       const at = now()
       const durationMs = at - startedAt[i]!

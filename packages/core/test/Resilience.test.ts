@@ -1273,3 +1273,24 @@ describe("computed concurrency keys", () => {
       expect(Exit.isFailure(exit)).toBe(true)
     }))
 })
+
+describe("pool accounting when a preflight fails", () => {
+  it.effect("a task whose condition fails never held units: the pool keeps its capacity", () =>
+    Effect.gen(function*() {
+      let holding = 0
+      let peak = 0
+      const hold = Effect.gen(function*() {
+        holding++
+        peak = Math.max(peak, holding)
+        yield* Effect.sleep("10 millis")
+        holding--
+      })
+      let wf = Workflow.make("pool-preflight", { resources: { db: 1 } })
+        .task("broken", { resources: { db: 1 }, when: () => Effect.die("condition broke") }, () => Effect.void) as unknown as Loose
+      for (let i = 0; i < 4; i++) wf = wf.task(`t${i}`, { resources: { db: 1 } }, () => hold)
+      const typed = wf as unknown as Workflow.Workflow<"pool-preflight", void, {}>
+      const { exit } = yield* recordRun((o) => Engine.run(typed, undefined, { ...o, failureMode: "continue" }))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(peak).toBe(1)
+    }))
+})
