@@ -153,11 +153,11 @@ type AddOutput<Outputs, Id extends string, A> = Outputs & { readonly [K in Id]: 
  */
 export interface Any {
   readonly [TypeId]: {
-    readonly _Input: (_: never) => any
-    readonly _Out: (_: never) => any
-    readonly _E: (_: never) => any
-    readonly _R: (_: never) => any
-    readonly _HasSteps: (_: never) => any
+    readonly _Input: (_: never) => unknown
+    readonly _Out: (_: never) => unknown
+    readonly _E: (_: never) => unknown
+    readonly _R: (_: never) => unknown
+    readonly _HasSteps: (_: never) => unknown
   }
   readonly name: string
   readonly steps: ReadonlyArray<string>

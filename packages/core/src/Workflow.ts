@@ -401,11 +401,11 @@ export interface TaskMethod<Name extends string, Input, Outputs, E, R, Maybe ext
  */
 export interface Any {
   readonly [TypeId]: {
-    readonly _Input: (_: never) => any
-    readonly _Outputs: (_: never) => any
-    readonly _E: (_: never) => any
-    readonly _R: (_: never) => any
-    readonly _Maybe: (_: never) => any
+    readonly _Input: (_: never) => unknown
+    readonly _Outputs: (_: never) => unknown
+    readonly _E: (_: never) => unknown
+    readonly _R: (_: never) => unknown
+    readonly _Maybe: (_: never) => unknown
   }
   readonly name: string
   readonly description: string

@@ -5,22 +5,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { Engine, Optimizer, Plan, Policy, RunMetrics, Workflow } from "@troupe/core"
-import { RunAssertions } from "@troupe/testing"
+import { measure, sleep } from "./fixtures/metrics.ts"
 
 class Flaky extends Schema.TaggedError<Flaky>()("Flaky", {}) {}
 
-const sleep = (ms: number) => Effect.sleep(ms).pipe(Effect.as(ms))
-
-const measure = <A, E>(
-  plan: Plan.Plan,
-  start: (options: Engine.RunOptions) => Effect.Effect<A, E>,
-  options: Engine.RunOptions = {}
-) =>
-  Effect.gen(function*() {
-    const collector = RunMetrics.collector(plan)
-    yield* RunAssertions.runOnTestClock(start({ ...options, onEvent: collector.onEvent }), { advanceMs: 100_000 })
-    return collector.snapshot()
-  })
 
 const ofTag = <T extends Optimizer.Suggestion["_tag"]>(suggestions: ReadonlyArray<Optimizer.Suggestion>, tag: T) =>
   suggestions.filter((s): s is Extract<Optimizer.Suggestion, { _tag: T }> => s._tag === tag)

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { Engine, Optimizer, Plan, Policy, Report, RunMetrics, TaskCache, Workflow } from "@troupe/core"
-import { RunAssertions } from "@troupe/testing"
+import { measure, sleep } from "./fixtures/metrics.ts"
 
 class Boom extends Schema.TaggedError<Boom>()("Boom", { reason: Schema.String }) {
   override get message() {
@@ -13,18 +13,6 @@ class Boom extends Schema.TaggedError<Boom>()("Boom", { reason: Schema.String })
   }
 }
 
-const sleep = (ms: number) => Effect.sleep(ms).pipe(Effect.as(ms))
-
-const measure = <A, E>(
-  plan: Plan.Plan,
-  start: (options: Engine.RunOptions) => Effect.Effect<A, E>,
-  options: Engine.RunOptions = {}
-) =>
-  Effect.gen(function*() {
-    const collector = RunMetrics.collector(plan)
-    yield* RunAssertions.runOnTestClock(start({ ...options, onEvent: collector.onEvent }), { advanceMs: 100_000 })
-    return collector.snapshot()
-  })
 
 const webApp = () => {
   let backendCalls = 0
