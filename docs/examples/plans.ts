@@ -3,7 +3,7 @@
  * Run: `npx node --conditions=source docs/examples/plans.ts`
  */
 import { Effect } from "effect"
-import { Plan, workflow } from "@troupe/core"
+import { Engine, Plan, Workflow, workflow } from "@troupe/core"
 
 const wf = workflow("etl")
   .task("extract", { estimatedDuration: "2 seconds" }, () => Effect.succeed([1, 2, 3]))
@@ -39,6 +39,12 @@ export const program = Effect.gen(function*() {
     tasks: [{ id: "a", depends_on: ["c"] }, { id: "b", depends_on: ["a"] }, { id: "c", depends_on: ["b"] }]
   }))
   console.log(cyclic.message) // Dependency cycle: a → b → c → a
+  // A decoded Plan runs with a handler per task type.
+  const runnable = yield* Workflow.fromPlan(decoded, {
+    handlers: { function: (node) => Effect.succeed(`${node.id} done`) }
+  })
+  const { outputs } = yield* Engine.run(runnable, undefined)
+  return outputs
 })
 
 if (import.meta.main) await Effect.runPromise(program)

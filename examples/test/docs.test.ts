@@ -23,7 +23,15 @@ describe("docs examples", () => {
       expect((yield* Engine.run(workflows.right)).outputs).toEqual({ a: 1, right: 10 })
     }))
 
-  it.live("plans.ts", () => plans.program)
+  it.live("plans.ts", () =>
+    Effect.gen(function*() {
+      expect(yield* plans.program).toEqual({
+        design: "design done",
+        backend: "backend done",
+        frontend: "frontend done",
+        tests: "tests done"
+      })
+    }))
 
   it.live("control-flow.ts", () =>
     Effect.gen(function*() {
