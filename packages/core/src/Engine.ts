@@ -38,6 +38,7 @@ import * as Policy from "./Policy.ts"
 import * as TaskCache from "./TaskCache.ts"
 import * as Task from "./Task.ts"
 import type { TaskInfo } from "./Task.ts"
+import { TaskHook } from "./TaskHook.ts"
 import * as Workflow from "./Workflow.ts"
 import {
   type CompensationResult,
@@ -172,6 +173,14 @@ interface Control {
   cancel: () => void
 }
 
+/** Where a run sits in its top-level run: what a TaskHook sees (`runId`, `workflow`) and the path prefix. */
+interface Scope {
+  readonly runId: string
+  readonly workflow: string
+  /** `""` at the top level; `child/` inside the sub-workflow task `child` (recursively). */
+  readonly prefix: string
+}
+
 const resolveConcurrency = (plan: Plan, options: RunOptions): number => {
   const strategy = options.strategy ?? plan.strategy ?? "dag"
   const chosen = strategy === "auto" ? analyze(plan).recommended.strategy : strategy
@@ -287,7 +296,8 @@ const execute = (
   settings: Settings,
   runId: string,
   emit: (event: RunEvent) => void,
-  control: Control
+  control: Control,
+  scope: Scope = { runId, workflow: compiled.plan.name, prefix: "" }
 ): Effect.Effect<Outcome, never, unknown> =>
   Effect.withFiber((parent) => {
     const { plan, impls } = compiled
@@ -295,6 +305,8 @@ const execute = (
     const fork = Effect.runForkWith(services)
     const clock = parent.getRef(Clock.Clock)
     const random = parent.getRef(Random.Random)
+    // The installed TaskHook (durable runs): it wraps each leaf task's stack. None: the fast paths stay.
+    const hook = parent.getRef(TaskHook)
     const now = () => clock.currentTimeMillisUnsafe()
     const g: GraphIndex = index(plan)
     const n = g.size
@@ -410,7 +422,7 @@ const execute = (
      */
     const direct = (i: number): Exit.Exit<unknown, unknown> | Effect.Effect<unknown, unknown, unknown> | undefined => {
       const impl = impls[i]!
-      if (tracing || impl.handler === undefined || !isSimple(i)) return undefined
+      if (tracing || hook !== undefined || impl.handler === undefined || !isSimple(i)) return undefined
       // A handler that declares no parameter (`() => ...`) cannot read the context: it is not built.
       const ctx = impl.handler.length === 0 && impl.compensate === undefined
         ? inputOnly
@@ -435,10 +447,12 @@ const execute = (
       // Kept only for the compensation, which receives the context the task ran with.
       contexts[i] = impl.compensate === undefined ? undefined : ctx
       const breaker = impl.breaker
+      const path = scope.prefix + node.id
       const info = (attempt: number): TaskInfo => ({
         workflow: plan.name,
         runId,
         node,
+        path,
         attempt,
         breakerChanged: (breaker, transition) =>
           emit({ _tag: "BreakerStateChanged", runId, at: now(), breaker, taskId: node.id, ...transition }),
@@ -462,15 +476,21 @@ const execute = (
       const policy = impl.retry ?? compiled.retry
       const timeoutMs = node.timeoutMs ?? plan.defaultTimeoutMs
       const key = cacheKeys[i]
+      // The TaskHook wraps the stack of a leaf task (not sub-workflows, whose tasks are wrapped, nor
+      // composite tasks, which call the hook per execution), inside the cache store.
+      const hooked = hook !== undefined && impl.child === undefined && impl.composite !== true
+        ? (effect: Effect.Effect<unknown, unknown, unknown>) =>
+          hook.around({ runId: scope.runId, workflow: scope.workflow, path, taskId: node.id }, effect)
+        : undefined
       if (isSimple(i)) {
         // The common case: one attempt, nothing around it (`run` builds its Effect lazily; a throw while
         // building it is caught by `dispatch`).
-        return spanned(
-          impl.child !== undefined
-            ? runChild(impl, ctx)
-            : impl.run(ctx as never, impl.run.length < 2 ? undefined as never : info(1)),
-          node.id
-        )
+        const once = impl.child !== undefined
+          ? runChild(impl, ctx)
+          : hooked !== undefined
+          ? hooked(Effect.suspend(() => impl.run(ctx as never, impl.run.length < 2 ? undefined as never : info(1))))
+          : impl.run(ctx as never, impl.run.length < 2 ? undefined as never : info(1))
+        return spanned(once, node.id)
       }
 
       const attemptTimeoutMs = node.attemptTimeoutMs
@@ -547,6 +567,7 @@ const execute = (
           return fallback(error, ctx as never)
         }))
       }
+      if (hooked !== undefined) body = hooked(body)
       if (key !== undefined) {
         const cachePolicy = impl.cache === false ? undefined : impl.cache
         const ttl = cachePolicy?.ttl
@@ -582,7 +603,7 @@ const execute = (
         emit({ _tag: "SubWorkflowEvent", runId, at: event.at, taskId: impl.node.id, event })
       return execute(childCompiled, childInput, settingsOf(childCompiled.plan, {}), childRunId, forward, {
         cancel: () => {}
-      }).pipe(
+      }, { ...scope, prefix: `${scope.prefix}${impl.node.id}/` }).pipe(
         Effect.flatMap((outcome) =>
           outcome.status === "completed"
             ? Effect.succeed(outcome.outputs)

@@ -176,6 +176,12 @@ export interface Task<out A, out E = never, out R = never, in Needs = unknown> {
    * task checks that some registered agent can take it and that its skills exist.
    */
   readonly check?: ((node: PlanNode) => Effect.Effect<void, E, R>) | undefined
+  /**
+   * Marks a task made of several executions (a loop's iterations, a pipeline's steps). The engine does not
+   * wrap a composite task with the installed `TaskHook`; the task calls the hook itself for each execution,
+   * with `TaskInfo.path` as the prefix (see `TaskHook`).
+   */
+  readonly composite?: true | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -192,6 +198,11 @@ export interface TaskInfo {
   readonly workflow: string
   readonly runId: string
   readonly node: PlanNode
+  /**
+   * The task's stable path in the run: its id at the top level, `child/task` inside a sub-workflow task
+   * named `child` (recursively). `workflow` and `runId` are the top-level run's (see `TaskHook`).
+   */
+  readonly path: string
   /** The attempt being run, from 1. */
   readonly attempt: number
   /**
@@ -202,6 +213,11 @@ export interface TaskInfo {
     breaker: string,
     transition: { readonly from: "closed" | "open" | "half-open"; readonly to: "closed" | "open" | "half-open" }
   ) => void
+  /**
+   * Reports an event of this task (a tool call, streamed model text, token usage, an event of a run the
+   * task drives itself, as a `SubWorkflowEvent`): the engine stamps it with the run, the time and the task.
+   */
+  readonly emit?: ((event: TaskReport) => void) | undefined
   /** Reports a loop iteration of this task as a `TaskIteration` event. */
   readonly iteration: (
     iteration: number,

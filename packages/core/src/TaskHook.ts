@@ -14,6 +14,8 @@
  * - Sub-workflow tasks are never wrapped themselves: their tasks are (with the prefixed path). Task values
  *   marked `composite` (loops, pipelines) are not wrapped either: they call `around` for each iteration or
  *   step with `TaskInfo.path` as the prefix.
+ *   Mark a task value composite with `composite: true` (`Task.Task`); the path a task sees is
+ *   `TaskInfo.path`, and `runId`/`workflow` are always the top-level run's.
  * - With no hook (the default), the engine's fast paths are unchanged.
  *
  * @since 0.1.0

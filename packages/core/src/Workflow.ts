@@ -622,7 +622,8 @@ const fromTaskValue = (
       condition !== undefined, undefined),
     run: task.run as TaskImpl["run"],
     check: task.check as TaskImpl["check"],
-    when: condition as TaskImpl["when"]
+    when: condition as TaskImpl["when"],
+    composite: task.composite
   }
 }
 
@@ -717,6 +718,149 @@ export const make: {
  */
 export const workflow = make
 
+// -----------------------------------------------------------------------------
+// Dynamic workflows
+// -----------------------------------------------------------------------------
+
+/**
+ * The context a task of a dynamic workflow receives: the run's input and, by id, the outputs of the tasks
+ * it declared in `dependsOn` (their ids are only known at run time, so their outputs are `unknown`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type DynamicContext<Input> = { readonly input: Input } & Readonly<Record<string, unknown>>
+
+/**
+ * Options of a task of a dynamic workflow: like {@link TaskOptions}, with dependencies named by any string
+ * (an unknown or duplicate id is a `DefinitionError` when the run starts, before any task runs).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DynamicTaskOptions<Input, W extends WhenResult = boolean> extends Attributes {
+  /** Tasks whose outputs this task reads (they run first). */
+  readonly dependsOn?: ReadonlyArray<string> | undefined
+  /** Skip the task (and, by default, its dependants) unless this returns true. */
+  readonly when?: ((ctx: DynamicContext<Input>) => W) | undefined
+  readonly runIfSkipped?: boolean | undefined
+  /** Cache policy (its key function sees the task's context), or `false` to never cache this task. */
+  readonly cache?: false | Task.CachePolicy<DynamicContext<Input>> | undefined
+  /** A concurrency key, or a function computing it from the task's context when it becomes ready. */
+  readonly concurrencyKey?: string | ((ctx: DynamicContext<Input>) => string) | undefined
+}
+
+/**
+ * A workflow whose tasks are only known at run time (a plan an LLM produced, a list read from a file, the
+ * subtasks of a supervisor): built with {@link dynamic}, task by task, usually in a loop. Task ids are
+ * plain strings and outputs are `unknown`, but the errors (`E`) and services (`R`) of the tasks still
+ * accumulate in the type, so running it requires the services its tasks need. It is a workflow value like
+ * any other: `Engine.run`, the Orchestrator, `Plan.fromWorkflow` and sub-workflow tasks accept it.
+ *
+ * In a loop, declare the variable with the errors and services the tasks may have, so that each
+ * `builder = builder.task(...)` assigns back:
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Engine, Workflow } from "@troupe/core"
+ *
+ * const steps = [{ id: "a", deps: [] }, { id: "b", deps: ["a"] }] // known only at run time
+ * let wf: Workflow.Dynamic<"steps", void, never, never> = Workflow.dynamic("steps")
+ * for (const step of steps) {
+ *   wf = wf.task(step.id, { dependsOn: step.deps }, (ctx) => Effect.succeed(`${step.id} after ${step.deps.map((d) => ctx[d])}`))
+ * }
+ * const outputs = Engine.run(wf).pipe(Effect.map((result) => result.outputs)) // Readonly<Record<string, unknown>>
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Dynamic<in out Name extends string, in out Input, out E = never, out R = never>
+  extends Pipeable.Pipeable
+{
+  readonly [TypeId]: {
+    readonly _Input: (_: Input) => Input
+    readonly _Outputs: (_: Readonly<Record<string, unknown>>) => Readonly<Record<string, unknown>>
+    readonly _E: (_: never) => E
+    readonly _R: (_: never) => R
+    readonly _Maybe: (_: never) => never
+  }
+  readonly name: Name
+  readonly description: string
+  /** Adds a task: `(id, handler)`, `(id, taskValue)`, `(id, options, handler | taskValue)`, `(id, workflow, options?)`. */
+  readonly task: DynamicTaskMethod<Name, Input, E, R>
+  /** Adds order-only dependencies to the task declared last. */
+  readonly dependsOn: (...ids: ReadonlyArray<string>) => Dynamic<Name, Input, E, R>
+  /** Publishes a named value computed from the output of the task declared last (see `Workflow.publish`). */
+  readonly publish: <F extends (output: unknown) => unknown>(
+    name: string,
+    select: F
+  ) => Dynamic<Name, Input, E | ErrorOf<ReturnType<F>>, R | ServicesOf<ReturnType<F>>>
+  /** Gives the task declared last a compensation (see `Workflow.compensate`). */
+  readonly compensate: <F extends (output: unknown, ctx: { readonly input: Input }) => unknown>(
+    compensation: F
+  ) => Dynamic<Name, Input, E, R | ServicesOf<ReturnType<F>>>
+  /** Gives the task declared last a fallback (see `Workflow.fallback`). */
+  readonly fallback: <F extends (error: unknown, ctx: { readonly input: Input }) => unknown>(
+    fallback: F
+  ) => Dynamic<Name, Input, E | ErrorOf<ReturnType<F>>, R | ServicesOf<ReturnType<F>>>
+}
+
+/**
+ * The overloads of `dynamic.task(...)`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DynamicTaskMethod<Name extends string, Input, E, R> {
+  /** `.task(id, handler)`: the handler receives `{ input }`. */
+  <F extends (ctx: DynamicContext<Input>) => unknown>(
+    id: string,
+    handler: F
+  ): Dynamic<Name, Input, E | ErrorOf<ReturnType<F>>, R | ServicesOf<ReturnType<F>>>
+  /** `.task(id, taskValue)`. */
+  <A, E2, R2>(id: string, task: Task.Task<A, E2, R2, DynamicContext<Input>>): Dynamic<Name, Input, E | E2, R | R2>
+  /** `.task(id, options, taskValue)`. */
+  <A, E2, R2, W extends WhenResult = boolean>(
+    id: string,
+    options: DynamicTaskOptions<Input, W>,
+    task: Task.Task<A, E2, R2, DynamicContext<Input>>
+  ): Dynamic<Name, Input, E | E2, R | R2 | ServicesOf<W>>
+  /** `.task(id, options, handler)`. */
+  <F extends (ctx: DynamicContext<Input>) => unknown, W extends WhenResult = boolean>(
+    id: string,
+    options: DynamicTaskOptions<Input, W>,
+    handler: F
+  ): Dynamic<Name, Input, E | ErrorOf<ReturnType<F>>, R | ServicesOf<ReturnType<F>> | ServicesOf<W>>
+  /** `.task(id, childWorkflow, { input: (ctx) => childInput, ... })`: a sub-workflow as a task. */
+  <C extends Any, W extends WhenResult = boolean>(
+    id: string,
+    workflow: C,
+    options?: DynamicTaskOptions<Input, W> & { readonly input?: ((ctx: DynamicContext<Input>) => Input_<C>) | undefined }
+  ): Dynamic<Name, Input, E | WorkflowFailed<Error<C>>, R | Services<C> | ServicesOf<W>>
+}
+
+type Input_<C extends Any> = Input<C>
+
+/**
+ * Starts an empty {@link Dynamic} workflow: one whose task ids, dependencies and handlers are only known at
+ * run time. Same options as {@link make}.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const dynamic: {
+  <const Name extends string, S extends Schema.Top>(
+    name: Name,
+    options: WorkflowOptions & { readonly input: S }
+  ): Dynamic<Name, S["Type"]>
+  <const Name extends string, Input = void>(
+    name: Name,
+    options?: WorkflowOptions
+  ): Dynamic<Name, Input>
+} = make as never
+
 /**
  * What runs a task of a data-defined Plan: given its node (description, parameters, capabilities, ...),
  * its context (`input` and the outputs of its dependencies) and the run's TaskInfo. Returns an Effect, a
@@ -801,6 +945,7 @@ export const fromPlan = <
           node,
           run: handler.run as TaskImpl["run"],
           check: handler.check as TaskImpl["check"],
+          composite: handler.composite,
           retry
         }
         : {

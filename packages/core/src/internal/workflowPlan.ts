@@ -22,6 +22,8 @@ export interface TaskImpl {
   /** A published value (output mapping): `.dependsOn` and friends skip it to reach the task. */
   readonly derived?: boolean | undefined
   readonly check?: ((node: PlanNode) => Effect.Effect<void, unknown, unknown>) | undefined
+  /** A task value marked composite (loops, pipelines): it calls the TaskHook itself, per execution. */
+  readonly composite?: true | undefined
   readonly retry?: Policy.Retry | undefined
   /** Computes the task's concurrency key from its context. */
   readonly keyOf?: ((ctx: never) => string) | undefined
