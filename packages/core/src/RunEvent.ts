@@ -134,6 +134,77 @@ export const BreakerStateChanged = Schema.TaggedStruct("BreakerStateChanged", {
   to: Schema.Literals(["closed", "open", "half-open"])
 })
 
+/**
+ * A line a task printed (a command task's stdout or stderr), streamed while the task runs.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const TaskOutput = Schema.TaggedStruct("TaskOutput", {
+  ...base,
+  taskId: Schema.String,
+  stream: Schema.Literals(["stdout", "stderr"]),
+  /** One line, without its line terminator. */
+  line: Schema.String
+})
+
+/**
+ * A tool call an agent made while running a task: the tool, its arguments as the model sent them, how long
+ * it ran and how it ended (`success`; `error`: the error went back to the model; `fatal`: the error failed
+ * the task).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const ToolCalled = Schema.TaggedStruct("ToolCalled", {
+  ...base,
+  taskId: Schema.String,
+  agent: Schema.String,
+  tool: Schema.String,
+  /** The id the model gave the call. */
+  callId: Schema.String,
+  arguments: Schema.Unknown,
+  durationMs: Schema.Number,
+  outcome: Schema.Literals(["success", "error", "fatal"]),
+  /** The error's description, when the call failed. */
+  message: Schema.optional(Schema.String)
+})
+
+/**
+ * Text an agent's model streamed while running a task: the new text since the previous event (coalesced,
+ * bounded) and the tail of the answer so far (bounded), for progress views.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const AgentText = Schema.TaggedStruct("AgentText", {
+  ...base,
+  taskId: Schema.String,
+  agent: Schema.String,
+  delta: Schema.String,
+  /** The last characters of the text so far. */
+  text: Schema.String
+})
+
+/**
+ * Tokens one model call of an agent used while running a task (summed per task, agent, run and workflow by
+ * `RunMetrics`).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const AgentUsage = Schema.TaggedStruct("AgentUsage", {
+  ...base,
+  taskId: Schema.String,
+  agent: Schema.String,
+  /** The model that answered, when known (used to price the call). */
+  model: Schema.optional(Schema.String),
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  /** Input tokens served from the provider's prompt cache (part of `inputTokens`). */
+  cachedTokens: Schema.Number
+})
+
 const members = [
   RunStarted,
   RunCompleted,
@@ -150,7 +221,11 @@ const members = [
   TaskIteration,
   TaskCompensated,
   CompensationFailed,
-  BreakerStateChanged
+  BreakerStateChanged,
+  TaskOutput,
+  ToolCalled,
+  AgentText,
+  AgentUsage
 ] as const
 
 const Flat = Schema.Union(members)
@@ -247,6 +322,19 @@ export type Of<T extends Tag> = Extract<RunEvent, { readonly _tag: T }>
  * @since 0.1.0
  */
 export type TaskEvent = Extract<RunEvent, { readonly taskId: string }>
+
+/**
+ * An event a task reports about itself through `TaskInfo.emit` (tool calls, streamed model text, token
+ * usage, the events of a run it drives itself): the engine adds `runId`, `at` and `taskId`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TaskReport =
+  | Omit<Of<"ToolCalled">, "runId" | "at" | "taskId">
+  | Omit<Of<"AgentText">, "runId" | "at" | "taskId">
+  | Omit<Of<"AgentUsage">, "runId" | "at" | "taskId">
+  | { readonly _tag: "SubWorkflowEvent"; readonly event: RunEvent }
 
 /**
  * Is this the last event of a run?
