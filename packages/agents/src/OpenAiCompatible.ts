@@ -282,7 +282,12 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
         const method = "generateText"
         const payload = yield* body(providerOptions, method, false)
         const response = yield* send(payload, method)
-        const json = yield* response.json.pipe(Effect.mapError(httpFailure(method)))
+        // The body is scrubbed before it is parsed: a server may echo the key in a successful answer too.
+        const text = scrub(yield* response.text.pipe(Effect.mapError(httpFailure(method))))
+        const json = yield* Effect.try({
+          try: () => JSON.parse(text) as unknown,
+          catch: (error) => Wire.invalidOutput(method, `The response is not JSON: ${scrub(String(error))}`)
+        })
         const completion = yield* decodeCompletion(json).pipe(
           Effect.mapError((error) => Wire.invalidOutput(method, scrub(error.message)))
         )
@@ -305,7 +310,7 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
         const onText = (text: string) =>
           Effect.gen(function*() {
             const error = parser.feed(text)
-            if (error !== undefined) return yield* Effect.fail(Wire.invalidOutput(method, error.message))
+            if (error !== undefined) return yield* Effect.fail(Wire.invalidOutput(method, scrub(error.message)))
             const parts: Array<ReturnType<typeof state.onChunk>[number]> = []
             for (const event of events.splice(0)) {
               if (done) break
@@ -313,7 +318,7 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
                 done = true
                 break
               }
-              const chunk = yield* decodeChunk(event.data).pipe(
+              const chunk = yield* decodeChunk(scrub(event.data)).pipe(
                 Effect.mapError((error) => Wire.invalidOutput(method, scrub(error.message)))
               )
               parts.push(...state.onChunk(chunk))

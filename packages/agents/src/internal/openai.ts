@@ -122,14 +122,55 @@ export type WireContentPart =
 // -----------------------------------------------------------------------------
 
 /**
- * Removes every occurrence of the API key from a text that came from the
- * network (a server may echo the Authorization header in an error body).
+ * The forms in which a secret can appear in a text that came from the network: raw, JSON-escaped (once
+ * and twice: a JSON body quoting another JSON text), URL-encoded, and with every character outside
+ * `[A-Za-z0-9_-]` as a `\uXXXX` escape (lower and upper case hex). Longest first, so that replacing one
+ * form never leaves a piece of a longer one.
+ *
+ * @internal
+ */
+export const secretForms = (secret: string): ReadonlyArray<string> => {
+  if (secret.length === 0) return []
+  const json1 = JSON.stringify(secret).slice(1, -1)
+  const json2 = JSON.stringify(json1).slice(1, -1)
+  const unicode = (upper: boolean) =>
+    secret.replace(/[^A-Za-z0-9_-]/g, (c) => {
+      const hex = c.charCodeAt(0).toString(16).padStart(4, "0")
+      return `\\u${upper ? hex.toUpperCase() : hex}`
+    })
+  const forms = new Set([secret, json1, json2, encodeURIComponent(secret), unicode(false), unicode(true)])
+  return [...forms].sort((a, b) => b.length - a.length)
+}
+
+/**
+ * Removes every occurrence of the API key, in any of its {@link secretForms}, from a text that came from
+ * the network (a server may echo the Authorization header in an error body, its code or type, or a
+ * header). Every string the provider layer hands out passes through it.
  *
  * @internal
  */
 export const scrubber = (apiKey: Redacted.Redacted<string> | undefined) => {
-  const secret = apiKey === undefined ? "" : Redacted.value(apiKey)
-  return (text: string): string => secret.length === 0 ? text : text.split(secret).join("<redacted>")
+  const forms = secretForms(apiKey === undefined ? "" : Redacted.value(apiKey))
+  return (text: string): string => {
+    if (forms.length === 0) return text
+    let out = text
+    for (const form of forms) if (out.includes(form)) out = out.split(form).join("<redacted>")
+    return out
+  }
+}
+
+/**
+ * Scrubs every string inside a JSON-like value (object keys too); other values are kept.
+ *
+ * @internal
+ */
+export const scrubDeep = (scrub: (text: string) => string, value: unknown, depth = 0): unknown => {
+  if (typeof value === "string") return scrub(value)
+  if (depth > 64 || typeof value !== "object" || value === null) return value
+  if (Array.isArray(value)) return value.map((item) => scrubDeep(scrub, item, depth + 1))
+  const out: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) out[scrub(key)] = scrubDeep(scrub, item, depth + 1)
+  return out
 }
 
 // -----------------------------------------------------------------------------
@@ -528,8 +569,10 @@ export const statusError = (params: {
   const message = Option.isSome(decoded) && typeof decoded.value.error.message === "string"
     ? scrub(decoded.value.error.message)
     : undefined
-  const code = Option.isSome(decoded) ? decoded.value.error.code ?? decoded.value.error.type ?? undefined : undefined
-  const requestId = params.headers["x-request-id"]
+  const rawCode = Option.isSome(decoded) ? decoded.value.error.code ?? decoded.value.error.type ?? undefined : undefined
+  const code = rawCode === undefined ? undefined : scrub(String(rawCode))
+  const rawRequestId = params.headers["x-request-id"]
+  const requestId = rawRequestId === undefined ? undefined : scrub(rawRequestId)
   const description = [
     message ?? `HTTP ${status}`,
     `(${params.httpMethod} ${scrub(params.url)})`,
@@ -541,10 +584,12 @@ export const statusError = (params: {
   ].filter((part) => part !== undefined).join(" ")
   const headers: Record<string, string> = {}
   for (const [key, value] of Object.entries(params.headers)) {
-    if (value !== undefined) headers[key] = key === "set-cookie" || key === "authorization" ? "<redacted>" : scrub(value)
+    if (value !== undefined) {
+      headers[scrub(key)] = key === "set-cookie" || key === "authorization" ? "<redacted>" : scrub(value)
+    }
   }
   const http = { response: { status, headers }, ...(body !== undefined ? { body } : {}) }
-  const metadata = { openaiCompatible: { code: code === undefined ? null : String(code), requestId: requestId ?? null } }
+  const metadata = { openaiCompatible: { code: code ?? null, requestId: requestId ?? null } }
   let reason: AiError.AiErrorReason
   switch (status) {
     case 400:
