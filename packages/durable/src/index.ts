@@ -1,2 +1,7 @@
-/** Placeholder: filled in by the issue that builds this package. */
-export {}
+/**
+ * @troupe/durable: durable Troupe runs on Effect's workflow and cluster engine, embedded SQLite through
+ * Node's built-in `node:sqlite`.
+ *
+ * @since 0.1.0
+ */
+export * as SqliteClient from "./SqliteClient.ts"
