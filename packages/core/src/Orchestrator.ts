@@ -815,9 +815,7 @@ export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, neve
       jobId?: string,
       onRun?: (runId: string) => void
     ): Effect.Effect<unknown, unknown, unknown> => {
-      const wf = (Workflow.make(id) as unknown as {
-        readonly task: (id: string, task: unknown) => Workflow.Any
-      }).task(id, task)
+      const wf = Workflow.dynamic<string, unknown>(id).task(id, task as (ctx: unknown) => unknown)
       return launch(wf, input, runOptions, jobId).pipe(
         Effect.tap((handle) => Effect.sync(() => onRun?.(handle.runId))),
         Effect.flatMap(awaitRun),

@@ -209,10 +209,8 @@ type RunArgs<P extends Any> = [void] extends [Input<P>]
 // Implementation
 // -----------------------------------------------------------------------------
 
-/** The workflow builder as the pipeline drives it: ids and handlers are only known at run time here. */
-interface LooseWorkflow extends Workflow.Any {
-  readonly task: (id: string, options: StepOptions & { readonly dependsOn?: ReadonlyArray<string> }, handler: (ctx: Readonly<Record<string, unknown>>) => unknown) => LooseWorkflow
-}
+/** The workflow as the pipeline drives it: step ids are only known at run time here. */
+type LooseWorkflow = Workflow.Dynamic<string, unknown, unknown, unknown>
 
 interface State {
   readonly name: string
@@ -252,7 +250,7 @@ const addStep = (state: State, a: unknown, b: unknown, c: unknown): State => {
     ? [defaultId(a, state.steps), {}, a as Handler]
     : typeof b === "function"
     ? [a as string, {}, b as Handler]
-    : [a as string, (b ?? {}) as StepOptions, c as Handler]
+    : [a as string, (b ?? {}) as Workflow.DynamicTaskOptions<unknown>, c as Handler]
   const previous = state.steps.at(-1)
   const workflow = previous === undefined
     ? state.workflow.task(id, options, (ctx) => handler(ctx.input))
@@ -284,7 +282,7 @@ export const make: {
 } = (name: string, options?: Workflow.WorkflowOptions & { readonly input?: Schema.Top | undefined }) =>
   makePipeline({
     name,
-    workflow: Workflow.make(name, options as Workflow.WorkflowOptions) as unknown as LooseWorkflow,
+    workflow: Workflow.dynamic(name, options as Workflow.WorkflowOptions) as LooseWorkflow,
     steps: Object.freeze([])
   }) as never
 
