@@ -173,20 +173,73 @@ interface Control {
   cancel: () => void
 }
 
+/**
+ * What a run shares with its sub-workflows: the top-level run's concurrency limit (handlers at once across
+ * the run and every sub-workflow in it), resource pools and per-key counts. Sub-workflow tasks hold no slot
+ * themselves: the handlers inside them do.
+ */
+interface Shared {
+  readonly limit: number
+  /** The top-level run's per-key limit (a sub-workflow without its own uses it). */
+  readonly perKeyLimit: number | undefined
+  used: number
+  readonly pools: Map<string, number>
+  readonly keyRunning: Map<string, number>
+  readonly keyServed: Map<string, number>
+  dispatchCount: number
+  /** The drain loops of the runs in the tree: a slot or units freed in one may let another dispatch. */
+  readonly wakers: Set<() => void>
+  waking: boolean
+  again: boolean
+}
+
+const makeShared = (settings: Settings, pools: ReadonlyMap<string, number>): Shared => ({
+  limit: settings.maxParallel,
+  perKeyLimit: settings.perKeyLimit,
+  used: 0,
+  pools: new Map(pools),
+  keyRunning: new Map(),
+  keyServed: new Map(),
+  dispatchCount: 0,
+  wakers: new Set(),
+  waking: false,
+  again: false
+})
+
+/** Lets the other runs of the tree dispatch after `self` freed a slot or units (iteratively, never nested). */
+const wakeOthers = (shared: Shared, self: () => void) => {
+  if (shared.wakers.size < 2) return
+  if (shared.waking) {
+    shared.again = true
+    return
+  }
+  shared.waking = true
+  try {
+    do {
+      shared.again = false
+      for (const wake of shared.wakers) if (wake !== self) wake()
+    } while (shared.again)
+  } finally {
+    shared.waking = false
+  }
+}
+
 /** Where a run sits in its top-level run: what a TaskHook sees (`runId`, `workflow`) and the path prefix. */
 interface Scope {
   readonly runId: string
   readonly workflow: string
   /** `""` at the top level; `child/` inside the sub-workflow task `child` (recursively). */
   readonly prefix: string
+  readonly shared: Shared
 }
 
 const resolveConcurrency = (plan: Plan, options: RunOptions): number => {
   const strategy = options.strategy ?? plan.strategy ?? "dag"
   const chosen = strategy === "auto" ? analyze(plan).recommended.strategy : strategy
   if (chosen === "sequential") return 1
-  // An explicit limit always holds; `parallel` only drops the workflow's default limit.
-  const max = options.maxParallel ?? (chosen === "parallel" ? undefined : plan.maxParallel)
+  // A declared limit (the run's, else the workflow's) always holds, whatever the strategy: `parallel` means
+  // "no limit" only when none was declared.
+  const max = options.maxParallel ?? plan.maxParallel
   return max === undefined || max === "unbounded" ? Infinity : Math.max(1, Math.floor(max))
 }
 
@@ -244,16 +297,20 @@ const settingsOf = (plan: Plan, options: RunOptions): Settings => {
 }
 
 /** Resource requests that can never be met are definition errors, found before the run starts. */
-const checkResources = (plan: Plan, settings: Settings): Effect.Effect<void, InvalidDefinition> => {
-  const pools = settings.resources ?? {}
-  const limit = settings.perKeyLimit
+const checkResources = (
+  plan: Plan,
+  pools: ReadonlyMap<string, number>,
+  perKeyLimit: number | undefined,
+  at: Where
+): Effect.Effect<void, InvalidDefinition> => {
+  const limit = perKeyLimit
   if (limit !== undefined && !(limit >= 1)) {
     const keyed = plan.nodes.findIndex((node) => node.concurrencyKey !== undefined || node.concurrencyKeyComputed)
     if (keyed >= 0) {
       return Effect.fail(
         new InvalidDefinition({
           path: "perKeyLimit",
-          taskId: plan.nodes[keyed]!.id,
+          taskId: at.taskPrefix + plan.nodes[keyed]!.id,
           reason: `must be at least 1 when tasks have a concurrencyKey, got ${limit}`
         })
       )
@@ -261,15 +318,19 @@ const checkResources = (plan: Plan, settings: Settings): Effect.Effect<void, Inv
   }
   for (let i = 0; i < plan.nodes.length; i++) {
     const node = plan.nodes[i]!
-    for (const [pool, units] of Object.entries(node.resources ?? {})) {
-      const capacity = pools[pool]
-      const path = `tasks[${i}].resources.${pool}`
+    const requests = node.resources
+    if (requests === undefined) continue
+    for (const pool of Object.keys(requests)) {
+      const units = requests[pool]!
+      // Pools are looked up in a Map: a pool named "toString" or "__proto__" is a name like any other.
+      const capacity = pools.get(pool)
+      const path = `${at.pathPrefix}tasks[${i}].resources.${pool}`
       if (capacity === undefined) {
         return Effect.fail(
           new InvalidDefinition({
             path,
-            taskId: node.id,
-            reason: `unknown resource pool "${pool}"; pools: [${Object.keys(pools).join(", ")}]`
+            taskId: at.taskPrefix + node.id,
+            reason: `unknown resource pool "${pool}"; pools: [${[...pools.keys()].join(", ")}]`
           })
         )
       }
@@ -277,7 +338,7 @@ const checkResources = (plan: Plan, settings: Settings): Effect.Effect<void, Inv
         return Effect.fail(
           new InvalidDefinition({
             path,
-            taskId: node.id,
+            taskId: at.taskPrefix + node.id,
             reason: `requests ${units} ${pool} but the pool holds ${capacity}`
           })
         )
@@ -285,6 +346,12 @@ const checkResources = (plan: Plan, settings: Settings): Effect.Effect<void, Inv
     }
   }
   return Effect.void
+}
+
+/** Where a (sub-)workflow sits, for error paths: `tasks[2].workflow.` and `sub/`. */
+interface Where {
+  readonly pathPrefix: string
+  readonly taskPrefix: string
 }
 
 /**
@@ -297,7 +364,7 @@ const execute = (
   runId: string,
   emit: (event: RunEvent) => void,
   control: Control,
-  scope: Scope = { runId, workflow: compiled.plan.name, prefix: "" }
+  scope: Scope
 ): Effect.Effect<Outcome, never, unknown> =>
   Effect.withFiber((parent) => {
     const { plan, impls } = compiled
@@ -319,17 +386,19 @@ const execute = (
     const { failFast, maxParallel } = settings
 
     // Resource pools and per-key limits gate dispatch; without them the fast path pops the heap.
-    const pools = new Map<string, number>(Object.entries(settings.resources ?? {}))
-    const perKeyLimit = settings.perKeyLimit ?? Infinity
+    const shared = scope.shared
+    const { pools, keyRunning, keyServed } = shared
+    const perKeyLimit = settings.perKeyLimit ?? shared.perKeyLimit ?? Infinity
     const gated = plan.nodes.some((node) =>
       (node.resources !== undefined && Object.keys(node.resources).length > 0) ||
       ((node.concurrencyKey !== undefined || node.concurrencyKeyComputed === true) && perKeyLimit !== Infinity)
     )
     // Each task's concurrency key: static from the plan, or computed from its context when it is ready.
     const keys: Array<string | undefined> = gated ? plan.nodes.map((node) => node.concurrencyKey) : []
-    const keyRunning = new Map<string, number>()
-    const keyServed = new Map<string, number>()
-    let dispatchCount = 0
+    // Whether a task's handler holds one of the tree's shared slots (a sub-workflow task does not).
+    const holdsSlot = (i: number) => impls[i]!.child === undefined
+    // Set when this run freed a slot or units: the other runs of the tree may dispatch.
+    let freed = false
 
     const status = new Uint8Array(n)
     const waiting = new Int32Array(n)
@@ -456,6 +525,7 @@ const execute = (
         attempt,
         breakerChanged: (breaker, transition) =>
           emit({ _tag: "BreakerStateChanged", runId, at: now(), breaker, taskId: node.id, ...transition }),
+        emit: (report) => emit({ ...report, runId, at: now(), taskId: node.id } as RunEvent),
         iteration: (iteration, status, message) =>
           emit({
             _tag: "TaskIteration",
@@ -597,11 +667,12 @@ const execute = (
     const runChild = (impl: TaskImpl, ctx: Record<string, unknown>) => {
       const child = impl.child!
       const childInput = child.input === undefined ? undefined : child.input(ctx as never)
+      // Prepared (validated, pools and checks) with the top-level run, before anything ran.
       const childCompiled = compile(child.workflow)
       const childRunId = `${runId}/${impl.node.id}`
       const forward = (event: RunEvent) =>
         emit({ _tag: "SubWorkflowEvent", runId, at: event.at, taskId: impl.node.id, event })
-      return execute(childCompiled, childInput, settingsOf(childCompiled.plan, {}), childRunId, forward, {
+      return execute(childCompiled, childInput, childSettings(childCompiled.plan), childRunId, forward, {
         cancel: () => {}
       }, { ...scope, prefix: `${scope.prefix}${impl.node.id}/` }).pipe(
         Effect.flatMap((outcome) =>
@@ -894,9 +965,10 @@ const execute = (
     const dispatch = (i: number) => {
       status[i] = RUNNING
       running++
+      if (holdsSlot(i)) shared.used++
       if (gated) {
         holds(i, 1)
-        keyServed.set(keys[i] ?? "", dispatchCount++)
+        keyServed.set(keys[i] ?? "", shared.dispatchCount++)
       }
       const node = plan.nodes[i]!
       const t = now()
@@ -921,7 +993,9 @@ const execute = (
     const finishTask = (i: number, exit: Exit.Exit<unknown, unknown>, held = true) => {
       if (held) {
         running--
+        if (holdsSlot(i)) shared.used--
         if (gated) holds(i, -1)
+        freed = true
       }
       const node = plan.nodes[i]!
       const at = now()
@@ -982,7 +1056,9 @@ const execute = (
         if (st === RUNNING || st === PREFLIGHT) {
           if (st === RUNNING) {
             running--
+            if (holdsSlot(i)) shared.used--
             if (gated) holds(i, -1)
+            freed = true
           } else {
             preflighting--
           }
@@ -1011,7 +1087,9 @@ const execute = (
               if (status[i] === PREFLIGHT) finishPreflight(i, exit)
             }
           }
-          if (aborting === undefined && ready.size > 0 && running < maxParallel) {
+          if (
+            aborting === undefined && ready.size > 0 && running < maxParallel && shared.used < shared.limit
+          ) {
             const next = gated ? pickGated() : ready.pop()
             if (next !== undefined) {
               dispatch(next)
@@ -1024,6 +1102,10 @@ const execute = (
         draining = false
       }
       if (settled === n && running === 0 && preflighting === 0) finish()
+      if (freed) {
+        freed = false
+        wakeOthers(shared, drain)
+      }
     }
 
     // Compensations of completed tasks, in reverse completion order, each exactly once.
@@ -1060,6 +1142,7 @@ const execute = (
     const finish = () => {
       if (done) return
       done = true
+      shared.wakers.delete(drain)
       deadlineFiber?.interruptUnsafe()
       const failed = cancelled || deadlineHit || failures.length > 0
       const needsCompensation = failed && !cancelled && settings.compensateOnFailure &&
@@ -1110,6 +1193,7 @@ const execute = (
     return Effect.callback<Outcome>((resumeEffect) => {
       resume = (outcome) => resumeEffect(Effect.succeed(outcome))
       emit({ _tag: "RunStarted", runId, at: runStart, workflow: plan.name, total: n })
+      shared.wakers.add(drain)
       if (settings.deadlineMs !== undefined) {
         const deadlineMs = settings.deadlineMs
         deadlineFiber = fork(Effect.sleep(Duration.millis(deadlineMs)))
@@ -1128,6 +1212,11 @@ const execute = (
         cancelled = true
         abort("run interrupted")
         deadlineFiber?.interruptUnsafe()
+        shared.wakers.delete(drain)
+        if (freed) {
+          freed = false
+          wakeOthers(shared, drain)
+        }
         return Fiber.interruptAll(live)
       })
     })
@@ -1139,21 +1228,59 @@ const execute = (
 
 const validated = new WeakSet<Plan>()
 
-const prepare = (
-  workflow: Workflow.Any,
-  options: RunOptions
-): Effect.Effect<
-  { readonly compiled: Compiled; readonly settings: Settings },
-  DefinitionError | WorkflowFailed<unknown>
-> => {
-  const compiled = Workflow.compiled(workflow)
-  const settings = settingsOf(compiled.plan, options)
+/** A sub-workflow's own settings: its strategy, limit, failure mode and deadline; the tree's pools and keys. */
+const childSettings = (plan: Plan): Settings => settingsOf(plan, {})
+
+/** Every pool of the tree: the run's (or the top-level workflow's), then those only a sub-workflow declares. */
+const treePools = (compiled: Compiled, root: Readonly<Record<string, number>> | undefined): Map<string, number> => {
+  const pools = new Map<string, number>()
+  const add = (declared: Readonly<Record<string, number>> | undefined) => {
+    if (declared === undefined) return
+    for (const name of Object.keys(declared)) if (!pools.has(name)) pools.set(name, declared[name]!)
+  }
+  add(root)
+  const visit = (c: Compiled) => {
+    for (const impl of c.impls) {
+      if (impl.child === undefined) continue
+      const child = compile(impl.child.workflow)
+      add(child.plan.resources)
+      visit(child)
+    }
+  }
+  visit(compiled)
+  return pools
+}
+
+const prefixed = (at: Where) => <E>(error: E): E =>
+  at.pathPrefix !== "" && error instanceof InvalidDefinition
+    ? new InvalidDefinition({
+      path: at.pathPrefix + error.path,
+      ...(error.taskId === undefined ? {} : { taskId: at.taskPrefix + error.taskId }),
+      reason: error.reason
+    }) as E
+    : error
+
+/**
+ * A run's preparation, the same for the top-level workflow and every sub-workflow in it (recursively):
+ * the definition is validated, every resource request is checked against the tree's pools, and every task's
+ * own pre-run check passes, before anything runs.
+ */
+const prepareTree = (
+  compiled: Compiled,
+  settings: Settings,
+  pools: ReadonlyMap<string, number>,
+  perKeyLimit: number | undefined,
+  at: Where,
+  rootName: string
+): Effect.Effect<void, DefinitionError | WorkflowFailed<unknown>> => {
   const checked: Effect.Effect<void, DefinitionError> = validated.has(compiled.plan)
     ? Effect.void
     : definition.validate(compiled.plan).pipe(Effect.andThen(Effect.sync(() => validated.add(compiled.plan))))
   const taskChecks = compiled.impls.filter((impl) => impl.check !== undefined)
+  const children = compiled.impls.filter((impl) => impl.child !== undefined)
   return checked.pipe(
-    Effect.andThen(checkResources(compiled.plan, settings)),
+    Effect.mapError(prefixed(at)),
+    Effect.andThen(checkResources(compiled.plan, pools, settings.perKeyLimit ?? perKeyLimit, at)),
     Effect.andThen(
       taskChecks.length === 0 ? Effect.void : Effect.forEach(taskChecks, (impl) =>
         impl.check!(impl.node).pipe(
@@ -1162,9 +1289,9 @@ const prepare = (
           Effect.catchCause((cause) =>
             Effect.fail(
               new WorkflowFailed({
-                workflow: compiled.plan.name,
+                workflow: rootName,
                 runId: "(not started)",
-                failures: [{ taskId: impl.node.id, cause }],
+                failures: [{ taskId: at.taskPrefix + impl.node.id, cause }],
                 completed: [],
                 outputs: {},
                 compensations: []
@@ -1173,9 +1300,32 @@ const prepare = (
           )
         ), { discard: true }) as Effect.Effect<void, WorkflowFailed<unknown>>
     ),
-    Effect.as({ compiled, settings })
+    Effect.andThen(
+      children.length === 0 ? Effect.void : Effect.forEach(children, (impl) => {
+        const child = compile(impl.child!.workflow)
+        return prepareTree(child, childSettings(child.plan), pools, perKeyLimit, {
+          pathPrefix: `${at.pathPrefix}tasks[${impl.node.index}].workflow.`,
+          taskPrefix: `${at.taskPrefix}${impl.node.id}/`
+        }, rootName)
+      }, { discard: true })
+    )
   )
 }
+
+const prepare = (
+  workflow: Workflow.Any,
+  options: RunOptions
+): Effect.Effect<
+  { readonly compiled: Compiled; readonly settings: Settings; readonly pools: ReadonlyMap<string, number> },
+  DefinitionError | WorkflowFailed<unknown>
+> =>
+  Effect.suspend(() => {
+    const compiled = Workflow.compiled(workflow)
+    const settings = settingsOf(compiled.plan, options)
+    const pools = treePools(compiled, settings.resources)
+    return prepareTree(compiled, settings, pools, settings.perKeyLimit, { pathPrefix: "", taskPrefix: "" },
+      compiled.plan.name).pipe(Effect.as({ compiled, settings, pools }))
+  })
 
 const makeEmitter = (plan: Plan, runId: string, options: RunOptions, extra?: (event: RunEvent) => void) => {
   const tracker = RunState.tracker(plan, runId)
@@ -1255,10 +1405,11 @@ export const run = <W extends Workflow.Any>(
   WorkflowFailed<Workflow.Error<W>> | WorkflowTimeout | DefinitionError,
   Workflow.Services<W>
 > =>
-  Effect.flatMap(prepare(workflow, options), ({ compiled, settings }) => {
+  Effect.flatMap(prepare(workflow, options), ({ compiled, settings, pools }) => {
     const runId = options.runId ?? newRunId()
     const { emit, tracker } = makeEmitter(compiled.plan, runId, options)
-    return execute(compiled, input, settings, runId, emit, { cancel: () => {} }).pipe(
+    const scope: Scope = { runId, workflow: compiled.plan.name, prefix: "", shared: makeShared(settings, pools) }
+    return execute(compiled, input, settings, runId, emit, { cancel: () => {} }, scope).pipe(
       Effect.flatMap((outcome) => toResult<W>(compiled.plan, settings, runId, outcome, tracker)),
       Effect.catchTag("WorkflowCancelled", Effect.die)
     )
@@ -1279,7 +1430,7 @@ export const start = <W extends Workflow.Any>(
   DefinitionError | WorkflowFailed<Workflow.Error<W>>,
   Workflow.Services<W>
 > =>
-  Effect.flatMap(prepare(workflow, options), ({ compiled, settings }) =>
+  Effect.flatMap(prepare(workflow, options), ({ compiled, settings, pools }) =>
     Effect.gen(function*() {
       const runId = options.runId ?? newRunId()
       const log: Array<RunEvent> = []
@@ -1295,7 +1446,8 @@ export const start = <W extends Workflow.Any>(
         for (const listener of listeners) listener(event)
       })
       const control: Control = { cancel: () => {} }
-      const fiber = yield* execute(compiled, input, settings, runId, emit, control).pipe(
+      const scope: Scope = { runId, workflow: compiled.plan.name, prefix: "", shared: makeShared(settings, pools) }
+      const fiber = yield* execute(compiled, input, settings, runId, emit, control, scope).pipe(
         Effect.flatMap((outcome) => toResult<W>(compiled.plan, settings, runId, outcome, tracker)),
         Effect.forkChild({ startImmediately: true })
       )

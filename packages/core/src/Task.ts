@@ -9,6 +9,7 @@
  */
 import { type Duration, Effect, type Schema } from "effect"
 import type { PlanNode } from "./Plan.ts"
+import type { TaskReport } from "./RunEvent.ts"
 import type * as Breaker from "./Breaker.ts"
 import type * as Policy from "./Policy.ts"
 import { TaskException } from "./WorkflowError.ts"
