@@ -7,6 +7,11 @@
 /**
  * @since 0.1.0
  */
+export * as Command from "./Command.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as FileTaskCache from "./FileTaskCache.ts"
 
 /**
