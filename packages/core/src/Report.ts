@@ -242,6 +242,8 @@ export const render = (metrics: RunMetrics.RunMetrics, options?: Options): strin
     width
   ))
 
+  if (metrics.usage !== undefined) lines.push(...usageSection(metrics.usage, metrics.tasks, width))
+
   if (metrics.failures.length > 0) {
     lines.push(...section("FAILED TASKS", width))
     for (const failure of metrics.failures) lines.push(...wrap(failure.error, width, `${failure.id}: `, "  "))
@@ -284,6 +286,50 @@ export const render = (metrics: RunMetrics.RunMetrics, options?: Options): strin
   return lines.join("\n")
 }
 
+const formatCost = (usd: number | undefined): string =>
+  usd === undefined ? "-" : usd === 0 ? "$0" : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`
+
+/** `1,234 in (200 cached), 56 out, 3 calls, $0.0123`. */
+const formatUsage = (u: RunMetrics.TokenUsage): string =>
+  `${u.inputTokens.toLocaleString("en-US")} in${u.cachedTokens > 0 ? ` (${u.cachedTokens.toLocaleString("en-US")} cached)` : ""}, ` +
+  `${u.outputTokens.toLocaleString("en-US")} out, ${u.calls} call${u.calls === 1 ? "" : "s"}` +
+  (u.costUsd !== undefined ? `, ${formatCost(u.costUsd)}` : u.unpriced.length > 0 ? `, no price for ${u.unpriced.join(", ")}` : "")
+
+/** The TOKEN USAGE section: the total, then a table per agent and per task. */
+const usageSection = (
+  usage: RunMetrics.RunUsage,
+  tasks: ReadonlyArray<RunMetrics.TaskMetrics>,
+  width: number
+): Array<string> => {
+  const lines = section("TOKEN USAGE", width)
+  lines.push(...field("Total", formatUsage(usage.total), width))
+  const columns = [
+    { header: "BY", align: "left", max: 30, min: 10 },
+    { header: "CALLS", align: "right", max: 6 },
+    { header: "INPUT", align: "right", max: 10 },
+    { header: "CACHED", align: "right", max: 10 },
+    { header: "OUTPUT", align: "right", max: 10 },
+    { header: "COST", align: "right", max: width }
+  ] as const
+  const row = (label: string, u: RunMetrics.TokenUsage) => [
+    label,
+    String(u.calls),
+    String(u.inputTokens),
+    String(u.cachedTokens),
+    String(u.outputTokens),
+    formatCost(u.costUsd)
+  ]
+  lines.push(...table(
+    [...columns],
+    [
+      ...usage.byAgent.map((u) => row(`agent ${u.agent}`, u)),
+      ...tasks.flatMap((task) => task.usage === undefined ? [] : [row(`task ${task.id}`, task.usage)])
+    ],
+    width
+  ))
+  return lines
+}
+
 /**
  * Statistics over many runs (see `RunMetrics.aggregate`): runs by status, success rate, wall-time
  * average, p50 and p95, and per task its average, p95, failures, retries and cache hits.
@@ -303,7 +349,8 @@ export const renderAggregate = (
     ...field("Success rate", formatPercent(a.successRate), width),
     ...field("Duration", `average ${formatMs(a.averageMs)}, p50 ${formatMs(a.p50Ms)}, p95 ${formatMs(a.p95Ms)}`, width),
     ...field("Range", `${formatMs(a.minMs)} to ${formatMs(a.maxMs)}`, width),
-    ...field("Retries", String(a.totalRetries), width)
+    ...field("Retries", String(a.totalRetries), width),
+    ...(a.usage === undefined ? [] : field("Tokens", formatUsage(a.usage), width))
   )
   lines.push(...section("TASKS", width))
   lines.push(...table(

@@ -71,6 +71,65 @@ export interface TaskMetrics {
   readonly error: string | undefined
   /** Why the task was skipped or cancelled. */
   readonly reason: string | undefined
+  /** Tokens the task's agents used (from `AgentUsage` events, nested runs included); absent when none. */
+  readonly usage?: TokenUsage | undefined
+}
+
+/**
+ * Tokens used by model calls, and their cost when a price table covers every model involved.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TokenUsage {
+  /** Model calls counted. */
+  readonly calls: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  /** Input tokens served from the provider's prompt cache (part of `inputTokens`). */
+  readonly cachedTokens: number
+  /** Input plus output tokens. */
+  readonly totalTokens: number
+  /**
+   * The cost in US dollars from the price table given to the collector; `undefined` without a table, or
+   * when a call's model is unknown or missing from it (see `unpriced`).
+   */
+  readonly costUsd: number | undefined
+  /** Models of calls the price table does not cover (`"unknown"` for calls that named no model). */
+  readonly unpriced: ReadonlyArray<string>
+}
+
+/**
+ * The price of one model, in US dollars per million tokens. Cached input tokens are charged at
+ * `cachedInputPerMillion` (default: `inputPerMillion`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ModelPrice {
+  readonly inputPerMillion: number
+  readonly outputPerMillion: number
+  readonly cachedInputPerMillion?: number | undefined
+}
+
+/**
+ * Prices by model name, supplied by the user (prices change; Troupe ships none).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type PriceTable = Readonly<Record<string, ModelPrice>>
+
+/**
+ * Token usage of a run: in total, per agent and per model, in order of first use.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunUsage {
+  readonly total: TokenUsage
+  readonly byAgent: ReadonlyArray<TokenUsage & { readonly agent: string }>
+  readonly byModel: ReadonlyArray<TokenUsage & { readonly model: string }>
 }
 
 /**
@@ -136,6 +195,8 @@ export interface RunMetrics {
   readonly parallelism: Parallelism
   /** Failed tasks with their errors, in declaration order. */
   readonly failures: ReadonlyArray<{ readonly id: string; readonly error: string }>
+  /** Token usage of the run's agents; absent when no agent reported any. */
+  readonly usage?: RunUsage | undefined
 }
 
 /**
@@ -183,6 +244,8 @@ export interface Aggregate {
   readonly maxMs: number | undefined
   /** Per task id, in order of first appearance. */
   readonly tasks: ReadonlyArray<TaskAggregate>
+  /** Token usage summed over the runs (the workflow's usage); absent when no run reported any. */
+  readonly usage?: TokenUsage | undefined
 }
 
 /**
@@ -201,6 +264,115 @@ export interface Collector {
 // Constructors
 // -----------------------------------------------------------------------------
 
+// -----------------------------------------------------------------------------
+// Usage
+// -----------------------------------------------------------------------------
+
+/** One model call's tokens, as counted. */
+interface Call {
+  readonly model: string | undefined
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cachedTokens: number
+}
+
+const count = (n: number): number => Number.isFinite(n) && n > 0 ? n : 0
+
+/**
+ * The cost of one model call in US dollars, or `undefined` when the table has no price for its model.
+ *
+ * @category usage
+ * @since 0.1.0
+ */
+export const costOf = (
+  call: {
+    readonly model?: string | undefined
+    readonly inputTokens: number
+    readonly outputTokens: number
+    readonly cachedTokens?: number | undefined
+  },
+  prices: PriceTable
+): number | undefined => {
+  if (call.model === undefined || !Object.hasOwn(prices, call.model)) return undefined
+  const price = prices[call.model]!
+  const input = count(call.inputTokens)
+  const cached = Math.min(input, count(call.cachedTokens ?? 0))
+  return ((input - cached) * price.inputPerMillion +
+    cached * (price.cachedInputPerMillion ?? price.inputPerMillion) +
+    count(call.outputTokens) * price.outputPerMillion) / 1_000_000
+}
+
+/** Sums model calls into a `TokenUsage`. */
+const usageOf = (calls: ReadonlyArray<Call>, prices: PriceTable | undefined): TokenUsage => {
+  let inputTokens = 0
+  let outputTokens = 0
+  let cachedTokens = 0
+  let cost = 0
+  const unpriced = new Set<string>()
+  for (const call of calls) {
+    inputTokens += count(call.inputTokens)
+    outputTokens += count(call.outputTokens)
+    cachedTokens += count(call.cachedTokens)
+    if (prices !== undefined) {
+      const c = costOf(call, prices)
+      if (c === undefined) unpriced.add(call.model ?? "unknown")
+      else cost += c
+    }
+  }
+  return {
+    calls: calls.length,
+    inputTokens,
+    outputTokens,
+    cachedTokens,
+    totalTokens: inputTokens + outputTokens,
+    costUsd: prices === undefined || unpriced.size > 0 ? undefined : cost,
+    unpriced: [...unpriced]
+  }
+}
+
+const groupBy = <T>(items: ReadonlyArray<T>, key: (item: T) => string): Map<string, Array<T>> => {
+  const groups = new Map<string, Array<T>>()
+  for (const item of items) {
+    const k = key(item)
+    const group = groups.get(k)
+    if (group === undefined) groups.set(k, [item])
+    else group.push(item)
+  }
+  return groups
+}
+
+/**
+ * Sums token usages (for example of several runs of one workflow). The cost is `undefined` when any part
+ * has none.
+ *
+ * @category usage
+ * @since 0.1.0
+ */
+export const sumUsage = (usages: Iterable<TokenUsage>): TokenUsage => {
+  let calls = 0
+  let inputTokens = 0
+  let outputTokens = 0
+  let cachedTokens = 0
+  let cost: number | undefined = 0
+  const unpriced = new Set<string>()
+  for (const usage of usages) {
+    calls += usage.calls
+    inputTokens += usage.inputTokens
+    outputTokens += usage.outputTokens
+    cachedTokens += usage.cachedTokens
+    cost = cost === undefined || usage.costUsd === undefined ? undefined : cost + usage.costUsd
+    for (const model of usage.unpriced) unpriced.add(model)
+  }
+  return { calls, inputTokens, outputTokens, cachedTokens, totalTokens: inputTokens + outputTokens, costUsd: cost, unpriced: [...unpriced] }
+}
+
+/** The `AgentUsage` event inside a (possibly nested) `SubWorkflowEvent`. */
+const usageEventOf = (event: RunEvent): Extract<RunEvent, { readonly _tag: "AgentUsage" }> | undefined => {
+  let inner: RunEvent = event
+  while (inner._tag === "SubWorkflowEvent") inner = inner.event
+  return inner._tag === "AgentUsage" ? inner : undefined
+}
+
 const agentOf = (event: RunEvent): string | undefined =>
   "agent" in event && typeof event.agent === "string" ? event.agent : undefined
 
@@ -210,12 +382,13 @@ const agentOf = (event: RunEvent): string | undefined =>
  * @category constructors
  * @since 0.1.0
  */
-export const collector = (plan: Plan.Plan): Collector => {
+export const collector = (plan: Plan.Plan, options?: CollectorOptions): Collector => {
   let runId: string | undefined
   let tracker: RunState.Tracker | undefined
   let lastAt: number | undefined
   const agents = new Map<string, string>()
   const fallbackErrors = new Map<string, string>()
+  const calls: Array<Call & { readonly agent: string; readonly taskId: string }> = []
   const onEvent = (event: RunEvent): void => {
     if (runId === undefined) {
       runId = event.runId
@@ -225,7 +398,18 @@ export const collector = (plan: Plan.Plan): Collector => {
     }
     tracker!.apply(event)
     lastAt = lastAt === undefined ? event.at : Math.max(lastAt, event.at)
-    if (event._tag === "TaskCompleted" || event._tag === "TaskFailed" || event._tag === "TaskStarted") {
+    const usage = event._tag === "AgentUsage" || event._tag === "SubWorkflowEvent" ? usageEventOf(event) : undefined
+    if (usage !== undefined) {
+      // usage inside a sub-workflow counts toward the parent's task that runs it
+      calls.push({
+        taskId: (event as { readonly taskId: string }).taskId,
+        agent: usage.agent,
+        model: usage.model,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedTokens: usage.cachedTokens
+      })
+    } else if (event._tag === "TaskCompleted" || event._tag === "TaskFailed" || event._tag === "TaskStarted") {
       const agent = agentOf(event)
       if (agent !== undefined) agents.set(event.taskId, agent)
     } else if (event._tag === "TaskFallback") {
@@ -233,8 +417,26 @@ export const collector = (plan: Plan.Plan): Collector => {
     }
   }
   const snapshot = (): RunMetrics =>
-    fromState(plan, (tracker ?? RunState.tracker(plan, "")).snapshot(), { agents, fallbackErrors, lastAt })
+    fromState(plan, (tracker ?? RunState.tracker(plan, "")).snapshot(), {
+      agents,
+      fallbackErrors,
+      lastAt,
+      calls,
+      prices: options?.prices
+    })
   return { onEvent, snapshot }
+}
+
+/**
+ * Options of {@link collector} and {@link fromEvents}.
+ *
+ * - `prices`: prices by model, to compute the cost of the tokens used (`TokenUsage.costUsd`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CollectorOptions {
+  readonly prices?: PriceTable | undefined
 }
 
 /**
@@ -244,8 +446,8 @@ export const collector = (plan: Plan.Plan): Collector => {
  * @category constructors
  * @since 0.1.0
  */
-export const fromEvents = (plan: Plan.Plan, events: Iterable<RunEvent>): RunMetrics => {
-  const c = collector(plan)
+export const fromEvents = (plan: Plan.Plan, events: Iterable<RunEvent>, options?: CollectorOptions): RunMetrics => {
+  const c = collector(plan, options)
   for (const event of events) c.onEvent(event)
   return c.snapshot()
 }
@@ -272,9 +474,15 @@ export const fromState = (
     readonly agents?: ReadonlyMap<string, string> | undefined
     readonly fallbackErrors?: ReadonlyMap<string, string> | undefined
     readonly lastAt?: number | undefined
+    /** Model calls, from `AgentUsage` events. */
+    readonly calls?: ReadonlyArray<Call & { readonly agent: string; readonly taskId: string }> | undefined
+    readonly prices?: PriceTable | undefined
   }
 ): RunMetrics => {
   const nodes = new Map(plan.nodes.map((node) => [node.id, node]))
+  const calls = options?.calls ?? []
+  const prices = options?.prices
+  const callsByTask = groupBy(calls, (call) => call.taskId)
   const tasks: Array<TaskMetrics> = state.tasks.map((task) => ({
     id: task.id,
     status: task.status,
@@ -287,7 +495,8 @@ export const fromState = (
     cached: task.cached === true,
     fallback: task.fallbackUsed === true,
     error: task.error ?? (task.fallbackUsed === true ? options?.fallbackErrors?.get(task.id) : undefined),
-    reason: task.reason
+    reason: task.reason,
+    ...(callsByTask.has(task.id) ? { usage: usageOf(callsByTask.get(task.id)!, prices) } : {})
   }))
 
   const durations: Record<string, number> = {}
@@ -352,7 +561,17 @@ export const fromState = (
     },
     failures: tasks.flatMap((task) =>
       task.status === "failed" ? [{ id: task.id, error: task.error ?? "unknown error" }] : []
-    )
+    ),
+    ...(calls.length === 0 ? {} : {
+      usage: {
+        total: usageOf(calls, prices),
+        byAgent: [...groupBy(calls, (call) => call.agent)].map(([agent, group]) => ({ agent, ...usageOf(group, prices) })),
+        byModel: [...groupBy(calls, (call) => call.model ?? "unknown")].map(([model, group]) => ({
+          model,
+          ...usageOf(group, prices)
+        }))
+      }
+    })
   }
 }
 
@@ -386,8 +605,10 @@ export const aggregate = (runs: Iterable<RunMetrics>): Aggregate => {
   let cancelled = 0
   let totalRetries = 0
   const perTask = new Map<string, TaskAccumulator>()
+  const usages: Array<TokenUsage> = []
   for (const run of runs) {
     count++
+    if (run.usage !== undefined) usages.push(run.usage.total)
     if (run.status === "completed") completed++
     else if (run.status === "failed") failed++
     else if (run.status === "cancelled") cancelled++
@@ -433,7 +654,8 @@ export const aggregate = (runs: Iterable<RunMetrics>): Aggregate => {
       p95Ms: percentile(acc.durations, 95),
       minMs: acc.durations.length === 0 ? undefined : Math.min(...acc.durations),
       maxMs: acc.durations.length === 0 ? undefined : Math.max(...acc.durations)
-    }))
+    })),
+    ...(usages.length === 0 ? {} : { usage: sumUsage(usages) })
   }
 }
 

@@ -230,6 +230,9 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
         return
       case "BreakerStateChanged":
       case "TaskCached":
+      case "ToolCalled":
+      case "AgentText":
+      case "AgentUsage":
         return
     }
   }
