@@ -1,2 +1,16 @@
-/** Placeholder: filled in by the issue that builds this package. */
-export {}
+/**
+ * @troupe/templates: workflow templates (CI/CD, ETL, code review, documentation), each a typed function of
+ * Schema-checked parameters that returns a workflow you can extend.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as CiCd from "./CiCd.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Template from "./Template.ts"
