@@ -115,6 +115,11 @@ export interface Attributes {
   readonly estimatedDuration?: Duration.Input | undefined
   /** Run even if a dependency was skipped (its output is then `undefined`). Default false. */
   readonly runIfSkipped?: boolean | undefined
+  /**
+   * The schema of the task's output: durable runs (`@troupe/durable`) journal the output encoded with it and
+   * decode it on replay. Without it, a durable task's output must be JSON data.
+   */
+  readonly output?: Schema.Top | undefined
 }
 
 /**

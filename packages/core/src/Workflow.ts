@@ -600,6 +600,7 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
     retry: attrs.retry,
     breaker: attrs.breaker,
     cache: attrs.cache,
+    output: attrs.output,
     keyOf: keyOf(attrs)
   })
 }
@@ -617,6 +618,7 @@ const fromTaskValue = (
     retry: merged.retry,
     breaker: merged.breaker,
     cache: merged.cache,
+    output: merged.output,
     keyOf: keyOf(merged),
     node: makeNode(id, index, task.taskType, merged, dependsOn ?? [], [],
       condition !== undefined, undefined),

@@ -28,6 +28,8 @@ export interface TaskImpl {
   /** Computes the task's concurrency key from its context. */
   readonly keyOf?: ((ctx: never) => string) | undefined
   readonly cache?: false | CachePolicy<never> | undefined
+  /** The declared output schema (`Attributes.output`), read by durable runtimes. */
+  readonly output?: Schema.Top | undefined
   readonly breaker?: Breaker.Breaker | undefined
   /** Undoes the task's effect, given its output (saga). */
   readonly compensate?: ((output: never, ctx: never) => Effect.Effect<unknown, unknown, unknown>) | undefined
