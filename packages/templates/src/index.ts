@@ -13,4 +13,9 @@ export * as CiCd from "./CiCd.ts"
 /**
  * @since 0.1.0
  */
+export * as Etl from "./Etl.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as Template from "./Template.ts"
