@@ -5,3 +5,4 @@
  * @since 0.1.0
  */
 export * as SqliteClient from "./SqliteClient.ts"
+export * as SqlRunStore from "./SqlRunStore.ts"
