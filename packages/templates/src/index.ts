@@ -13,6 +13,11 @@ export * as CiCd from "./CiCd.ts"
 /**
  * @since 0.1.0
  */
+export * as CodeReview from "./CodeReview.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as Etl from "./Etl.ts"
 
 /**
