@@ -39,6 +39,9 @@ import * as TaskCache from "./TaskCache.ts"
 import * as Task from "./Task.ts"
 import type { TaskInfo } from "./Task.ts"
 import { TaskHook } from "./TaskHook.ts"
+import { describeCause as safeDescribeCause } from "./internal/engine/describe.ts"
+import * as Hub from "./internal/engine/events.ts"
+import * as Numbers from "./internal/engine/numbers.ts"
 import * as Workflow from "./Workflow.ts"
 import {
   type CompensationResult,
@@ -254,18 +257,25 @@ const makeReadyQueue = (priority: Int8Array, remaining: Float64Array) => {
   return Object.assign(Heap.make(before), { before })
 }
 
-/** One line describing the error in a Cause. */
-export const describeCause = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.findErrorOption(cause)
-  if (error._tag === "Some") {
-    const e = error.value
-    if (e instanceof Error && e.message !== "") return e.message
-    if (typeof e === "object" && e !== null && "_tag" in e) return String((e as { _tag: unknown })._tag)
-    return String(e)
+/**
+ * One line describing the error in a Cause: never throws, whatever the error (no prototype, a throwing
+ * `toString`, a Proxy, very deep values).
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const describeCause: (cause: Cause.Cause<unknown>) => string = safeDescribeCause
+
+/**
+ * Sets an own, enumerable property: a task id such as `__proto__` is a key like any other (a plain
+ * assignment would set the object's prototype instead).
+ */
+const setOwn = (object: Record<string, unknown>, key: string, value: unknown): void => {
+  if (key === "__proto__") {
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
+  } else {
+    object[key] = value
   }
-  const pretty = Cause.pretty(cause)
-  const line = pretty.split("\n")[0] ?? pretty
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line
 }
 
 let runCounter = 0
@@ -441,7 +451,7 @@ const execute = (
       const keys: Record<string, unknown> = {}
       for (const j of g.preds[i]!) {
         const key = cacheKeys[j]
-        keys[g.ids[j]!] = key === undefined ? { output: outputs[j] } : { key: key.hash }
+        setOwn(keys, g.ids[j]!, key === undefined ? { output: outputs[j] } : { key: key.hash })
       }
       return keys
     }
@@ -497,16 +507,16 @@ const execute = (
         ? inputOnly
         : contexts[i] ?? contextFor(i)
       contexts[i] = impl.compensate === undefined ? undefined : ctx
-      let result: unknown
       try {
-        result = impl.handler(ctx as never)
+        const result: unknown = impl.handler(ctx as never)
+        if (Exit.isExit(result)) return result
+        // Anything else that is not a plain value (an Effect to run, a Promise) goes the usual way.
+        if (typeof result === "object" && result !== null) return Task.fromHandler(impl.node.id, () => result)
+        return Exit.succeed(result)
       } catch (defect) {
+        // A handler that throws, or returns a value that throws when looked at (a hostile Proxy).
         return Exit.die(defect)
       }
-      if (Exit.isExit(result)) return result
-      // Anything else that is not a plain value (an Effect to run, a Promise) goes the usual way.
-      if (typeof result === "object" && result !== null) return Task.fromHandler(impl.node.id, () => result)
-      return Exit.succeed(result)
     }
 
     const taskEffect = (i: number): Effect.Effect<unknown, unknown, unknown> => {
@@ -607,7 +617,19 @@ const execute = (
           attempt(k).pipe(Effect.catchCause((cause) => {
             if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
             const error = Option.getOrUndefined(Cause.findErrorOption(cause))
-            const decision = Policy.decide(policy, error, retriesByRule, random.nextDoubleUnsafe())
+            const draw = random.nextDoubleUnsafe()
+            let decision: ReturnType<typeof Policy.decide>
+            try {
+              decision = Policy.decide(policy, error, retriesByRule, draw)
+            } catch {
+              // The error cannot be inspected (a getter or Proxy trap throws): it is retried as an error
+              // that matches no rule and suggests no delay would be; the original failure is kept.
+              try {
+                decision = Policy.decide(policy, undefined, retriesByRule, draw)
+              } catch {
+                return Effect.failCause(cause)
+              }
+            }
             if (decision._tag === "Stop") return Effect.failCause(cause)
             retriesByRule[decision.rule] = (retriesByRule[decision.rule] ?? 0) + 1
             emit({
@@ -824,9 +846,9 @@ const execute = (
       const results: Record<string, { status: string; output?: unknown }> = {}
       for (let j = 0; j < n; j++) {
         const st = status[j]
-        if (st === COMPLETED) results[g.ids[j]!] = { status: "completed", output: outputs[j] }
-        else if (st === FAILED) results[g.ids[j]!] = { status: "failed" }
-        else if (st === SKIPPED) results[g.ids[j]!] = { status: "skipped" }
+        if (st === COMPLETED) setOwn(results, g.ids[j]!, { status: "completed", output: outputs[j] })
+        else if (st === FAILED) setOwn(results, g.ids[j]!, { status: "failed" })
+        else if (st === SKIPPED) setOwn(results, g.ids[j]!, { status: "skipped" })
       }
       return compiledExpression.evaluate({ input, results })
     }
@@ -853,7 +875,8 @@ const execute = (
       }
       status[i] = PREFLIGHT
       preflighting++
-      forkInto(i, preflight(i), preflightResults)
+      // Built lazily: a cache key function that throws, or a value too deep to hash, fails this task only.
+      forkInto(i, Effect.suspend(() => preflight(i)), preflightResults)
     }
 
     /**
@@ -877,7 +900,7 @@ const execute = (
         if (fibers[i] !== fiber) return // settled already (cancelled by an abort)
         fibers[i] = undefined
         results.push(i, exit)
-        drain()
+        guarded(drain)
       })
     }
 
@@ -1156,7 +1179,7 @@ const execute = (
         const completed: Array<string> = []
         for (let i = 0; i < n; i++) {
           if (status[i] !== COMPLETED) continue
-          outs[g.ids[i]!] = outputs[i]
+          setOwn(outs, g.ids[i]!, outputs[i])
           if (failing) completed.push(g.ids[i]!)
         }
         const base = { outputs: outs, failures, completed, compensations, durationMs }
@@ -1180,7 +1203,29 @@ const execute = (
       }
       if (!needsCompensation) return conclude([])
       const fiber = fork(compensate())
-      fiber.addObserver((exit) => conclude(Exit.isSuccess(exit) ? exit.value : []))
+      fiber.addObserver((exit) => guarded(() => conclude(Exit.isSuccess(exit) ? exit.value : [])))
+    }
+
+    /**
+     * Runs engine bookkeeping called from a fiber observer (outside any Effect, where a throw would be
+     * uncaught and end the process). The engine's own steps are built not to throw (user callbacks and
+     * values are isolated where they are met); should one throw anyway, the run fails with that defect
+     * instead of taking the process down.
+     */
+    const guarded = (step: () => void) => {
+      try {
+        step()
+      } catch (defect) {
+        draining = false
+        if (done) return
+        failures.push({ taskId: "(engine)", cause: Cause.die(defect) })
+        try {
+          abort("engine error")
+          finish()
+        } catch {
+          // the run cannot even conclude: leave it, the process lives on
+        }
+      }
     }
 
     control.cancel = () => {
@@ -1199,18 +1244,24 @@ const execute = (
         deadlineFiber = fork(Effect.sleep(Duration.millis(deadlineMs)))
         deadlineFiber.addObserver((exit) => {
           if (!Exit.isSuccess(exit) || done || aborting !== undefined) return
-          deadlineHit = true
-          abort(`deadline of ${deadlineMs} ms exceeded`)
-          drain()
+          guarded(() => {
+            deadlineHit = true
+            abort(`deadline of ${deadlineMs} ms exceeded`)
+            drain()
+          })
         })
       }
       for (let i = 0; i < n; i++) if (waiting[i] === 0) becomeReady(i)
       drain()
       // Interrupting the run (a parent's timeout, fiber interruption) interrupts every running task.
+      // The run still ends with exactly one terminal event (`RunCancelled`) for its observers.
       return Effect.suspend(() => {
         const live = fibers.filter((f): f is Fiber.Fiber<unknown, unknown> => f !== undefined)
-        cancelled = true
-        abort("run interrupted")
+        if (!done) {
+          cancelled = true
+          abort("run interrupted")
+          finish()
+        }
         deadlineFiber?.interruptUnsafe()
         shared.wakers.delete(drain)
         if (freed) {
@@ -1276,6 +1327,8 @@ const prepareTree = (
   const checked: Effect.Effect<void, DefinitionError> = validated.has(compiled.plan)
     ? Effect.void
     : definition.validate(compiled.plan).pipe(Effect.andThen(Effect.sync(() => validated.add(compiled.plan))))
+  const invalid = at.pathPrefix === "" ? undefined : checkNumbers(compiled, {})
+  if (invalid !== undefined) return Effect.fail(prefixed(at)(invalid))
   const taskChecks = compiled.impls.filter((impl) => impl.check !== undefined)
   const children = compiled.impls.filter((impl) => impl.child !== undefined)
   return checked.pipe(
@@ -1312,6 +1365,68 @@ const prepareTree = (
   )
 }
 
+const strategies: ReadonlySet<unknown> = new Set(["sequential", "parallel", "dag", "conditional", "auto"])
+
+/**
+ * The run's options and the workflow's numbers, checked before anything runs: a value that would hang or
+ * spin the run (`NaN` slots, fractional limits, `NaN` retries) is an `InvalidDefinition` naming the option.
+ */
+const checkNumbers = (compiled: Compiled, options: RunOptions): InvalidDefinition | undefined => {
+  const { plan } = compiled
+  const o = "RunOptions"
+  const problem = Numbers.first(
+    () =>
+      options.maxParallel === "unbounded"
+        ? undefined
+        : Numbers.count(`${o}.maxParallel`, options.maxParallel, 1, { unbounded: true }),
+    () => Numbers.count(`${o}.perKeyLimit`, options.perKeyLimit, 1, { unbounded: true }),
+    () => options.replay === "all" ? undefined : Numbers.count(`${o}.replay`, options.replay, 0, { unbounded: true }),
+    () => Numbers.duration(`${o}.deadline`, options.deadline, { infinite: true }),
+    () =>
+      options.strategy === undefined || strategies.has(options.strategy)
+        ? undefined
+        : new InvalidDefinition({
+          path: `${o}.strategy`,
+          reason: `expected one of sequential, parallel, dag, conditional, auto, got ${String(options.strategy)}`
+        }),
+    () =>
+      options.failureMode === undefined || options.failureMode === "fail-fast" || options.failureMode === "continue"
+        ? undefined
+        : new InvalidDefinition({
+          path: `${o}.failureMode`,
+          reason: `expected fail-fast or continue, got ${String(options.failureMode)}`
+        }),
+    () => pools(`${o}.resources`, options.resources),
+    () => Numbers.count("maxParallel", plan.maxParallel, 1, { unbounded: true }),
+    () => Numbers.count("perKeyLimit", plan.perKeyLimit, 1, { unbounded: true }),
+    () => pools("resources", plan.resources),
+    () => Numbers.amount("defaultTimeout", plan.defaultTimeoutMs),
+    () => Numbers.amount("deadline", plan.deadlineMs),
+    () => Numbers.retry("retry", compiled.retry)
+  )
+  if (problem !== undefined) return problem
+  for (let i = 0; i < compiled.impls.length; i++) {
+    const impl = compiled.impls[i]!
+    const node = impl.node
+    const task = Numbers.first(
+      () => Numbers.retry(`tasks[${i}].retry`, impl.retry, node.id),
+      () => Numbers.amount(`tasks[${i}].timeout`, node.timeoutMs, node.id),
+      () => Numbers.amount(`tasks[${i}].attemptTimeout`, node.attemptTimeoutMs, node.id)
+    )
+    if (task !== undefined) return task
+  }
+  return undefined
+}
+
+const pools = (path: string, declared: Readonly<Record<string, number>> | undefined): InvalidDefinition | undefined => {
+  if (declared === undefined) return undefined
+  for (const name of Object.keys(declared)) {
+    const problem = Numbers.amount(`${path}.${name}`, declared[name])
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
 const prepare = (
   workflow: Workflow.Any,
   options: RunOptions
@@ -1321,23 +1436,13 @@ const prepare = (
 > =>
   Effect.suspend(() => {
     const compiled = Workflow.compiled(workflow)
+    const invalid = checkNumbers(compiled, options)
+    if (invalid !== undefined) return Effect.fail(invalid)
     const settings = settingsOf(compiled.plan, options)
     const pools = treePools(compiled, settings.resources)
     return prepareTree(compiled, settings, pools, settings.perKeyLimit, { pathPrefix: "", taskPrefix: "" },
       compiled.plan.name).pipe(Effect.as({ compiled, settings, pools }))
   })
-
-const makeEmitter = (plan: Plan, runId: string, options: RunOptions, extra?: (event: RunEvent) => void) => {
-  const tracker = RunState.tracker(plan, runId)
-  const { onEvent, onProgress } = options
-  const emit = (event: RunEvent) => {
-    tracker.apply(event)
-    if (onEvent !== undefined) onEvent(event)
-    if (onProgress !== undefined) onProgress(tracker.progress(), event)
-    if (extra !== undefined) extra(event)
-  }
-  return { tracker, emit }
-}
 
 const toResult = <W extends Workflow.Any>(
   plan: Plan,
@@ -1405,15 +1510,16 @@ export const run = <W extends Workflow.Any>(
   WorkflowFailed<Workflow.Error<W>> | WorkflowTimeout | DefinitionError,
   Workflow.Services<W>
 > =>
-  Effect.flatMap(prepare(workflow, options), ({ compiled, settings, pools }) => {
-    const runId = options.runId ?? newRunId()
-    const { emit, tracker } = makeEmitter(compiled.plan, runId, options)
-    const scope: Scope = { runId, workflow: compiled.plan.name, prefix: "", shared: makeShared(settings, pools) }
-    return execute(compiled, input, settings, runId, emit, { cancel: () => {} }, scope).pipe(
-      Effect.flatMap((outcome) => toResult<W>(compiled.plan, settings, runId, outcome, tracker)),
-      Effect.catchTag("WorkflowCancelled", Effect.die)
-    )
-  }) as never
+  Effect.flatMap(prepare(workflow, options), ({ compiled, settings, pools }) =>
+    Effect.flatMap(Hub.logWarning, (report) => {
+      const runId = options.runId ?? newRunId()
+      const { emit, tracker } = Hub.make(compiled.plan, runId, options, report)
+      const scope: Scope = { runId, workflow: compiled.plan.name, prefix: "", shared: makeShared(settings, pools) }
+      return execute(compiled, input, settings, runId, emit, { cancel: () => {} }, scope).pipe(
+        Effect.flatMap((outcome) => toResult<W>(compiled.plan, settings, runId, outcome, tracker)),
+        Effect.catchTag("WorkflowCancelled", Effect.die)
+      )
+    })) as never
 
 /**
  * Starts a workflow in the background and returns a handle: its event stream, state, progress, a way to
@@ -1433,41 +1539,15 @@ export const start = <W extends Workflow.Any>(
   Effect.flatMap(prepare(workflow, options), ({ compiled, settings, pools }) =>
     Effect.gen(function*() {
       const runId = options.runId ?? newRunId()
-      const log: Array<RunEvent> = []
-      const replay = options.replay === undefined || options.replay === "all" ? Infinity : Math.max(0, options.replay)
-      const listeners = new Set<(event: RunEvent) => void>()
-      let ended = false
-      const { emit, tracker } = makeEmitter(compiled.plan, runId, options, (event) => {
-        if (replay > 0) {
-          log.push(event)
-          if (log.length > replay) log.shift()
-        }
-        if (isTerminal(event)) ended = true
-        for (const listener of listeners) listener(event)
-      })
+      const replay = options.replay === undefined || options.replay === "all" ? Infinity : options.replay
+      const report = yield* Hub.logWarning
+      const pubsub = yield* Hub.makePubSub(replay)
+      const { emit, tracker, events } = Hub.make(compiled.plan, runId, options, report, pubsub)
       const control: Control = { cancel: () => {} }
       const scope: Scope = { runId, workflow: compiled.plan.name, prefix: "", shared: makeShared(settings, pools) }
       const fiber = yield* execute(compiled, input, settings, runId, emit, control, scope).pipe(
         Effect.flatMap((outcome) => toResult<W>(compiled.plan, settings, runId, outcome, tracker)),
         Effect.forkChild({ startImmediately: true })
-      )
-      const events = Stream.callback<RunEvent>((queue) =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            for (const event of log) Queue.offerUnsafe(queue, event)
-            if (ended) {
-              Queue.endUnsafe(queue)
-              return undefined
-            }
-            const listener = (event: RunEvent) => {
-              Queue.offerUnsafe(queue, event)
-              if (ended) Queue.endUnsafe(queue)
-            }
-            listeners.add(listener)
-            return listener
-          }),
-          (listener) => Effect.sync(() => listener !== undefined && listeners.delete(listener))
-        )
       )
       const handle: RunHandle<Workflow.Outputs<W>, Workflow.Error<W>> = {
         runId,

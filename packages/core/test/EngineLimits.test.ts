@@ -8,6 +8,9 @@ import { Effect, Exit } from "effect"
 import { Engine, Plan, type RunEvent, Task, Workflow, WorkflowError } from "@troupe/core"
 import { RunAssertions } from "@troupe/testing"
 
+/** A workflow built in a loop (ids known at run time), as the engine sees it. */
+type Loose = Workflow.Workflow<string, void, Readonly<Record<string, unknown>>, unknown, never>
+
 const sleepy = (ms: number) => () => Effect.sleep(`${ms} millis`).pipe(Effect.as(ms))
 
 /** The most handlers in flight at once, counted inside the handlers themselves. */
@@ -26,7 +29,7 @@ const inFlight = () => {
 const tenTasks = (wrap: <A>(e: Effect.Effect<A>) => Effect.Effect<A>, options: { maxParallel?: number } = {}) => {
   let wf: Workflow.Any = Workflow.make("ten", options)
   for (let i = 0; i < 10; i++) wf = (wf as any).task(`t${i}`, () => wrap(Effect.sleep("10 millis")))
-  return wf
+  return wf as unknown as Loose
 }
 
 describe("a declared maxParallel holds for every strategy", () => {
@@ -35,7 +38,7 @@ describe("a declared maxParallel holds for every strategy", () => {
       Effect.gen(function*() {
         const probe = inFlight()
         const exit = yield* RunAssertions.runOnTestClock(
-          Engine.run(tenTasks(probe.wrap, { maxParallel: 5 }) as never, undefined, { strategy }),
+          Engine.run(tenTasks(probe.wrap, { maxParallel: 5 }), undefined, { strategy }),
           { advanceMs: 20 }
         )
         expect(Exit.isSuccess(exit)).toBe(true)
@@ -47,7 +50,7 @@ describe("a declared maxParallel holds for every strategy", () => {
     Effect.gen(function*() {
       const probe = inFlight()
       const exit = yield* RunAssertions.runOnTestClock(
-        Engine.run(tenTasks(probe.wrap) as never, undefined, { strategy: "parallel" }),
+        Engine.run(tenTasks(probe.wrap), undefined, { strategy: "parallel" }),
         { advanceMs: 10 }
       )
       expect(Exit.isSuccess(exit)).toBe(true)
@@ -67,7 +70,7 @@ describe("a declared maxParallel holds for every strategy", () => {
         const wf = yield* Workflow.fromPlan(plan, {
           handlers: { work: () => probe.wrap(Effect.sleep("10 millis")) }
         })
-        const exit = yield* RunAssertions.runOnTestClock(Engine.run(wf as never), { advanceMs: 20 })
+        const exit = yield* RunAssertions.runOnTestClock(Engine.run(wf as unknown as Loose), { advanceMs: 20 })
         expect(Exit.isSuccess(exit)).toBe(true)
         expect(probe.max()).toBe(5)
       }))
@@ -78,11 +81,12 @@ describe("sub-workflows run under the top-level run's limits", () => {
   it.effect("a parent with maxParallel 2 never has more than 2 handlers running across itself and its child", () =>
     Effect.gen(function*() {
       const probe = inFlight()
-      let child: Workflow.Any = Workflow.make("child")
-      for (let i = 0; i < 9; i++) child = (child as any).task(`c${i}`, () => probe.wrap(Effect.sleep("10 millis")))
+      const h = () => probe.wrap(Effect.sleep("10 millis"))
+      const child = Workflow.make("child").task("c0", h).task("c1", h).task("c2", h).task("c3", h).task("c4", h)
+        .task("c5", h).task("c6", h).task("c7", h).task("c8", h)
       const parent = Workflow.make("parent", { maxParallel: 2 })
         .task("p1", () => probe.wrap(Effect.sleep("10 millis")))
-        .task("sub", child as Workflow.Workflow<"child", void, {}>)
+        .task("sub", child)
         .task("p2", () => probe.wrap(Effect.sleep("10 millis")))
       const recording = RunAssertions.record()
       const exit = yield* RunAssertions.runOnTestClock(

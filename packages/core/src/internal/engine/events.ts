@@ -1,0 +1,103 @@
+/**
+ * @internal The event hub: one per run. Every event the engine emits goes through `emit`, which folds it
+ * into the run's state tracker, then tells the user's callbacks (`onEvent`, `onProgress`), then publishes it
+ * on the run's PubSub (for `RunHandle.events`; with replay for subscribers that join late).
+ *
+ * User callbacks are isolated: one that throws is reported (a warning in the Effect log, with the run and
+ * the error) and detached for the rest of the run; the run, the other callbacks and the process go on.
+ */
+import { Effect, PubSub, Stream } from "effect"
+import type { Plan } from "../../Plan.ts"
+import { isTerminal, type RunEvent } from "../../RunEvent.ts"
+import * as RunState from "../../RunState.ts"
+import { describe } from "./describe.ts"
+
+export interface HubOptions {
+  readonly onProgress?: ((progress: RunState.Progress, event: RunEvent) => void) | undefined
+  readonly onEvent?: ((event: RunEvent) => void) | undefined
+}
+
+export interface EventHub {
+  readonly emit: (event: RunEvent) => void
+  readonly tracker: RunState.Tracker
+  /** Every event of the run (the replayed past first), ending with its terminal event. */
+  readonly events: Stream.Stream<RunEvent>
+  /** Whether the run's terminal event was emitted. */
+  readonly ended: () => boolean
+}
+
+const noStream: Stream.Stream<RunEvent> = Stream.empty
+
+/**
+ * `report` tells about a detached callback (the engine passes one that logs a warning through the run's
+ * services); it must not throw (it is guarded anyway). With a `pubsub` (`Engine.start`), events are
+ * published on it for the handle's stream (an unbounded PubSub whose replay window is the run's `replay`).
+ */
+export const make = (
+  plan: Plan,
+  runId: string,
+  options: HubOptions,
+  report: (message: string) => void,
+  pubsub?: PubSub.PubSub<RunEvent> | undefined
+): EventHub => {
+  const tracker = RunState.tracker(plan, runId)
+  let onEvent = options.onEvent
+  let onProgress = options.onProgress
+  let ended = false
+  const safeReport = (message: string) => {
+    try {
+      report(message)
+    } catch {
+      // nothing more can be done: the run goes on
+    }
+  }
+  const detached = (name: string, error: unknown) =>
+    safeReport(`run ${runId}: the ${name} callback threw (${describe(error)}); it is detached for the rest of the run`)
+  const emit = (event: RunEvent) => {
+    if (ended) return
+    try {
+      tracker.apply(event)
+    } catch (error) {
+      safeReport(`run ${runId}: the state tracker failed on a ${event._tag} event (${describe(error)})`)
+    }
+    if (onEvent !== undefined) {
+      try {
+        onEvent(event)
+      } catch (error) {
+        onEvent = undefined
+        detached("onEvent", error)
+      }
+    }
+    if (onProgress !== undefined) {
+      try {
+        onProgress(tracker.progress(), event)
+      } catch (error) {
+        onProgress = undefined
+        detached("onProgress", error)
+      }
+    }
+    const terminal = isTerminal(event)
+    if (pubsub !== undefined) {
+      PubSub.publishUnsafe(pubsub, event)
+      // Subscribers that join after the end get the replayed past, then this event (sticky).
+      if (terminal) PubSub.endUnsafe(pubsub, event)
+    }
+    if (terminal) ended = true
+  }
+  const events = pubsub === undefined
+    ? noStream
+    : Stream.fromPubSub(pubsub).pipe(Stream.takeUntil(isTerminal))
+  return { emit, tracker, events, ended: () => ended }
+}
+
+/** The PubSub of a started run: unbounded, keeping the last `replay` events (`Infinity`: all) for late subscribers. */
+export const makePubSub = (replay: number): Effect.Effect<PubSub.PubSub<RunEvent>> =>
+  PubSub.unbounded<RunEvent>(replay > 0 ? { replay } : undefined)
+
+/** A `report` that logs a warning with the services of the fiber that started the run. */
+export const logWarning = Effect.map(
+  Effect.context<never>(),
+  (services) => (message: string) => {
+    Effect.runForkWith(services)(Effect.logWarning(message))
+  }
+)
