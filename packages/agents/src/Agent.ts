@@ -30,6 +30,7 @@ import { dual } from "effect/Function"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Capability from "./Capability.ts"
 import { build, TypeId } from "./internal/agent.ts"
+import type { BudgetExceeded } from "./Budget.ts"
 import type { Skill } from "./Skill.ts"
 
 // -----------------------------------------------------------------------------
@@ -64,6 +65,47 @@ export interface AgentRequest {
   readonly outputSchema?: OutputSchema | undefined
   /** The attempt number, from 1. */
   readonly attempt: number
+  /**
+   * What the task in which the agent runs wants to hear about (set by agent tasks; absent when an agent is
+   * called directly). An agent that calls a model several times (an `LlmAgent` with tools) uses them per
+   * call; others need not: their `usage` is counted when they answer.
+   */
+  readonly hooks?: AgentHooks | undefined
+}
+
+/**
+ * A tool call an agent made, as reported to its task (a `ToolCalled` event).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ToolCallReport {
+  readonly tool: string
+  /** The id the model gave the call. */
+  readonly callId: string
+  /** The arguments as the model sent them. */
+  readonly arguments: unknown
+  readonly durationMs: number
+  /** `error`: the error went back to the model; `fatal`: it failed the agent's run. */
+  readonly outcome: "success" | "error" | "fatal"
+  readonly message?: string | undefined
+}
+
+/**
+ * Callbacks of the task an agent runs for (see `AgentRequest.hooks`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AgentHooks {
+  /** Before each model call: fails when a budget in force is spent. */
+  readonly beforeModelCall: Effect.Effect<void, BudgetExceeded>
+  /** After each model call, with its usage: counted toward budgets, reported as an `AgentUsage` event. */
+  readonly modelCalled: (usage: Usage) => Effect.Effect<void>
+  /** After each tool call: reported as a `ToolCalled` event. */
+  readonly toolCalled: (report: ToolCallReport) => Effect.Effect<void>
+  /** Streamed answer text: reported (coalesced) as `AgentText` events. */
+  readonly text: (delta: string) => Effect.Effect<void>
 }
 
 /**
@@ -76,6 +118,10 @@ export interface Usage {
   readonly inputTokens?: number | undefined
   readonly outputTokens?: number | undefined
   readonly totalTokens?: number | undefined
+  /** Input tokens served from the provider's prompt cache (part of `inputTokens`). */
+  readonly cachedTokens?: number | undefined
+  /** The model that answered, when known (used to price the call). */
+  readonly model?: string | undefined
 }
 
 /**

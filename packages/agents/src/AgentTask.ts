@@ -53,6 +53,7 @@ import * as Task from "@troupe/core/Task"
 import type { Duration } from "effect"
 import type * as Agent from "./Agent.ts"
 import type * as AgentRegistry from "./AgentRegistry.ts"
+import type * as Budget from "./Budget.ts"
 import type * as Capability from "./Capability.ts"
 import { retryingRetryable } from "./internal/agentCall.ts"
 import { type BreakersTypeId, make as makeImpl, makeBreakers } from "./internal/agentTask.ts"
@@ -122,7 +123,7 @@ export interface Options<C extends string, S, Sk extends ReadonlyArray<string>, 
   extends
     Omit<
       Task.Attributes,
-      "description" | "capabilities" | "skills" | "agentType" | "parameters" | "retry" | "breaker"
+      "description" | "capabilities" | "skills" | "agentType" | "parameters" | "retry" | "breaker" | "output"
     >
 {
   /** What the agent is asked to do. */
@@ -146,6 +147,12 @@ export interface Options<C extends string, S, Sk extends ReadonlyArray<string>, 
   readonly fallbackAgent?: string | undefined
   /** A circuit breaker per agent. */
   readonly breaker?: B | undefined
+  /**
+   * A token and/or money budget for this task's agent calls, across its attempts (see `Budget`): when it
+   * is spent the next call fails with `Budget.BudgetExceeded`. A limit that is not positive fails the
+   * run's pre-run check with `Budget.InvalidBudget`.
+   */
+  readonly budget?: Budget.Limits | undefined
 }
 
 /**
@@ -163,11 +170,13 @@ export type Output<S> = S extends Agent.OutputSchema ? S["Type"] : unknown
  * @category type-level
  * @since 0.1.0
  */
-export type Error<Sk, B> =
+export type Error<Sk, B, Bu = undefined> =
   | Agent.AgentError
   | AgentRegistry.RoutingError
+  | Budget.BudgetExceeded
   | ([Sk] extends [readonly []] ? never : Skills.SkillNotFound)
   | ([B] extends [undefined] ? never : Breaker.CircuitOpen)
+  | ([Bu] extends [undefined] ? never : Budget.InvalidBudget)
 
 /**
  * The services of an agent task: the registry, and the skills service when it has skills.
@@ -212,10 +221,11 @@ export const make = <
   const Sk extends ReadonlyArray<string> = readonly [],
   B extends BreakerOption | undefined = undefined,
   Needs = unknown,
-  K extends string = Capability.Builtin
+  K extends string = Capability.Builtin,
+  Bu extends Budget.Limits | undefined = undefined
 >(
-  options: Options<C, S, Sk, B, Needs, K>
-): Task.Task<Output<S>, Error<Sk, B>, Services<Sk>, Needs> => makeImpl(options) as never
+  options: Options<C, S, Sk, B, Needs, K> & { readonly budget?: Bu }
+): Task.Task<Output<S>, Error<Sk, B, Bu>, Services<Sk>, Needs> => makeImpl(options) as never
 
 /**
  * A family of per-agent circuit breakers with these settings.

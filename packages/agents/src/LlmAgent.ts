@@ -37,11 +37,13 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, type Layer, Predicate, Schema, SchemaAST } from "effect"
-import { type AiError, LanguageModel, type Prompt } from "effect/ai"
+import { Duration, Effect, type Layer, Predicate, Schema, SchemaAST, Stream } from "effect"
+import { type AiError, LanguageModel, type Prompt, type Response, type Tool, type Toolkit } from "effect/ai"
 import * as Agent from "./Agent.ts"
+import type * as Budget from "./Budget.ts"
 import type * as Capability from "./Capability.ts"
 import type { Skill } from "./Skill.ts"
+import * as Tools from "./Tools.ts"
 
 // =============================================================================
 // Errors
@@ -92,7 +94,35 @@ export const isOutputDecodeError = (u: unknown): u is OutputDecodeError => Predi
  * @since 0.1.0
  * @category errors
  */
-export type LlmAgentError = Agent.AgentError | OutputDecodeError
+export type LlmAgentError =
+  | Agent.AgentError
+  | OutputDecodeError
+  | StepLimitReached
+  | Tools.ToolFailed
+  | Budget.BudgetExceeded
+
+/**
+ * The model still asked for tools after `maxSteps` model calls. Not retryable (the same prompt would
+ * loop again); raise `maxSteps` or give the agent a narrower task.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StepLimitReached extends Schema.TaggedError<StepLimitReached>()("StepLimitReached", {
+  agent: Schema.String,
+  taskId: Schema.String,
+  maxSteps: Schema.Number,
+  /** The tools called, in order. */
+  toolCalls: Schema.Array(Schema.String)
+}) {
+  /** Always `false`. */
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `Agent "${this.agent}" still called tools after ${this.maxSteps} model calls on task "${this.taskId}" (${this.toolCalls.length} tool calls)`
+  }
+}
 
 // =============================================================================
 // Models
@@ -110,9 +140,21 @@ export type LlmAgentError = Agent.AgentError | OutputDecodeError
  * @since 0.1.0
  * @category models
  */
-export interface LlmOptions<RM> {
+export interface LlmOptions<RM, T extends Record<string, Tool.Any> = {}, RT = never> {
   readonly systemPrompt?: string | undefined
   readonly model?: Layer.Layer<LanguageModel.LanguageModel, unknown, RM> | undefined
+  /**
+   * Tools the model may call (see `Tools`): the agent runs the tool-calling loop until the model answers
+   * without calling a tool, or `maxSteps` model calls.
+   */
+  readonly tools?: Tools.Toolset<T, RT> | undefined
+  /** The most model calls per request when the agent has tools; default 8. */
+  readonly maxSteps?: number | undefined
+  /**
+   * Stream the answer (`LanguageModel.streamText`) when the task listens for text, so progress views see
+   * it as it comes (`AgentText` events); default `true`. The final answer is the same either way.
+   */
+  readonly stream?: boolean | undefined
 }
 
 // =============================================================================
@@ -214,14 +256,42 @@ const describe = (u: unknown): string =>
 
 const isObjectSchema = (schema: Agent.OutputSchema): boolean => SchemaAST.toEncoded(schema.ast)._tag === "Objects"
 
-const usageOf = (usage: { readonly inputTokens: { readonly total?: number | undefined }; readonly outputTokens: { readonly total?: number | undefined } }): Agent.Usage => {
+const usageOf = (
+  usage: {
+    readonly inputTokens: { readonly total?: number | undefined; readonly cacheRead?: number | undefined }
+    readonly outputTokens: { readonly total?: number | undefined }
+  },
+  model?: string | undefined
+): Agent.Usage => {
   const input = usage.inputTokens.total
   const output = usage.outputTokens.total
+  const cached = usage.inputTokens.cacheRead
   return {
     ...(input !== undefined ? { inputTokens: input } : {}),
     ...(output !== undefined ? { outputTokens: output } : {}),
-    ...(input !== undefined && output !== undefined ? { totalTokens: input + output } : {})
+    ...(input !== undefined && output !== undefined ? { totalTokens: input + output } : {}),
+    ...(cached !== undefined && cached > 0 ? { cachedTokens: cached } : {}),
+    ...(model !== undefined ? { model } : {})
   }
+}
+
+const addUsage = (a: Agent.Usage, b: Agent.Usage): Agent.Usage => {
+  const sum = (x: number | undefined, y: number | undefined) =>
+    x === undefined && y === undefined ? undefined : (x ?? 0) + (y ?? 0)
+  const out: Record<string, unknown> = {
+    inputTokens: sum(a.inputTokens, b.inputTokens),
+    outputTokens: sum(a.outputTokens, b.outputTokens),
+    totalTokens: sum(a.totalTokens, b.totalTokens),
+    cachedTokens: sum(a.cachedTokens, b.cachedTokens),
+    model: b.model ?? a.model
+  }
+  for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key]
+  return out as Agent.Usage
+}
+
+const modelIdOf = (parts: ReadonlyArray<{ readonly type: string }>): string | undefined => {
+  const meta = parts.find((part) => part.type === "response-metadata") as { readonly modelId?: string } | undefined
+  return meta?.modelId
 }
 
 const fromAiError = (agent: string, taskId: string) => (error: AiError.AiError): LlmAgentError => {
@@ -239,10 +309,47 @@ const fromAiError = (agent: string, taskId: string) => (error: AiError.AiError):
   })
 }
 
+/** Errors of the provider that are not `AiError`s (a schema error decoding a response): retryable. */
+const fromAnyError = (agent: string, taskId: string) => (error: unknown): LlmAgentError =>
+  Predicate.isTagged(error, "AiError")
+    ? fromAiError(agent, taskId)(error as AiError.AiError)
+    : new Agent.AgentError({ agent, reason: describe(error), retryable: true, cause: error })
+
+/** The stream parts the loop reads. */
+type LoosePart =
+  | { readonly type: "text-delta"; readonly delta: string }
+  | { readonly type: "tool-call"; readonly id: string; readonly name: string; readonly params: unknown; readonly metadata?: unknown }
+  | { readonly type: "response-metadata"; readonly modelId?: string | undefined }
+  | { readonly type: "finish"; readonly usage: Response.Usage }
+  | { readonly type: "other" }
+
+/** One model call's result, whichever way it was made. */
+interface Step {
+  readonly text: string
+  readonly toolCalls: ReadonlyArray<Tools.Call>
+  readonly usage: Agent.Usage
+}
+
+/** The answer's text as JSON: a code fence around it is tolerated. */
+const jsonText = (text: string): string => {
+  const fenced = /^\s*```(?:json)?\s*\n([\s\S]*?)\n?```\s*$/.exec(text)
+  return fenced !== null ? fenced[1]! : text
+}
+
+const DEFAULT_MAX_STEPS = 8
+
 /**
  * Makes an LLM agent. Takes the options of `Agent.make` (name, capabilities,
  * priority, maxConcurrent, ...) without `run`, plus {@link LlmOptions}.
- * Throws a `RangeError` for invalid agent options, like `Agent.make`.
+ * Throws a `RangeError` for invalid agent options, like `Agent.make`, and for
+ * a `maxSteps` that is not a positive integer.
+ *
+ * With `tools`, `run` is a tool-calling loop: the model's tool calls run in
+ * parallel, each reported to the task (`ToolCalled` events) and answered (a
+ * call the model got wrong, or a handler's non-fatal error, is answered with
+ * a typed error it can read), until the model answers without tools; more than
+ * `maxSteps` model calls is a {@link StepLimitReached}. A structured answer
+ * (`outputSchema`) is then decoded from the final text as JSON.
  *
  * @since 0.1.0
  * @category constructors
@@ -250,24 +357,179 @@ const fromAiError = (agent: string, taskId: string) => (error: AiError.AiError):
 export const make = <
   const C extends K,
   RM = LanguageModel.LanguageModel,
-  K extends string = Capability.Builtin
+  K extends string = Capability.Builtin,
+  T extends Record<string, Tool.Any> = {},
+  RT = never
 >(
-  options: Agent.Options<K> & LlmOptions<RM> & {
+  options: Agent.Options<K> & LlmOptions<RM, T, RT> & {
     readonly name: string
     readonly capabilities: ReadonlyArray<C>
   }
-): Agent.Agent<C, LlmAgentError, RM> => {
+): Agent.Agent<C, LlmAgentError, RM | RT | Tools.HandlerServices<T>> => {
   const systemPrompt = options.systemPrompt ?? defaultSystemPrompt(options)
   const name = options.name
+  const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS
+  if (!(Number.isInteger(maxSteps) && maxSteps >= 1)) {
+    throw new RangeError(`Agent "${name}": maxSteps must be a positive integer, got ${maxSteps}`)
+  }
+  const toolset = options.tools
+  const streaming = options.stream !== false
+
+  /** One model call with the conversation so far (and the tools, when there are any). */
+  const step = (
+    request: Agent.AgentRequest,
+    messages: ReadonlyArray<Prompt.MessageEncoded>,
+    toolkit: Toolkit.WithHandler<Record<string, Tool.Any>> | undefined
+  ): Effect.Effect<Step, LlmAgentError, LanguageModel.LanguageModel> => {
+    const onError = fromAnyError(name, request.taskId)
+    const base = {
+      prompt: messages as Prompt.RawInput,
+      ...(toolkit === undefined ? {} : { toolkit, disableToolCallResolution: true, toolCallValidation: "deferred" as const })
+    }
+    const hooks = request.hooks
+    if (streaming && hooks !== undefined) {
+      return Effect.suspend(() => {
+        let text = ""
+        const toolCalls: Array<Tools.Call> = []
+        let usage: Agent.Usage = {}
+        let model: string | undefined
+        return (LanguageModel.streamText(base as never) as unknown as Stream.Stream<LoosePart, unknown, LanguageModel.LanguageModel>).pipe(
+          Stream.runForEach((part) => {
+            switch (part.type) {
+              case "text-delta":
+                text += part.delta
+                return hooks.text(part.delta)
+              case "tool-call":
+                toolCalls.push({ id: part.id, name: part.name, params: part.params, metadata: part.metadata })
+                return Effect.void
+              case "response-metadata":
+                model = part.modelId
+                return Effect.void
+              case "finish":
+                usage = usageOf(part.usage)
+                return Effect.void
+              default:
+                return Effect.void
+            }
+          }),
+          Effect.mapError(onError),
+          Effect.map((): Step => ({ text, toolCalls, usage: model === undefined ? usage : { ...usage, model } }))
+        )
+      })
+    }
+    return (LanguageModel.generateText(base as never) as unknown as Effect.Effect<
+      { readonly text: string; readonly toolCalls: ReadonlyArray<Tools.Call>; readonly usage: Response.Usage; readonly content: ReadonlyArray<{ readonly type: string }> },
+      unknown,
+      LanguageModel.LanguageModel
+    >).pipe(
+      Effect.mapError(onError),
+      Effect.map((response): Step => ({
+        text: response.text,
+        toolCalls: response.toolCalls.map((call) => ({
+          id: call.id,
+          name: call.name,
+          params: call.params,
+          metadata: (call as { readonly metadata?: unknown }).metadata
+        })),
+        usage: usageOf(response.usage, modelIdOf(response.content))
+      }))
+    )
+  }
+
+  /** The budget check before, and the usage report after, each model call. */
+  const counted = <A extends { readonly usage: Agent.Usage }, E, R>(
+    request: Agent.AgentRequest,
+    call: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | Budget.BudgetExceeded, R> => {
+    const hooks = request.hooks
+    if (hooks === undefined) return call
+    return hooks.beforeModelCall.pipe(
+      Effect.andThen(call),
+      Effect.tap((result) => hooks.modelCalled(result.usage))
+    )
+  }
+
+  const loop = (
+    request: Agent.AgentRequest,
+    toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>
+  ): Effect.Effect<Agent.AgentResponse, LlmAgentError, LanguageModel.LanguageModel> =>
+    Effect.gen(function*() {
+      const messages: Array<Prompt.MessageEncoded> = [...prompt(systemPrompt, request) as Array<Prompt.MessageEncoded>]
+      let usage: Agent.Usage = {}
+      const called: Array<string> = []
+      for (let n = 1; n <= maxSteps; n++) {
+        const result = yield* counted(request, step(request, messages, toolkit))
+        usage = addUsage(usage, result.usage)
+        if (result.toolCalls.length === 0) {
+          const schema = request.outputSchema
+          if (schema === undefined) return { output: result.text, text: result.text, usage }
+          const output = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(schema as Schema.Codec<unknown, unknown>))(
+            jsonText(result.text)
+          ).pipe(
+            Effect.mapError((error) =>
+              new OutputDecodeError({ agent: name, taskId: request.taskId, description: error.message, responseText: result.text })
+            )
+          )
+          return { output, text: result.text, usage }
+        }
+        const outcomes = yield* Effect.forEach(result.toolCalls, (call) =>
+          Tools.run(toolkit, call).pipe(
+            Effect.tapError((error) =>
+              request.hooks?.toolCalled({
+                tool: call.name,
+                callId: call.id,
+                arguments: call.params,
+                durationMs: 0,
+                outcome: "fatal",
+                message: error.message
+              }) ?? Effect.void
+            ),
+            Effect.tap((outcome) =>
+              request.hooks?.toolCalled({
+                tool: call.name,
+                callId: call.id,
+                arguments: call.params,
+                durationMs: outcome.durationMs,
+                outcome: outcome.isFailure ? "error" : "success",
+                ...(outcome.message === undefined ? {} : { message: outcome.message })
+              }) ?? Effect.void
+            )
+          ), { concurrency: "unbounded" }) as unknown as Effect.Effect<ReadonlyArray<Tools.Outcome>, Tools.ToolFailed>
+        called.push(...result.toolCalls.map((call) => call.name))
+        messages.push({
+          role: "assistant",
+          content: [
+            ...(result.text.length > 0 ? [{ type: "text" as const, text: result.text }] : []),
+            ...result.toolCalls.map((call) => ({
+              type: "tool-call" as const,
+              id: call.id,
+              name: call.name,
+              params: call.params,
+              providerExecuted: false
+            }))
+          ]
+        } as Prompt.MessageEncoded)
+        messages.push({
+          role: "tool",
+          content: outcomes.map((outcome) => ({
+            type: "tool-result" as const,
+            id: outcome.call.id,
+            name: outcome.call.name,
+            isFailure: outcome.isFailure,
+            result: outcome.result
+          }))
+        } as Prompt.MessageEncoded)
+      }
+      return yield* new StepLimitReached({ agent: name, taskId: request.taskId, maxSteps, toolCalls: called })
+    })
 
   const ask = (request: Agent.AgentRequest): Effect.Effect<Agent.AgentResponse, LlmAgentError, LanguageModel.LanguageModel> => {
     const input = prompt(systemPrompt, request)
     const onError = fromAiError(name, request.taskId)
     const schema = request.outputSchema
     if (schema === undefined) {
-      return LanguageModel.generateText({ prompt: input }).pipe(
-        Effect.mapError(onError),
-        Effect.map((response) => ({ output: response.text, text: response.text, usage: usageOf(response.usage) }))
+      return counted(request, step(request, input as ReadonlyArray<Prompt.MessageEncoded>, undefined)).pipe(
+        Effect.map((result) => ({ output: result.text, text: result.text, usage: result.usage }))
       )
     }
     // The provider contract needs an object at the root: other schemas are wrapped in `{ value }`.
@@ -276,25 +538,38 @@ export const make = <
       unknown,
       Record<string, unknown>
     >
-    return LanguageModel.generateObject({ prompt: input, schema: objectSchema, objectName: request.taskId }).pipe(
-      Effect.mapError(onError),
-      Effect.map((response) => ({
-        output: wrapped ? (response.value as { readonly value: unknown }).value : response.value,
-        text: response.text,
-        usage: usageOf(response.usage)
-      }))
+    return counted(
+      request,
+      LanguageModel.generateObject({ prompt: input, schema: objectSchema, objectName: request.taskId }).pipe(
+        Effect.mapError(onError),
+        Effect.map((response) => ({
+          output: wrapped ? (response.value as { readonly value: unknown }).value : response.value,
+          text: response.text,
+          usage: usageOf(response.usage, modelIdOf(response.content))
+        }))
+      )
     )
   }
 
+  const withTools = (request: Agent.AgentRequest) =>
+    toolset === undefined
+      ? ask(request)
+      : Effect.flatMap(
+        Tools.resolve(toolset as unknown as Tools.Toolset<Record<string, Tool.Any>, RT>),
+        (toolkit) => loop(request, toolkit)
+      )
+
   const model = options.model
   const run = model === undefined
-    ? (ask as (request: Agent.AgentRequest) => Effect.Effect<Agent.AgentResponse, LlmAgentError, RM>)
-    : (request: Agent.AgentRequest): Effect.Effect<Agent.AgentResponse, LlmAgentError, RM> =>
-      ask(request).pipe(
+    ? (withTools as (request: Agent.AgentRequest) => Effect.Effect<Agent.AgentResponse, LlmAgentError, RM | RT>)
+    : (request: Agent.AgentRequest): Effect.Effect<Agent.AgentResponse, LlmAgentError, RM | RT> =>
+      withTools(request).pipe(
         Effect.provide(model),
         Effect.mapError((error): LlmAgentError =>
-          Agent.isAgentError(error) || isOutputDecodeError(error)
-            ? error
+          Predicate.isTagged(error, "AgentError") || Predicate.isTagged(error, "OutputDecodeError") ||
+            Predicate.isTagged(error, "StepLimitReached") || Predicate.isTagged(error, "ToolFailed") ||
+            Predicate.isTagged(error, "BudgetExceeded")
+            ? error as LlmAgentError
             : new Agent.AgentError({
               agent: name,
               reason: `Could not build the language model: ${describe(error)}`,
@@ -302,15 +577,15 @@ export const make = <
               cause: error
             })
         )
-      )
+      ) as never
 
-  return Agent.make<C, LlmAgentError, RM, K>({
+  return Agent.make<C, LlmAgentError, RM | RT | Tools.HandlerServices<T>, K>({
     name,
     description: options.description,
     capabilities: options.capabilities,
     capabilitySet: options.capabilitySet,
     priority: options.priority,
     maxConcurrent: options.maxConcurrent,
-    run
+    run: run as never
   })
 }

@@ -292,7 +292,8 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
           Effect.mapError((error) => Wire.invalidOutput(method, scrub(error.message)))
         )
         const makeId = yield* idMaker
-        return yield* Effect.fromResult(Wire.toParts(completion, { model: resolved.model, method, makeId }))
+        const deferred = providerOptions.toolCallValidation === "deferred"
+        return yield* Effect.fromResult(Wire.toParts(completion, { model: resolved.model, method, makeId, deferred }))
       })
 
     const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
@@ -301,7 +302,21 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
         const payload = yield* body(providerOptions, method, true)
         const response = yield* send(payload, method)
         const makeId = yield* idMaker
-        const state = Wire.makeStreamState({ model: resolved.model, method, makeId })
+        const deferred = providerOptions.toolCallValidation === "deferred"
+        const state = Wire.makeStreamState({ model: resolved.model, method, makeId, deferred })
+        // A server that ignores `stream: true` and answers with one JSON completion: replayed as a stream.
+        if ((response.headers["content-type"] ?? "").includes("application/json")) {
+          const text = scrub(yield* response.text.pipe(Effect.mapError(httpFailure(method))))
+          const json = yield* Effect.try({
+            try: () => JSON.parse(text) as unknown,
+            catch: (error) => Wire.invalidOutput(method, `The response is not JSON: ${scrub(String(error))}`)
+          })
+          const completion = yield* decodeCompletion(json).pipe(
+            Effect.mapError((error) => Wire.invalidOutput(method, scrub(error.message)))
+          )
+          const parts = yield* Effect.fromResult(Wire.toParts(completion, { model: resolved.model, method, makeId, deferred }))
+          return Stream.fromIterable(Wire.partsToStream(parts))
+        }
         const events: Array<Sse.Event> = []
         let done = false
         const parser = Sse.makeParser((event) => {

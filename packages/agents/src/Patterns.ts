@@ -64,7 +64,7 @@ import { type Failure, make, PatternError } from "./internal/patterns.ts"
 export interface CommonOptions<Needs> extends
   Omit<
     Task.Attributes,
-    "description" | "capabilities" | "skills" | "agentType" | "parameters" | "retry" | "breaker"
+    "description" | "capabilities" | "skills" | "agentType" | "parameters" | "retry" | "breaker" | "output"
   >
 {
   readonly description: string

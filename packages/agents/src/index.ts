@@ -48,3 +48,13 @@ export * as AgentTask from "./AgentTask.ts"
  * @since 0.1.0
  */
 export * as Patterns from "./Patterns.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Tools from "./Tools.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Budget from "./Budget.ts"

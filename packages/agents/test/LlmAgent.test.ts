@@ -61,7 +61,7 @@ describe("LlmAgent", () => {
       expect(response).toEqual({
         output: "Two problems found.",
         text: "Two problems found.",
-        usage: { inputTokens: 120, outputTokens: 8, totalTokens: 128 }
+        usage: { inputTokens: 120, outputTokens: 8, totalTokens: 128, model: "test-model" }
       })
 
       const [system, user] = server.requests[0]!.body.messages

@@ -9,6 +9,7 @@ import { expectTypeOf } from "vitest"
 import * as Agent from "../src/Agent.ts"
 import * as AgentRegistry from "../src/AgentRegistry.ts"
 import * as AgentTask from "../src/AgentTask.ts"
+import type * as Budget from "../src/Budget.ts"
 import * as Capability from "../src/Capability.ts"
 import type * as Skills from "../src/Skills.ts"
 
@@ -19,7 +20,7 @@ const review = Agent.task({ description: "review", requires: ["code_analysis"], 
 expectTypeOf(review).toEqualTypeOf<
   Task.Task<
     { readonly approved: boolean; readonly comments: ReadonlyArray<string> },
-    Agent.AgentError | AgentRegistry.RoutingError,
+    Agent.AgentError | AgentRegistry.RoutingError | Budget.BudgetExceeded,
     AgentRegistry.AgentRegistry,
     unknown
   >
@@ -27,7 +28,9 @@ expectTypeOf(review).toEqualTypeOf<
 
 // Without a schema the output is unknown.
 const plain = AgentTask.make({ description: "anything" })
-expectTypeOf<Task.Task<unknown, Agent.AgentError | AgentRegistry.RoutingError, AgentRegistry.AgentRegistry>>()
+expectTypeOf<
+  Task.Task<unknown, Agent.AgentError | AgentRegistry.RoutingError | Budget.BudgetExceeded, AgentRegistry.AgentRegistry>
+>()
   .toEqualTypeOf(plain)
 
 // Skills add the Skills service and SkillNotFound; a breaker adds CircuitOpen.
@@ -36,7 +39,13 @@ expectTypeOf<Effect.Services<ReturnType<typeof skilled.run>>>().toEqualTypeOf<
   AgentRegistry.AgentRegistry | Skills.Skills
 >()
 expectTypeOf<Effect.Error<ReturnType<typeof skilled.run>>>().toEqualTypeOf<
-  Agent.AgentError | AgentRegistry.RoutingError | Skills.SkillNotFound | Breaker.CircuitOpen
+  Agent.AgentError | AgentRegistry.RoutingError | Budget.BudgetExceeded | Skills.SkillNotFound | Breaker.CircuitOpen
+>()
+
+// A task budget adds InvalidBudget (a limit that is not positive fails the pre-run check).
+const budgeted = Agent.task({ description: "b", budget: { tokens: 1000 } })
+expectTypeOf<Effect.Error<ReturnType<typeof budgeted.run>>>().toEqualTypeOf<
+  Agent.AgentError | AgentRegistry.RoutingError | Budget.BudgetExceeded | Budget.InvalidBudget
 >()
 const noSkills = Agent.task({ description: "s", skills: [] })
 expectTypeOf<Effect.Services<ReturnType<typeof noSkills.run>>>().toEqualTypeOf<AgentRegistry.AgentRegistry>()
@@ -78,4 +87,4 @@ Agent.task({ description: "x", requires: ["juggling"], capabilitySet: Caps })
 const family = AgentTask.breakers({ maxFailures: 3, resetTimeout: "30 seconds" })
 const shared = Agent.task({ description: "x", requires: ["research"], breaker: family })
 expectTypeOf<Effect.Error<ReturnType<typeof shared.run>>>()
-  .toEqualTypeOf<Agent.AgentError | AgentRegistry.RoutingError | Breaker.CircuitOpen>()
+  .toEqualTypeOf<Agent.AgentError | AgentRegistry.RoutingError | Budget.BudgetExceeded | Breaker.CircuitOpen>()

@@ -6,9 +6,12 @@
  */
 import * as Breaker from "@troupe/core/Breaker"
 import * as Policy from "@troupe/core/Policy"
-import { Cause, type Duration, Effect, Exit, Option, Schema } from "effect"
+import type { TaskReport } from "@troupe/core/RunEvent"
+import type * as Task from "@troupe/core/Task"
+import { Cause, Clock, type Duration, Effect, Exit, Option, Schema } from "effect"
 import * as Agent from "../Agent.ts"
 import type * as AgentRegistry from "../AgentRegistry.ts"
+import * as Budget from "../Budget.ts"
 import type { Skill } from "../Skill.ts"
 import * as Skills from "../Skills.ts"
 
@@ -128,23 +131,126 @@ const route = (
   })
 
 /**
+ * Where a task's agent calls report to: the task's `TaskInfo` (its `emit`) and the task's own budget.
+ *
+ * @internal
+ */
+export interface Channel {
+  readonly info?: Task.TaskInfo | undefined
+  /** The task's budget (the run's, the `Budget` service, is looked up by `callAgent`). */
+  readonly budget?: Budget.Ledger | undefined
+}
+
+/** Streamed text: at most one event per interval, unless a delta piles up past `MAX_DELTA`. */
+const TEXT_INTERVAL_MS = 100
+const MAX_DELTA = 2000
+const MAX_TAIL = 2000
+
+/**
+ * The hooks handed to an agent for one call: budget checks, usage and tool-call reports, and streamed
+ * text coalesced into bounded `AgentText` events (`flush` sends what is pending).
+ *
+ * @internal
+ */
+export const makeHooks = (
+  agent: string,
+  taskId: string,
+  emit: ((report: TaskReport) => void) | undefined,
+  budgets: ReadonlyArray<Budget.Ledger>
+) => {
+  let reported = false
+  let pending = ""
+  let tail = ""
+  let lastEmit: number | undefined
+  const send = () => {
+    if (pending.length === 0 || emit === undefined) return
+    emit({ _tag: "AgentText", agent, delta: pending, text: tail })
+    pending = ""
+  }
+  const hooks: Agent.AgentHooks = {
+    beforeModelCall: Effect.forEach(budgets, (budget) => budget.check(taskId), { discard: true }),
+    modelCalled: (usage) =>
+      Effect.sync(() => {
+        reported = true
+        const call = {
+          model: usage.model,
+          inputTokens: usage.inputTokens ?? 0,
+          outputTokens: usage.outputTokens ?? 0,
+          cachedTokens: usage.cachedTokens ?? 0
+        }
+        for (const budget of budgets) budget.record(call)
+        emit?.({
+          _tag: "AgentUsage",
+          agent,
+          inputTokens: call.inputTokens,
+          outputTokens: call.outputTokens,
+          cachedTokens: call.cachedTokens,
+          ...(call.model === undefined ? {} : { model: call.model })
+        })
+      }),
+    toolCalled: (report) =>
+      Effect.sync(() =>
+        emit?.({
+          _tag: "ToolCalled",
+          agent,
+          tool: report.tool,
+          callId: report.callId,
+          arguments: report.arguments,
+          durationMs: report.durationMs,
+          outcome: report.outcome,
+          ...(report.message === undefined ? {} : { message: report.message })
+        })
+      ),
+    text: (delta) =>
+      emit === undefined ? Effect.void : Effect.map(Clock.currentTimeMillis, (now) => {
+        pending = (pending + delta).slice(-MAX_DELTA)
+        tail = (tail + delta).slice(-MAX_TAIL)
+        if (lastEmit === undefined || now - lastEmit >= TEXT_INTERVAL_MS || pending.length >= MAX_DELTA) {
+          lastEmit = now
+          send()
+        }
+      })
+  }
+  return { hooks, reported: () => reported, flush: Effect.sync(send) }
+}
+
+/**
  * Runs a request on the agent routing chooses, holding one of its slots while it runs; with breakers, the
- * agent's breaker guards the call and records its outcome.
+ * agent's breaker guards the call and records its outcome. Budgets in force (the run's `Budget` service
+ * and the channel's task budget) are checked before the call and count its usage; the agent's tool
+ * calls, usage and streamed text are reported through the channel's `TaskInfo.emit`.
  *
  * @internal
  */
 export const callAgent = (
   registry: AgentRegistry.AgentRegistry["Service"],
   requirement: AgentRegistry.Requirement,
-  request: Agent.AgentRequest,
+  plainRequest: Agent.AgentRequest,
   breakers?: BreakerFamily | undefined,
-  onTransition?: ((breaker: string, transition: Breaker.Transition) => void) | undefined
-): Effect.Effect<AgentRegistry.RunResult, Agent.AgentError | AgentRegistry.RoutingError | Breaker.CircuitOpen> =>
+  onTransition?: ((breaker: string, transition: Breaker.Transition) => void) | undefined,
+  channel?: Channel | undefined
+): Effect.Effect<
+  AgentRegistry.RunResult,
+  Agent.AgentError | AgentRegistry.RoutingError | Breaker.CircuitOpen | Budget.BudgetExceeded
+> =>
   Effect.scoped(Effect.gen(function*() {
+    const runBudget = yield* Effect.serviceOption(Budget.Budget)
+    const budgets = [
+      ...(Option.isSome(runBudget) ? [runBudget.value] : []),
+      ...(channel?.budget === undefined ? [] : [channel.budget])
+    ]
+    // a spent budget: no agent is even routed to
+    for (const budget of budgets) yield* budget.check(plainRequest.taskId)
     const lease = yield* route(registry, requirement, breakers)
     const agent = lease.agent
+    const { flush, hooks, reported } = makeHooks(agent.name, plainRequest.taskId, channel?.info?.emit, budgets)
+    const request: Agent.AgentRequest = { ...plainRequest, hooks }
+    // agents that do not report per model call: their answer's usage is counted once
+    const countUsage = (response: Agent.AgentResponse) =>
+      !reported() && response.usage !== undefined ? hooks.modelCalled(response.usage) : Effect.void
     if (breakers === undefined) {
-      const response = yield* agent.run(request)
+      const response = yield* agent.run(request).pipe(Effect.ensuring(flush))
+      yield* countUsage(response)
       return { agent: agent.name, response }
     }
     const breaker = breakers.get(registry, agent.name)
@@ -158,7 +264,7 @@ export const callAgent = (
         retryAfterMs: permit.retryAfterMs
       })
     }
-    const response = yield* agent.run(request).pipe(Effect.onExit((exit) =>
+    const response = yield* agent.run(request).pipe(Effect.ensuring(flush), Effect.onExit((exit) =>
       Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
         ? Effect.sync(() => breaker.release()) // interrupted: not the agent's verdict; a probe slot is freed
         : Effect.clockWith((clock) =>
@@ -168,6 +274,7 @@ export const callAgent = (
           })
         )
     ))
+    yield* countUsage(response)
     return { agent: agent.name, response }
   }))
 
@@ -216,7 +323,9 @@ export const textOf = (response: Agent.AgentResponse): string => {
 export const isPermanent = (error: unknown): boolean =>
   (Agent.isAgentError(error) && !error.retryable) ||
   (typeof error === "object" && error !== null && "_tag" in error &&
-    (error._tag === "NoMatchingAgent" || error._tag === "UnknownAgent" || error._tag === "SkillNotFound"))
+    (error._tag === "NoMatchingAgent" || error._tag === "UnknownAgent" || error._tag === "SkillNotFound" ||
+      error._tag === "BudgetExceeded" || error._tag === "InvalidBudget" || error._tag === "StepLimitReached" ||
+      error._tag === "ToolFailed"))
 
 /**
  * A retry policy that never retries permanent failures (see `isPermanent`); everything else is as the

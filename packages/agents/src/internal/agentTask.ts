@@ -9,6 +9,7 @@ import * as Task from "@troupe/core/Task"
 import { Effect } from "effect"
 import type * as Agent from "../Agent.ts"
 import * as AgentRegistry from "../AgentRegistry.ts"
+import * as Budget from "../Budget.ts"
 import type { BreakerOption, Breakers, BreakerSettings, Options } from "../AgentTask.ts"
 import {
   callAgent,
@@ -65,8 +66,22 @@ export const make = <Needs>(
     retry: userRetry,
     fallbackAgent,
     breaker,
+    budget,
     ...attributes
   } = options
+  const invalidBudget = budget === undefined ? undefined : Budget.validate(`task ${description}`, budget)
+  // The task's budget, per run: its ledger lives from the first attempt to the end of the run.
+  const ledgers = new Map<string, Budget.Ledger>()
+  const ledgerFor = (info: Task.TaskInfo): Budget.Ledger | undefined => {
+    if (budget === undefined) return undefined
+    const key = `${info.runId}\u0000${info.path}`
+    let ledger = ledgers.get(key)
+    if (ledger === undefined || info.attempt === 1) {
+      ledger = Budget.ledger(`task ${info.node.id}`, budget)
+      ledgers.set(key, ledger)
+    }
+    return ledger
+  }
   const retry = userRetry === undefined ? undefined : retryingRetryable(userRetry)
   const family = familyOf(breaker)
   const withRules = retry !== undefined && retry.rules !== undefined && retry.rules.length > 0
@@ -107,8 +122,10 @@ export const make = <Needs>(
         attempt: info.attempt,
         ...(output === undefined ? {} : { outputSchema: output })
       }
+      if (invalidBudget !== undefined) return yield* invalidBudget
+      const channel = { info, budget: ledgerFor(info) }
       const on = (requirement: AgentRegistry.Requirement) =>
-        callAgent(registry, requirement, request, family, info.breakerChanged).pipe(
+        callAgent(registry, requirement, request, family, info.breakerChanged, channel).pipe(
           Effect.flatMap(({ agent, response }) =>
             output === undefined ? Effect.succeed(response.output) : decodeOutput(output, agent, node.id, response.output)
           )
@@ -125,6 +142,7 @@ export const make = <Needs>(
 
   const check = (node: PlanNode) =>
     Effect.gen(function*() {
+      if (invalidBudget !== undefined) return yield* invalidBudget
       const registry = yield* AgentRegistry.AgentRegistry
       yield* registry.check([
         requirementOf(node, taskType),

@@ -390,6 +390,29 @@ export const parseArguments = (text: string | null | undefined): Option.Option<u
   }
 }
 
+/**
+ * Metadata of a tool call whose arguments are not JSON, returned (with the raw text as `params`) when the
+ * caller validates tool calls itself (`toolCallValidation: "deferred"`), so that it can answer the model
+ * with an error instead of failing the request.
+ *
+ * @internal
+ */
+export const MALFORMED_ARGUMENTS = { openaiCompatible: { malformedArguments: true } } as const
+
+const toolCallPart = (
+  options: { readonly method: string; readonly deferred?: boolean | undefined },
+  id: string,
+  name: string,
+  text: string | null | undefined
+): Result.Result<Response.ToolCallPartEncoded, AiError.AiError> => {
+  const params = parseArguments(text)
+  if (Option.isSome(params)) return Result.succeed({ type: "tool-call", id, name, params: params.value })
+  if (options.deferred === true) {
+    return Result.succeed({ type: "tool-call", id, name, params: text ?? "", metadata: MALFORMED_ARGUMENTS })
+  }
+  return Result.fail(invalidArguments(options.method, name))
+}
+
 const invalidArguments = (method: string, name: string) =>
   fail(method, new AiError.InvalidOutputError({ description: `Arguments of tool call '${name}' are not valid JSON` }))
 
@@ -400,7 +423,12 @@ const invalidArguments = (method: string, name: string) =>
  */
 export const toParts = (
   completion: ChatCompletion,
-  options: { readonly model: string; readonly method: string; readonly makeId: () => string }
+  options: {
+    readonly model: string
+    readonly method: string
+    readonly makeId: () => string
+    readonly deferred?: boolean | undefined
+  }
 ): Result.Result<Array<Response.PartEncoded>, AiError.AiError> => {
   const parts: Array<Response.PartEncoded> = [metadataPart(completion, options.model)]
   const choice = completion.choices[0]
@@ -416,9 +444,9 @@ export const toParts = (
     parts.push({ type: "text", text: message.content })
   }
   for (const call of message.tool_calls ?? []) {
-    const params = parseArguments(call.function.arguments)
-    if (Option.isNone(params)) return Result.fail(invalidArguments(options.method, call.function.name))
-    parts.push({ type: "tool-call", id: call.id ?? options.makeId(), name: call.function.name, params: params.value })
+    const part = toolCallPart(options, call.id ?? options.makeId(), call.function.name, call.function.arguments)
+    if (Result.isFailure(part)) return Result.fail(part.failure)
+    parts.push(part.success)
   }
   const refused = typeof message.refusal === "string" && message.refusal.length > 0
   parts.push({
@@ -427,6 +455,36 @@ export const toParts = (
     usage: usage(completion.usage)
   })
   return Result.succeed(parts)
+}
+
+/**
+ * The parts of a whole completion as stream parts (for a server that answered a streaming request with
+ * one JSON body).
+ *
+ * @internal
+ */
+export const partsToStream = (parts: ReadonlyArray<Response.PartEncoded>): Array<Response.StreamPartEncoded> => {
+  const out: Array<Response.StreamPartEncoded> = []
+  parts.forEach((part, i) => {
+    switch (part.type) {
+      case "text":
+        out.push({ type: "text-start", id: `text-${i}` }, { type: "text-delta", id: `text-${i}`, delta: part.text }, {
+          type: "text-end",
+          id: `text-${i}`
+        })
+        break
+      case "reasoning":
+        out.push(
+          { type: "reasoning-start", id: `reasoning-${i}` },
+          { type: "reasoning-delta", id: `reasoning-${i}`, delta: part.text },
+          { type: "reasoning-end", id: `reasoning-${i}` }
+        )
+        break
+      default:
+        out.push(part as Response.StreamPartEncoded)
+    }
+  })
+  return out
 }
 
 // -----------------------------------------------------------------------------
@@ -439,7 +497,12 @@ export const toParts = (
  *
  * @internal
  */
-export const makeStreamState = (options: { readonly model: string; readonly method: string; readonly makeId: () => string }) => {
+export const makeStreamState = (options: {
+  readonly model: string
+  readonly method: string
+  readonly makeId: () => string
+  readonly deferred?: boolean | undefined
+}) => {
   let metadataSent = false
   let textOpen = false
   let reasoningOpen = false
@@ -506,9 +569,9 @@ export const makeStreamState = (options: { readonly model: string; readonly meth
     if (textOpen) out.push({ type: "text-end", id: TEXT_ID })
     for (const entry of tools.values()) {
       out.push({ type: "tool-params-end", id: entry.id })
-      const params = parseArguments(entry.args)
-      if (Option.isNone(params)) return Result.fail(invalidArguments(options.method, entry.name))
-      out.push({ type: "tool-call", id: entry.id, name: entry.name, params: params.value })
+      const part = toolCallPart(options, entry.id, entry.name, entry.args)
+      if (Result.isFailure(part)) return Result.fail(part.failure)
+      out.push(part.success)
     }
     out.push({ type: "finish", reason, usage: usage(lastUsage) })
     return Result.succeed(out)

@@ -10,6 +10,7 @@ import * as Task from "@troupe/core/Task"
 import { Effect, Schema } from "effect"
 import type * as Agent from "../Agent.ts"
 import * as AgentRegistry from "../AgentRegistry.ts"
+import type * as Budget from "../Budget.ts"
 import type { Breakers } from "../AgentTask.ts"
 import type { CommonOptions } from "../Patterns.ts"
 import {
@@ -39,7 +40,12 @@ export class PatternError extends Schema.TaggedError<PatternError>()("PatternErr
 }
 
 /** What any pattern may fail with. @internal */
-export type Failure = Agent.AgentError | AgentRegistry.RoutingError | Breaker.CircuitOpen | PatternError
+export type Failure =
+  | Agent.AgentError
+  | AgentRegistry.RoutingError
+  | Breaker.CircuitOpen
+  | Budget.BudgetExceeded
+  | PatternError
 
 /** One question to one agent. @internal */
 export interface Ask<S> {
@@ -109,7 +115,7 @@ export const make = <A, E, Needs>(
             attempt: info.attempt,
             ...(question.output === undefined ? {} : { outputSchema: question.output })
           }
-          return callAgent(registry, { taskId: node.id, agentType }, request, breakers).pipe(
+          return callAgent(registry, { taskId: node.id, agentType }, request, breakers, info.breakerChanged, { info }).pipe(
             Effect.flatMap(({ agent, response }) =>
               Effect.map(
                 question.output === undefined
