@@ -203,8 +203,13 @@ export const makeHooks = (
       ),
     text: (delta) =>
       emit === undefined ? Effect.void : Effect.map(Clock.currentTimeMillis, (now) => {
-        pending = (pending + delta).slice(-MAX_DELTA)
-        tail = (tail + delta).slice(-MAX_TAIL)
+        // nothing is dropped: a delta that would overflow the pending text is sent in pieces of MAX_DELTA
+        for (let i = 0; i < delta.length; i += MAX_DELTA) {
+          const piece = delta.slice(i, i + MAX_DELTA)
+          if (pending.length + piece.length > MAX_DELTA) send()
+          pending += piece
+          tail = (tail + piece).slice(-MAX_TAIL)
+        }
         if (lastEmit === undefined || now - lastEmit >= TEXT_INTERVAL_MS || pending.length >= MAX_DELTA) {
           lastEmit = now
           send()
