@@ -8,9 +8,14 @@
  * - Jobs: `submit(agent, input, { priority, metadata, callback })` queues a job; `workers` jobs (default 4)
  *   run at once, highest priority first and first-in-first-out within a priority. `status(id)`,
  *   `getTask(id)`, `awaitJob(id)` and `cancelJob(id)` follow a job.
- * - Events: `on(name, handler)` subscribes to lifecycle events (`task.completed`, `workflow.failed`,
- *   `job.queued`, ...), which are the runs' RunEvents and the jobs' transitions under seed names;
- *   `emit("custom.name", payload)` publishes custom events to the same handlers.
+ * - Events (see `Events`): `on(nameOrPattern, handler)` subscribes to lifecycle events (`task.created`,
+ *   `task.completed`, `workflow.failed`, `task.*`, ...), which are the runs' RunEvents and the jobs'
+ *   transitions under seed names (a job is a task: `task.completed` sees it); `emit` publishes custom
+ *   events (`custom.*`, or a definition with a Schema). Each subscriber has its own bounded buffer and
+ *   fiber: a slow or throwing subscriber never blocks or fails a run.
+ * - Triggers (see `Trigger`): `addTrigger` starts a workflow whenever a matching event arrives.
+ * - Persistence (see `JobStore`): with a JobStore in the context, jobs and history are written after each
+ *   operation and restored when the layer is built; jobs submitted by a registered agent's name resume.
  * - Cache: `cacheStats`, `invalidateCache` and `clearCache` act on the `TaskCache` provided when the
  *   layer was built; without one the stats say strategy `none`.
  *
@@ -39,17 +44,23 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Deferred, Effect, Exit, type Fiber, Layer, Option, Schema, Scope } from "effect"
-import * as Engine from "./Engine.ts"
-import { makeJobQueue, type QueueEntry } from "./internal/orchestratorQueue.ts"
-import * as Plan from "./Plan.ts"
-import { isTerminal, type RunEvent } from "./RunEvent.ts"
+
+import { type Cause, Clock, Context, type Deferred, Effect, Layer, Option, Schema, Scope } from "effect"
+import type * as Engine from "./Engine.ts"
+import * as Events from "./Events.ts"
+import { clampPriority, makeJobQueueApi } from "./internal/orchestratorJobs.ts"
+import { makeRunRegistry, type RunEntry } from "./internal/orchestratorRuns.ts"
+import { makeStoreWriter } from "./internal/orchestratorStore.ts"
+import { makeTriggers } from "./internal/orchestratorTriggers.ts"
+import type * as JobStore from "./JobStore.ts"
+import type { RunEvent } from "./RunEvent.ts"
 import type * as RunEventNs from "./RunEvent.ts"
 import * as RunMetrics from "./RunMetrics.ts"
-import * as RunState from "./RunState.ts"
-import * as Task from "./Task.ts"
+import type * as RunState from "./RunState.ts"
+import type * as Task from "./Task.ts"
 import type { ErrorOf, OutputOf, ServicesOf } from "./Task.ts"
 import * as TaskCache from "./TaskCache.ts"
+import type * as Trigger from "./Trigger.ts"
 import * as Workflow from "./Workflow.ts"
 import type { DefinitionError, WorkflowCancelled, WorkflowFailed, WorkflowTimeout } from "./WorkflowError.ts"
 
@@ -72,6 +83,21 @@ export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound"
 }
 
 /**
+ * `submit(name, input)` named an agent that was not registered (`Orchestrator.layer({ agents })`).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AgentNotFound extends Schema.TaggedError<AgentNotFound>()("AgentNotFound", {
+  agent: Schema.String,
+  registered: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `No agent "${this.agent}" is registered with the orchestrator; registered: [${this.registered.join(", ")}]`
+  }
+}
+
+/**
  * No job with this id is known.
  *
  * @category errors
@@ -89,8 +115,6 @@ export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound"
 // Priorities
 // -----------------------------------------------------------------------------
 
-const clampPriority = (p: number): Task.Priority =>
-  (Number.isFinite(p) ? Math.min(10, Math.max(1, Math.round(p))) : 5) as Task.Priority
 
 /**
  * Maps a seed 002 priority (1 is the highest) onto Troupe's scale (10 is the highest): `11 - p`, so
@@ -147,24 +171,12 @@ export type RunError<W extends Workflow.Any> =
   | WorkflowCancelled
 
 /**
- * One entry of the run history.
+ * One entry of the run history (stored as is by a `JobStore`).
  *
  * @category models
  * @since 0.1.0
  */
-export interface RunSummary {
-  readonly runId: string
-  readonly workflow: string
-  readonly status: RunState.RunStatus
-  readonly startedAt: number | undefined
-  readonly finishedAt: number | undefined
-  readonly durationMs: number | undefined
-  readonly progress: RunState.Progress
-  /** Ids of the tasks that failed. */
-  readonly failedTasks: ReadonlyArray<string>
-  /** The job that started this run, when it ran a submitted Task value. */
-  readonly jobId?: string | undefined
-}
+export type RunSummary = JobStore.RunRecord
 
 /**
  * Options of `history`.
@@ -248,7 +260,7 @@ export type JobId<A = unknown, E = unknown> = string & {
  * @category models
  * @since 0.1.0
  */
-export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled"
+export type JobStatus = JobStore.JobStatus
 
 /**
  * A submitted job and, once it finished, its result or error.
@@ -277,6 +289,10 @@ export interface Job<A = unknown, E = unknown> {
   readonly message?: string | undefined
   /** For a Task value: the id of the one-task run that executed it (see `history`). */
   readonly runId?: string | undefined
+  /** The registered agent's name, for a job submitted by name. */
+  readonly agent?: string | undefined
+  /** How many times the job was started (more than 1 when it resumed after a restart while running). */
+  readonly attempts?: number | undefined
 }
 
 /**
@@ -304,7 +320,7 @@ export interface SubmitOptions<A = unknown, E = unknown> {
 }
 
 // -----------------------------------------------------------------------------
-// Models: events
+// Models: events (see the Events module)
 // -----------------------------------------------------------------------------
 
 /**
@@ -313,69 +329,18 @@ export interface SubmitOptions<A = unknown, E = unknown> {
  * @category events
  * @since 0.1.0
  */
-export type WorkflowEvent<T extends RunEventNs.Tag> = RunEventNs.Of<T> & { readonly workflow: string }
+export type WorkflowEvent<T extends RunEventNs.Tag> = Events.WorkflowEvent<T>
 
-/**
- * @category events
- * @since 0.1.0
- */
-export interface JobQueued {
-  readonly _tag: "JobQueued"
-  readonly jobId: string
-  readonly at: number
-  readonly priority: Task.Priority
-  readonly metadata: Readonly<Record<string, unknown>>
-}
-
-/**
- * @category events
- * @since 0.1.0
- */
-export interface JobStarted {
-  readonly _tag: "JobStarted"
-  readonly jobId: string
-  readonly at: number
-  readonly priority: Task.Priority
-  readonly metadata: Readonly<Record<string, unknown>>
-}
-
-/**
- * @category events
- * @since 0.1.0
- */
-export interface JobCompleted {
-  readonly _tag: "JobCompleted"
-  readonly jobId: string
-  readonly at: number
-  readonly durationMs: number
-  readonly result: unknown
-  readonly metadata: Readonly<Record<string, unknown>>
-}
-
-/**
- * @category events
- * @since 0.1.0
- */
-export interface JobFailed {
-  readonly _tag: "JobFailed"
-  readonly jobId: string
-  readonly at: number
-  readonly durationMs: number
-  readonly message: string
-  readonly cause: Cause.Cause<unknown>
-  readonly metadata: Readonly<Record<string, unknown>>
-}
-
-/**
- * @category events
- * @since 0.1.0
- */
-export interface JobCancelled {
-  readonly _tag: "JobCancelled"
-  readonly jobId: string
-  readonly at: number
-  readonly metadata: Readonly<Record<string, unknown>>
-}
+/** @category events @since 0.1.0 */
+export type JobQueued = Events.JobQueued
+/** @category events @since 0.1.0 */
+export type JobStarted = Events.JobStarted
+/** @category events @since 0.1.0 */
+export type JobCompleted = Events.JobCompleted
+/** @category events @since 0.1.0 */
+export type JobFailed = Events.JobFailed
+/** @category events @since 0.1.0 */
+export type JobCancelled = Events.JobCancelled
 
 /**
  * A custom event published with `emit`.
@@ -383,86 +348,48 @@ export interface JobCancelled {
  * @category events
  * @since 0.1.0
  */
-export interface CustomEvent<P = unknown> {
-  readonly _tag: "Custom"
-  readonly name: CustomName
-  readonly at: number
-  readonly payload: P
-}
+export type CustomEvent<P = unknown, N extends string = string> = Events.CustomEvent<P, N>
 
 /**
- * The lifecycle events and what their handlers receive. Run events map onto them as follows:
- * `RunStarted` → `workflow.started`, `RunCompleted` → `workflow.completed`, `RunFailed` →
- * `workflow.failed`, `RunCancelled` → `workflow.cancelled`, `TaskStarted` → `task.started` (once per
- * attempt), `TaskCompleted` → `task.completed` (also for cache hits), `TaskFailed` → `task.failed`,
- * `TaskSkipped` → `task.skipped`, `TaskRetrying` → `task.retrying`, `TaskCancelled` → `task.cancelled`.
+ * The lifecycle events by name (see `Events.Lifecycle`).
  *
  * @category events
  * @since 0.1.0
  */
-export interface Events {
-  readonly "workflow.started": WorkflowEvent<"RunStarted">
-  readonly "workflow.completed": WorkflowEvent<"RunCompleted">
-  readonly "workflow.failed": WorkflowEvent<"RunFailed">
-  readonly "workflow.cancelled": WorkflowEvent<"RunCancelled">
-  readonly "task.started": WorkflowEvent<"TaskStarted">
-  readonly "task.completed": WorkflowEvent<"TaskCompleted">
-  readonly "task.failed": WorkflowEvent<"TaskFailed">
-  readonly "task.skipped": WorkflowEvent<"TaskSkipped">
-  readonly "task.retrying": WorkflowEvent<"TaskRetrying">
-  readonly "task.cancelled": WorkflowEvent<"TaskCancelled">
-  readonly "job.queued": JobQueued
-  readonly "job.started": JobStarted
-  readonly "job.completed": JobCompleted
-  readonly "job.failed": JobFailed
-  readonly "job.cancelled": JobCancelled
-}
+export type EventMap = Events.Lifecycle
 
 /**
- * The name of a custom event: anything under `custom.`.
+ * The name of an untyped custom event: anything under `custom.`.
  *
  * @category events
  * @since 0.1.0
  */
-export type CustomName = `custom.${string}`
+export type CustomName = Events.CustomName
 
 /**
- * A name `on` accepts.
+ * What `on` accepts: a lifecycle name, a custom name, a pattern with `*` (`task.*`), or a definition.
  *
  * @category events
  * @since 0.1.0
  */
-export type EventName = keyof Events | CustomName
+export type EventName = Events.Selector
 
 /**
- * What a handler of an event name receives.
+ * What a handler of a name, pattern or definition receives.
  *
  * @category events
  * @since 0.1.0
  */
-export type EventOf<N extends EventName> = N extends keyof Events ? Events[N] : CustomEvent
+export type EventOf<N> = Events.EventOf<N>
 
 /**
- * An event handler. It runs synchronously where the event happens; exceptions it throws are logged
- * and do not affect the run or job.
+ * An event handler: it runs in its subscriber's own fiber (see `Events`): it may return nothing, a Promise
+ * or an Effect; if it throws it is reported and detached, and it never affects a run or a job.
  *
  * @category events
  * @since 0.1.0
  */
-export type Handler<N extends EventName> = (event: EventOf<N>) => void
-
-const runEventNames: Partial<Record<RunEventNs.Tag, keyof Events>> = {
-  RunStarted: "workflow.started",
-  RunCompleted: "workflow.completed",
-  RunFailed: "workflow.failed",
-  RunCancelled: "workflow.cancelled",
-  TaskStarted: "task.started",
-  TaskCompleted: "task.completed",
-  TaskFailed: "task.failed",
-  TaskSkipped: "task.skipped",
-  TaskRetrying: "task.retrying",
-  TaskCancelled: "task.cancelled"
-}
+export type Handler<N> = Events.Handler<N>
 
 /**
  * The lifecycle event name of a run event, if it has one.
@@ -470,7 +397,7 @@ const runEventNames: Partial<Record<RunEventNs.Tag, keyof Events>> = {
  * @category events
  * @since 0.1.0
  */
-export const eventName = (event: RunEvent): keyof Events | undefined => runEventNames[event._tag]
+export const eventName = (event: RunEvent): keyof EventMap | undefined => Events.nameOfRunEvent(event)
 
 // -----------------------------------------------------------------------------
 // Service
@@ -482,14 +409,37 @@ export const eventName = (event: RunEvent): keyof Events | undefined => runEvent
  * @category models
  * @since 0.1.0
  */
-export interface Options {
+export interface Options<Agents extends AgentRegistry = {}> {
   /** Jobs running at once. Default 4. */
   readonly workers?: number | undefined
-  /** Finished runs kept for `history`, `state` and `metrics` (oldest dropped first). Default 1000. */
+  /**
+   * Finished runs kept for `history`, `state` and `metrics` (the oldest finished run is dropped as soon
+   * as another finishes beyond the limit; runs in progress are always kept). Default 1000.
+   */
   readonly historyLimit?: number | undefined
   /** Finished jobs kept for `status` and `getTask` (oldest dropped first). Default 10000. */
   readonly jobLimit?: number | undefined
+  /**
+   * Agents registered by name: `submit("name", input)` runs them, and a job submitted by name that was
+   * queued or running when the process stopped resumes after a restart (with a durable `JobStore`). Their
+   * services are taken from the layer's context.
+   */
+  readonly agents?: Agents | undefined
 }
+
+/**
+ * Agents by name (see `Options.agents`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type AgentRegistry = Readonly<Record<string, Agent<any, unknown, unknown, any>>>
+
+type AgentServices<Agents extends AgentRegistry> = {
+  [K in keyof Agents]: Agents[K] extends Task.Task<infer _A, infer _E, infer R, infer _N> ? R
+    : Agents[K] extends (input: any) => infer Out ? ServicesOf<Out>
+    : never
+}[keyof Agents]
 
 /**
  * The orchestrator's operations.
@@ -580,6 +530,8 @@ export interface OrchestratorApi {
       input: I,
       options?: SubmitOptions<OutputOf<ReturnType<F>>, ErrorOf<ReturnType<F>>>
     ): Effect.Effect<JobId<OutputOf<ReturnType<F>>, ErrorOf<ReturnType<F>>>, never, ServicesOf<ReturnType<F>>>
+    /** By the name of an agent registered with the layer (such a job can resume after a restart). */
+    (agent: string, input: unknown, options?: SubmitOptions): Effect.Effect<JobId, AgentNotFound>
   }
   readonly status: (jobId: string) => Effect.Effect<JobStatus, JobNotFound>
   /** The job record, with its result or error once it finished. */
@@ -591,10 +543,41 @@ export interface OrchestratorApi {
   /** Known jobs in submission order, optionally only those with one status. */
   readonly jobs: (options?: { readonly status?: JobStatus | undefined }) => Effect.Effect<ReadonlyArray<Job>>
 
-  /** Subscribes a handler; the returned effect unsubscribes it. */
-  readonly on: <N extends EventName>(name: N, handler: Handler<N>) => Effect.Effect<Effect.Effect<void>>
-  /** Publishes a custom event to the handlers of its name. */
-  readonly emit: <P>(name: CustomName, payload: P) => Effect.Effect<void>
+  /**
+   * Subscribes a handler to a lifecycle event, a custom event, a definition or a pattern (`task.*`); the
+   * returned effect unsubscribes it. See `Events` for delivery (own buffer and fiber per subscriber).
+   */
+  readonly on: <const N extends EventName>(
+    name: N,
+    handler: Handler<N>,
+    options?: Events.SubscribeOptions
+  ) => Effect.Effect<Effect.Effect<void>>
+  /** Like `on`, returning the subscription with its stats (delivered, dropped, pending, status). */
+  readonly subscribe: <const N extends EventName>(
+    name: N,
+    handler: Handler<N>,
+    options?: Events.SubscribeOptions
+  ) => Effect.Effect<Events.Subscription>
+  /**
+   * Publishes a custom event: a `custom.*` name with any payload, or a definition, whose payload is
+   * checked against its Schema first (`InvalidEvent`, and nothing is published, when it does not fit).
+   */
+  readonly emit: {
+    <N extends string, P>(definition: Events.Definition<N, P>, payload: P): Effect.Effect<void, Events.InvalidEvent>
+    <P>(name: CustomName, payload: P): Effect.Effect<void>
+  }
+  /** Waits until every subscriber has handled the events published so far. */
+  readonly flushEvents: Effect.Effect<void>
+  /** The stats of every subscription (including triggers'), active or ended. */
+  readonly subscribers: Effect.Effect<ReadonlyArray<Events.SubscriberStats>>
+
+  /**
+   * Attaches a trigger: each matching event starts a run of its workflow (see `Trigger`). The runs use the
+   * caller's services.
+   */
+  readonly addTrigger: <S extends Events.Selector, W extends Workflow.Any>(
+    trigger: Trigger.Trigger<S, W>
+  ) => Effect.Effect<Trigger.Handle, never, Workflow.Services<W>>
 }
 
 /**
@@ -609,50 +592,6 @@ export class Orchestrator extends Context.Service<Orchestrator, OrchestratorApi>
 // Implementation
 // -----------------------------------------------------------------------------
 
-interface RunEntry {
-  readonly seq: number
-  readonly runId: string
-  readonly workflow: string
-  readonly tracker: RunState.Tracker
-  readonly metrics: RunMetrics.Collector
-  readonly jobId: string | undefined
-  handle: Engine.RunHandle<unknown, unknown> | undefined
-  cancelRequested: boolean
-  finished: boolean
-}
-
-interface JobEntry extends QueueEntry {
-  readonly id: string
-  readonly priority: Task.Priority
-  readonly metadata: Readonly<Record<string, unknown>>
-  readonly submittedAt: number
-  readonly context: Context.Context<never>
-  readonly program: Effect.Effect<unknown, unknown>
-  readonly callback: ((job: Job) => void) | undefined
-  readonly done: Deferred.Deferred<Job>
-  status: JobStatus
-  startedAt?: number | undefined
-  finishedAt?: number | undefined
-  result?: unknown
-  error?: unknown
-  cause?: Cause.Cause<unknown> | undefined
-  message?: string | undefined
-  runId?: string | undefined
-  fiber: Fiber.Fiber<unknown, unknown> | undefined
-}
-
-let idCounter = 0
-const newId = (prefix: string): string =>
-  `${prefix}-${Date.now().toString(36)}-${(idCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
-
-type StartFn = (
-  workflow: Workflow.Any,
-  input: unknown,
-  options: Engine.RunOptions
-) => Effect.Effect<Engine.RunHandle<unknown, unknown>, DefinitionError, unknown>
-
-const engineStart = Engine.start as unknown as StartFn
-
 const noCacheStats: TaskCache.CacheStats = {
   strategy: "none",
   hits: 0,
@@ -664,356 +603,99 @@ const noCacheStats: TaskCache.CacheStats = {
   maxSize: undefined
 }
 
-const jobView = (job: JobEntry): Job => ({
-  id: job.id,
-  status: job.status,
-  priority: job.priority,
-  metadata: job.metadata,
-  submittedAt: job.submittedAt,
-  ...(job.startedAt === undefined ? {} : { startedAt: job.startedAt }),
-  ...(job.finishedAt === undefined ? {} : {
-    finishedAt: job.finishedAt,
-    durationMs: job.finishedAt - (job.startedAt ?? job.finishedAt)
-  }),
-  ...(job.status === "completed" ? { result: job.result } : {}),
-  ...(job.error === undefined ? {} : { error: job.error }),
-  ...(job.cause === undefined ? {} : { cause: job.cause }),
-  ...(job.message === undefined ? {} : { message: job.message }),
-  ...(job.runId === undefined ? {} : { runId: job.runId })
-})
-
 const nameOf = (workflow: string | Workflow.Any | undefined): string | undefined =>
   workflow === undefined ? undefined : typeof workflow === "string" ? workflow : workflow.name
 
-const summaryOf = (entry: RunEntry): RunSummary => {
-  const state = entry.tracker.snapshot()
-  return {
-    runId: entry.runId,
-    workflow: entry.workflow,
-    status: state.status,
-    startedAt: state.startedAt,
-    finishedAt: state.finishedAt,
-    durationMs: state.durationMs,
-    progress: state.progress,
-    failedTasks: state.tasks.filter((t) => t.status === "failed").map((t) => t.id),
-    ...(entry.jobId === undefined ? {} : { jobId: entry.jobId })
-  }
-}
+/** The cache facade: the TaskCache the layer was built with, or stats saying `none`. */
+const cacheFacade = (
+  cache: Option.Option<TaskCache.TaskCache["Service"]>
+): Pick<OrchestratorApi, "cacheStats" | "invalidateCache" | "clearCache"> =>
+  Option.isSome(cache)
+    ? {
+      cacheStats: cache.value.stats,
+      invalidateCache: (workflow, taskId) =>
+        cache.value.invalidateTask(typeof workflow === "string" ? workflow : workflow.name, taskId),
+      clearCache: cache.value.clear
+    }
+    : { cacheStats: Effect.succeed(noCacheStats), invalidateCache: () => Effect.succeed(0), clearCache: Effect.void }
 
 /**
- * Builds an orchestrator. Runs and running jobs are interrupted when the scope closes. The `TaskCache`
- * in the context (if any) is the one `cacheStats`, `invalidateCache` and `clearCache` act on, and runs
- * started through the orchestrator use it.
+ * Builds an orchestrator from its parts: the event bus (`Events`), the store writer (`JobStore`), the run
+ * registry, the job queue and the cache facade (under `internal/orchestrator*.ts`). Runs, running jobs and
+ * subscribers are stopped when the scope closes. The `TaskCache` in the context (if any) is the one
+ * `cacheStats`, `invalidateCache` and `clearCache` act on, and runs started through the orchestrator use
+ * it; the `JobStore` in the context (if any) is where jobs and history are persisted and restored from.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, never, Scope.Scope> =>
+export const make = <Agents extends AgentRegistry = {}>(
+  options: Options<Agents> = {}
+): Effect.Effect<OrchestratorApi, never, Scope.Scope | AgentServices<Agents>> =>
   Effect.gen(function*() {
-    const scope = yield* Effect.scope
-    const layerContext = yield* Effect.context<never>()
+    const workers = Math.max(1, Math.floor(positive(options.workers, 4)))
+    const historyLimit = Math.max(1, Math.floor(positive(options.historyLimit, 1000)))
+    const jobLimit = Math.max(1, Math.floor(positive(options.jobLimit, 10_000)))
+    const agents: Readonly<Record<string, unknown>> = options.agents ?? {}
+
+    const bus = yield* Events.makeBus
+    const store = yield* makeStoreWriter
+    const runs = yield* makeRunRegistry({ historyLimit, bus, store })
+    const jobs = yield* makeJobQueueApi({ workers, jobLimit, agents, bus, store, runs })
+    const triggers = makeTriggers(bus, runs)
     const cache = yield* Effect.serviceOption(TaskCache.TaskCache)
-    const workers = Math.max(1, Math.floor(options.workers ?? 4))
-    const historyLimit = Math.max(1, Math.floor(options.historyLimit ?? 1000))
-    const jobLimit = Math.max(1, Math.floor(options.jobLimit ?? 10_000))
-
-    // ---- events --------------------------------------------------------------------------------
-
-    const handlers = new Map<string, Set<(event: never) => void>>()
-
-    const publish = (name: string, event: unknown): void => {
-      const set = handlers.get(name)
-      if (set === undefined || set.size === 0) return
-      for (const handler of [...set]) {
-        try {
-          ;(handler as (event: unknown) => void)(event)
-        } catch (error) {
-          Effect.runForkWith(layerContext)(
-            Effect.logWarning(`Orchestrator: a handler of "${name}" threw`, error)
-          )
-        }
-      }
-    }
-
-    // ---- runs ----------------------------------------------------------------------------------
-
-    const runs = new Map<string, RunEntry>()
-    let runSeq = 0
-    const prune = () => {
-      if (runs.size <= historyLimit) return
-      for (const [id, entry] of runs) {
-        if (runs.size <= historyLimit) return
-        if (entry.finished) runs.delete(id)
-      }
-    }
-
-    const withCache = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Option.isSome(cache) ? Effect.provideService(effect, TaskCache.TaskCache, cache.value) : effect
-
-    const launch = (
-      workflow: Workflow.Any,
-      input: unknown,
-      runOptions: Engine.RunOptions,
-      jobId?: string
-    ): Effect.Effect<Engine.RunHandle<unknown, unknown>, DefinitionError, unknown> =>
-      Effect.suspend(() => {
-        const runId = runOptions.runId ?? newId("run")
-        const plan = Plan.fromWorkflow(workflow)
-        const entry: RunEntry = {
-          seq: runSeq++,
-          runId,
-          workflow: plan.name,
-          tracker: RunState.tracker(plan, runId),
-          metrics: RunMetrics.collector(plan),
-          jobId,
-          handle: undefined,
-          cancelRequested: false,
-          finished: false
-        }
-        const userOnEvent = runOptions.onEvent
-        const onEvent = (event: RunEvent) => {
-          if (event._tag === "RunStarted") {
-            runs.delete(runId)
-            runs.set(runId, entry)
-            prune()
-          }
-          entry.tracker.apply(event)
-          entry.metrics.onEvent(event)
-          if (isTerminal(event)) entry.finished = true
-          if (userOnEvent !== undefined) userOnEvent(event)
-          const name = runEventNames[event._tag]
-          if (name !== undefined) publish(name, { ...event, workflow: entry.workflow })
-        }
-        const handoff = Deferred.makeUnsafe<Engine.RunHandle<unknown, unknown>, DefinitionError>()
-        const program = engineStart(workflow, input, { ...runOptions, runId, onEvent }).pipe(
-          Effect.matchCauseEffect({
-            onFailure: (cause) => Deferred.failCause(handoff, cause),
-            onSuccess: (handle) =>
-              Effect.suspend(() => {
-                entry.handle = handle
-                return entry.cancelRequested ? handle.cancel : Effect.void
-              }).pipe(
-                Effect.andThen(Deferred.succeed(handoff, handle)),
-                // Keeps the run (a child of this fiber) alive until it ends.
-                Effect.andThen(Effect.exit(handle.await))
-              )
-          })
-        )
-        return Effect.forkIn(withCache(program), scope).pipe(
-          Effect.andThen(Deferred.await(handoff))
-        )
-      })
-
-    const awaitRun = <A>(handle: Engine.RunHandle<A, unknown>) =>
-      handle.await.pipe(Effect.onInterrupt(() => handle.cancel))
-
-    const executeTaskImpl = (
-      id: string,
-      task: unknown,
-      input: unknown,
-      runOptions: Engine.RunOptions = {},
-      jobId?: string,
-      onRun?: (runId: string) => void
-    ): Effect.Effect<unknown, unknown, unknown> => {
-      const wf = Workflow.dynamic<string, unknown>(id).task(id, task as (ctx: unknown) => unknown)
-      return launch(wf, input, runOptions, jobId).pipe(
-        Effect.tap((handle) => Effect.sync(() => onRun?.(handle.runId))),
-        Effect.flatMap(awaitRun),
-        Effect.map((result) => (result.outputs as Record<string, unknown>)[id])
-      )
-    }
 
     const findRun = (runId: string): Effect.Effect<RunEntry, RunNotFound> =>
       Effect.suspend(() => {
         const entry = runs.get(runId)
         return entry === undefined ? Effect.fail(new RunNotFound({ runId })) : Effect.succeed(entry)
       })
+    const liveRun = (runId: string): Effect.Effect<RunEntry & { readonly tracker: RunState.Tracker; readonly metrics: RunMetrics.Collector }, RunNotFound> =>
+      Effect.flatMap(findRun(runId), (entry) =>
+        entry.tracker === undefined || entry.metrics === undefined
+          ? Effect.fail(new RunNotFound({ runId })) // restored from the store: only its summary is kept
+          : Effect.succeed(entry as never))
 
-    // ---- jobs ----------------------------------------------------------------------------------
+    const awaitRun = <A>(handle: Engine.RunHandle<A, unknown>) => handle.await.pipe(Effect.onInterrupt(() => handle.cancel))
 
-    const jobs = new Map<string, JobEntry>()
-    const queue = makeJobQueue<JobEntry>()
-    let jobSeq = 0
-    let runningJobs = 0
-    let closed = false
-
-    const nowOf = (ctx: Context.Context<never>): number => Context.getUnsafe(ctx, Clock.Clock).currentTimeMillisUnsafe()
-
-    const pruneJobs = () => {
-      if (jobs.size <= jobLimit) return
-      for (const [id, job] of jobs) {
-        if (jobs.size <= jobLimit) return
-        if (job.status !== "queued" && job.status !== "running") jobs.delete(id)
-      }
+    const executeTask = (id: string, task: unknown, input: unknown, runOptions: Engine.RunOptions = {}) => {
+      const wf = Workflow.dynamic<string, unknown>(id).task(id, task as (ctx: unknown) => unknown)
+      return runs.launch(wf, input, runOptions).pipe(
+        Effect.flatMap(awaitRun),
+        Effect.map((result) => (result.outputs as Record<string, unknown>)[id])
+      )
     }
 
-    const settleJob = (job: JobEntry, exit: Exit.Exit<unknown, unknown>) => {
-      if (job.status !== "queued" && job.status !== "running") return
-      const wasRunning = job.status === "running"
-      const at = nowOf(job.context)
-      job.finishedAt = at
-      const durationMs = at - (job.startedAt ?? at)
-      if (Exit.isSuccess(exit)) {
-        job.status = "completed"
-        job.result = exit.value
-        publish("job.completed", {
-          _tag: "JobCompleted",
-          jobId: job.id,
-          at,
-          durationMs,
-          result: exit.value,
-          metadata: job.metadata
-        } satisfies JobCompleted)
-      } else if (Cause.hasInterruptsOnly(exit.cause)) {
-        job.status = "cancelled"
-        job.message = wasRunning ? "job cancelled while running" : "job cancelled before it started"
-        publish("job.cancelled", { _tag: "JobCancelled", jobId: job.id, at, metadata: job.metadata } satisfies JobCancelled)
-      } else {
-        job.status = "failed"
-        job.cause = exit.cause
-        job.message = Engine.describeCause(exit.cause)
-        const error = Cause.findErrorOption(exit.cause)
-        if (Option.isSome(error)) job.error = error.value
-        publish("job.failed", {
-          _tag: "JobFailed",
-          jobId: job.id,
-          at,
-          durationMs,
-          message: job.message,
-          cause: exit.cause,
-          metadata: job.metadata
-        } satisfies JobFailed)
-      }
-      job.fiber = undefined
-      const view = jobView(job)
-      Deferred.doneUnsafe(job.done, Effect.succeed(view))
-      if (job.callback !== undefined) {
-        try {
-          job.callback(view)
-        } catch (error) {
-          Effect.runForkWith(layerContext)(Effect.logWarning(`Orchestrator: the callback of job ${job.id} threw`, error))
-        }
-      }
-      if (wasRunning) {
-        runningJobs--
-        pump()
-      }
-      pruneJobs()
-    }
+    const subscribe = (name: EventName, handler: (event: never) => unknown, subscribeOptions?: Events.SubscribeOptions) =>
+      bus.subscribe(Events.selectorName(name), handler, subscribeOptions)
 
-    function pump(): void {
-      while (!closed && runningJobs < workers) {
-        const job = queue.pop()
-        if (job === undefined) return
-        runningJobs++
-        job.status = "running"
-        job.startedAt = nowOf(job.context)
-        publish("job.started", {
-          _tag: "JobStarted",
-          jobId: job.id,
-          at: job.startedAt,
-          priority: job.priority,
-          metadata: job.metadata
-        } satisfies JobStarted)
-        if (job.status !== "running") continue // a handler cancelled it
-        const fiber = Effect.runForkWith(job.context)(job.program)
-        const exit = fiber.pollUnsafe()
-        if (exit !== undefined) {
-          settleJob(job, exit)
-        } else {
-          job.fiber = fiber
-          fiber.addObserver((exit) => settleJob(job, exit))
+    const emit = (name: CustomName | Events.Definition<string, unknown>, payload: unknown) =>
+      Effect.gen(function*() {
+        const at = yield* Clock.currentTimeMillis
+        if (typeof name === "string") {
+          if (!name.startsWith("custom.")) {
+            return yield* new Events.InvalidEvent({ name, reason: "untyped custom events are named custom.*" })
+          }
+          bus.publish(name, { _tag: "Custom", name, at, payload } satisfies Events.CustomEvent)
+          return
         }
-      }
-    }
-
-    const submit = (
-      agent: unknown,
-      input: unknown,
-      submitOptions: SubmitOptions<unknown, unknown> = {}
-    ): Effect.Effect<string, never, unknown> =>
-      Effect.withFiber((fiber) => {
-        const context = fiber.context as Context.Context<never>
-        const id = newId("job")
-        const program: Effect.Effect<unknown, unknown, unknown> = Task.isTask(agent)
-          ? executeTaskImpl("job", agent, input, {}, id, (runId) => {
-            entry.runId = runId
-          }).pipe(
-            // The job's error is the task's, not the one-task run's WorkflowFailed.
-            Effect.catchIf(
-              (e): e is WorkflowFailed<unknown> =>
-                typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "WorkflowFailed",
-              (e) => e.failures.length > 0 ? Effect.failCause(e.failures[0]!.cause) : Effect.fail(e)
-            )
-          )
-          : Task.fromHandler(id, () => (agent as (input: unknown) => unknown)(input))
-        const entry: JobEntry = {
-          id,
-          priority: clampPriority(submitOptions.priority ?? 5),
-          seq: jobSeq++,
-          removed: false,
-          metadata: Object.freeze({ ...submitOptions.metadata }),
-          submittedAt: nowOf(context),
-          context,
-          program: program as Effect.Effect<unknown, unknown>,
-          callback: submitOptions.callback,
-          done: Deferred.makeUnsafe<Job>(),
-          status: "queued",
-          fiber: undefined
+        if (Events.isReservedName(name.name)) {
+          return yield* new Events.InvalidEvent({ name: name.name, reason: "the name is reserved for lifecycle events" })
         }
-        jobs.set(id, entry)
-        if (closed) {
-          settleJob(entry, Exit.interrupt())
-          return Effect.succeed(id)
-        }
-        queue.push(entry)
-        publish("job.queued", {
-          _tag: "JobQueued",
-          jobId: id,
-          at: entry.submittedAt,
-          priority: entry.priority,
-          metadata: entry.metadata
-        } satisfies JobQueued)
-        pump()
-        return Effect.succeed(id)
+        const checked = yield* Schema.decodeUnknownEffect(Schema.toType(name.schema as Schema.Codec<unknown>))(payload).pipe(
+          Effect.mapError((error) => new Events.InvalidEvent({ name: name.name, reason: error.message }))
+        )
+        bus.publish(name.name, { _tag: "Custom", name: name.name, at, payload: checked } satisfies Events.CustomEvent)
       })
-
-    const findJob = (jobId: string): Effect.Effect<JobEntry, JobNotFound> =>
-      Effect.suspend(() => {
-        const job = jobs.get(jobId)
-        return job === undefined ? Effect.fail(new JobNotFound({ jobId })) : Effect.succeed(job)
-      })
-
-    const cancelJobEntry = (job: JobEntry) => {
-      if (job.status === "queued") {
-        queue.remove(job)
-        settleJob(job, Exit.interrupt())
-      } else if (job.status === "running") {
-        const fiber = job.fiber
-        if (fiber === undefined) settleJob(job, Exit.interrupt())
-        else fiber.interruptUnsafe()
-      }
-    }
-
-    yield* Scope.addFinalizer(
-      scope,
-      Effect.sync(() => {
-        closed = true
-        for (const job of jobs.values()) cancelJobEntry(job)
-      })
-    )
-
-    // ---- the API -------------------------------------------------------------------------------
 
     const api: OrchestratorApi = {
       execute: ((workflow: Workflow.Any, input?: unknown, runOptions: Engine.RunOptions = {}) =>
-        launch(workflow, input, runOptions).pipe(Effect.flatMap(awaitRun))) as OrchestratorApi["execute"],
+        runs.launch(workflow, input, runOptions).pipe(Effect.flatMap(awaitRun))) as OrchestratorApi["execute"],
       start: ((workflow: Workflow.Any, input?: unknown, runOptions: Engine.RunOptions = {}) =>
-        launch(workflow, input, runOptions)) as OrchestratorApi["start"],
-      executeTask: ((id: string, task: unknown, input: unknown, runOptions?: Engine.RunOptions) =>
-        executeTaskImpl(id, task, input, runOptions)) as OrchestratorApi["executeTask"],
-      state: (runId) => Effect.map(findRun(runId), (entry) => entry.tracker.snapshot()),
-      progress: (runId) => Effect.map(findRun(runId), (entry) => entry.tracker.progress()),
+        runs.launch(workflow, input, runOptions)) as OrchestratorApi["start"],
+      executeTask: executeTask as OrchestratorApi["executeTask"],
+      state: (runId) => Effect.map(liveRun(runId), (entry) => entry.tracker.snapshot()),
+      progress: (runId) => Effect.map(liveRun(runId), (entry) => entry.tracker.progress()),
       cancel: (runId) =>
         Effect.flatMap(findRun(runId), (entry) => {
           if (entry.finished) return Effect.void
@@ -1026,82 +708,78 @@ export const make = (options: Options = {}): Effect.Effect<OrchestratorApi, neve
       history: (historyOptions = {}) =>
         Effect.sync(() => {
           const name = nameOf(historyOptions.workflow)
-          const entries = [...runs.values()]
+          const entries = [...runs.entries()]
             .filter((entry) => name === undefined || entry.workflow === name)
             .sort((a, b) => b.seq - a.seq)
           const out: Array<RunSummary> = []
           const limit = historyOptions.limit ?? Infinity
           for (const entry of entries) {
             if (out.length >= limit) break
-            const summary = summaryOf(entry)
+            const summary = runs.summaryOf(entry)
             if (historyOptions.status === undefined || summary.status === historyOptions.status) out.push(summary)
           }
           return out
         }),
-      metrics: (runId) => Effect.map(findRun(runId), (entry) => entry.metrics.snapshot()),
+      metrics: (runId) => Effect.map(liveRun(runId), (entry) => entry.metrics.snapshot()),
       stats: (statsOptions = {}) =>
         Effect.sync(() => {
           const name = nameOf(statsOptions.workflow)
           let running = 0
           const measured: Array<RunMetrics.RunMetrics> = []
-          for (const entry of runs.values()) {
+          for (const entry of runs.entries()) {
             if (name !== undefined && entry.workflow !== name) continue
             if (!entry.finished) running++
-            measured.push(entry.metrics.snapshot())
+            if (entry.metrics !== undefined) measured.push(entry.metrics.snapshot())
           }
-          const jobCounts = { total: jobSeq, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
-          for (const job of jobs.values()) jobCounts[job.status]++
-          return { runs: RunMetrics.aggregate(measured), running, jobs: jobCounts }
+          return { runs: RunMetrics.aggregate(measured), running, jobs: jobs.counts() }
         }),
-      cacheStats: Option.isSome(cache) ? cache.value.stats : Effect.succeed(noCacheStats),
-      invalidateCache: (workflow, taskId) =>
-        Option.isSome(cache)
-          ? cache.value.invalidateTask(typeof workflow === "string" ? workflow : workflow.name, taskId)
-          : Effect.succeed(0),
-      clearCache: Option.isSome(cache) ? cache.value.clear : Effect.void,
-      submit: submit as OrchestratorApi["submit"],
-      status: (jobId) => Effect.map(findJob(jobId), (job) => job.status),
-      getTask: ((jobId: string) => Effect.map(findJob(jobId), jobView)) as OrchestratorApi["getTask"],
+      ...cacheFacade(cache),
+      submit: ((agent: unknown, input: unknown, submitOptions?: SubmitOptions) =>
+        typeof agent === "string" && !Object.hasOwn(agents, agent)
+          ? Effect.fail(new AgentNotFound({ agent, registered: Object.keys(agents) }))
+          : jobs.submit(agent, input, submitOptions as never)) as OrchestratorApi["submit"],
+      status: (jobId) =>
+        Effect.suspend(() => {
+          const job = jobs.get(jobId)
+          return job === undefined ? Effect.fail(new JobNotFound({ jobId })) : Effect.succeed(job.status)
+        }),
+      getTask: ((jobId: string) =>
+        Effect.suspend(() => {
+          const job = jobs.get(jobId)
+          return job === undefined ? Effect.fail(new JobNotFound({ jobId })) : Effect.succeed(job)
+        })) as OrchestratorApi["getTask"],
       awaitJob: ((jobId: string) =>
-        Effect.flatMap(findJob(jobId), (job) => Deferred.await(job.done))) as OrchestratorApi["awaitJob"],
-      cancelJob: (jobId) => Effect.flatMap(findJob(jobId), (job) => Effect.sync(() => cancelJobEntry(job))),
-      jobs: (jobOptions = {}) =>
-        Effect.sync(() =>
-          [...jobs.values()]
-            .filter((job) => jobOptions.status === undefined || job.status === jobOptions.status)
-            .map(jobView)
-        ),
-      on: (name, handler) =>
-        Effect.sync(() => {
-          let set = handlers.get(name)
-          if (set === undefined) {
-            set = new Set()
-            handlers.set(name, set)
-          }
-          // Wrapped so that subscribing one function twice gives two independent subscriptions.
-          const subscription = (event: never) => (handler as (event: never) => void)(event)
-          set.add(subscription)
-          return Effect.sync(() => {
-            set.delete(subscription)
-          })
-        }),
-      emit: (name, payload) =>
-        Effect.flatMap(Clock.currentTimeMillis, (at) =>
-          Effect.sync(() => publish(name, { _tag: "Custom", name, at, payload } satisfies CustomEvent)))
+        Effect.suspend(() => jobs.await(jobId) ?? Effect.fail(new JobNotFound({ jobId })))) as OrchestratorApi["awaitJob"],
+      cancelJob: (jobId) =>
+        Effect.suspend(() => jobs.cancel(jobId) ? Effect.void : Effect.fail(new JobNotFound({ jobId }))),
+      jobs: (jobOptions = {}) => Effect.sync(() => jobs.list(jobOptions.status)),
+      on: (name, handler, subscribeOptions) =>
+        Effect.map(subscribe(name, handler as never, subscribeOptions), (subscription) => subscription.unsubscribe),
+      subscribe: (name, handler, subscribeOptions) => subscribe(name, handler as never, subscribeOptions),
+      emit: emit as OrchestratorApi["emit"],
+      flushEvents: bus.flush,
+      subscribers: bus.stats,
+      addTrigger: triggers.add as OrchestratorApi["addTrigger"]
     }
     return api
   })
+
+const positive = (value: number | undefined, fallback: number): number =>
+  value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback
 
 // -----------------------------------------------------------------------------
 // Layers
 // -----------------------------------------------------------------------------
 
 /**
- * The in-memory orchestrator: history, jobs and subscriptions live in the process and are gone when the
- * layer is released (which interrupts running runs and jobs). Provide a `TaskCache` layer to it to cache
- * task results and report cache stats.
+ * The orchestrator: history, jobs and subscriptions live in the process, and are persisted through the
+ * `JobStore` when one is provided (jobs queued or running at a restart then resume, see `Options.agents`).
+ * Releasing the layer interrupts running runs and jobs. Provide a `TaskCache` layer to it to cache task
+ * results and report cache stats. Named agents' services are required by the layer.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Options): Layer.Layer<Orchestrator> => Layer.effect(Orchestrator, make(options))
+export const layer = <Agents extends AgentRegistry = {}>(
+  options?: Options<Agents>
+): Layer.Layer<Orchestrator, never, AgentServices<Agents>> => Layer.effect(Orchestrator, make(options))

@@ -26,9 +26,11 @@
  */
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type * as Engine from "./Engine.ts"
+import * as Events from "./Events.ts"
 import * as Orchestrator from "./Orchestrator.ts"
 import type * as RunState from "./RunState.ts"
 import type * as Task from "./Task.ts"
+import type * as Trigger from "./Trigger.ts"
 import type { ErrorOf, OutputOf, ServicesOf, TypeError } from "./Task.ts"
 import type * as Workflow from "./Workflow.ts"
 
@@ -116,9 +118,22 @@ export interface Troupe<R> {
   readonly history: (options?: Orchestrator.HistoryOptions) => Promise<ReadonlyArray<Orchestrator.RunSummary>>
   readonly stats: (options?: Orchestrator.StatsOptions) => Promise<Orchestrator.Stats>
 
-  /** Subscribes a handler to a lifecycle or custom event; call the returned function to unsubscribe. */
-  readonly on: <N extends Orchestrator.EventName>(name: N, handler: Orchestrator.Handler<N>) => () => void
-  readonly emit: (name: Orchestrator.CustomName, payload?: unknown) => Promise<void>
+  /**
+   * Subscribes a handler to a lifecycle event, a custom event, a definition or a pattern (`task.*`); call
+   * the returned function to unsubscribe. Handlers run in their own fiber (see `Events`).
+   */
+  readonly on: <const N extends Orchestrator.EventName>(name: N, handler: Orchestrator.Handler<N>) => () => void
+  /** Publishes a custom event (`custom.*`, or a definition whose Schema checks the payload). */
+  readonly emit: {
+    <N extends string, P>(definition: Events.Definition<N, P>, payload: P): Promise<void>
+    (name: Orchestrator.CustomName, payload?: unknown): Promise<void>
+  }
+  /** Resolves when every subscriber has handled the events published so far. */
+  readonly flushEvents: () => Promise<void>
+  /** Attaches a trigger (see `Trigger`): each matching event starts a run of its workflow. */
+  readonly addTrigger: <S extends Events.Selector, W extends Workflow.Any>(
+    trigger: Trigger.Trigger<S, W & CheckServices<Workflow.Services<W>, R>>
+  ) => Promise<Trigger.Handle>
 
   /** The runtime underneath, to run Effects with the same services. */
   readonly runtime: ManagedRuntime.ManagedRuntime<R | Orchestrator.Orchestrator, unknown>
@@ -170,7 +185,8 @@ export const make: {
       )
     )
 
-  const subscribe = (name: Orchestrator.EventName): Set<(event: never) => void> => {
+  const subscribe = (selector: Orchestrator.EventName): Set<(event: never) => void> => {
+    const name = Events.selectorName(selector)
     const existing = handlers.get(name)
     if (existing !== undefined) return existing
     const set = new Set<(event: never) => void>()
@@ -185,7 +201,7 @@ export const make: {
       }
     }
     forwarding.push(
-      runtime.runPromise(Effect.flatMap(Orchestrator.Orchestrator, (o) => o.on(name, relay as Orchestrator.Handler<typeof name>)))
+      runtime.runPromise(Effect.flatMap(Orchestrator.Orchestrator, (o) => o.on(selector, relay as Orchestrator.Handler<typeof selector>)))
     )
     return set
   }
@@ -242,7 +258,10 @@ export const make: {
         set.delete(subscription)
       }
     },
-    emit: (name, payload) => use((o) => o.emit(name, payload)),
+    emit: ((name: Orchestrator.CustomName, payload?: unknown) =>
+      use((o) => o.emit(name, payload))) as Troupe<R>["emit"],
+    flushEvents: () => use((o) => o.flushEvents),
+    addTrigger: (trigger) => use((o) => o.addTrigger(trigger as unknown as Trigger.Trigger)),
     runtime: runtime as ManagedRuntime.ManagedRuntime<R | Orchestrator.Orchestrator, unknown>,
     dispose: () => runtime.dispose()
   }

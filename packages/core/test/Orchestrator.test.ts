@@ -364,11 +364,13 @@ describe("Orchestrator: events", () => {
       yield* o.on("workflow.completed", (e) => log.push(`done ${e.workflow}`))
       const wf = Workflow.make("pair").task("x", () => Effect.succeed(1)).task("y", { dependsOn: ["x"] }, ({ x }) => x + 1)
       yield* o.execute(wf)
+      yield* o.flushEvents // handlers run in their own fibers
       expect(log).toEqual(["started pair (2 tasks)", "completed pair.x=1", "completed pair.y=2", "done pair"])
       yield* off
       yield* off // idempotent
       log.length = 0
       yield* o.execute(wf)
+      yield* o.flushEvents
       expect(log).toEqual(["started pair (2 tasks)", "done pair"])
     }).pipe(provide()))
 
@@ -379,17 +381,35 @@ describe("Orchestrator: events", () => {
       yield* o.on("task.started", () => {
         throw new Error("handler bug")
       })
-      yield* o.on("task.retrying", (e) => log.push(`retrying ${e.taskId} after attempt ${e.attempt}`))
-      yield* o.on("task.failed", (e) => log.push(`failed ${e.taskId}: ${e.message}`))
-      yield* o.on("task.skipped", (e) => log.push(`skipped ${e.taskId}`))
-      yield* o.on("workflow.failed", (e) => log.push(`workflow failed [${e.failed.join(",")}]`))
-      yield* o.on("workflow.cancelled", (e) => log.push(`workflow cancelled ${e.workflow}`))
-      yield* o.on("task.cancelled", (e) => log.push(`cancelled ${e.taskId}`))
-      yield* o.on("job.queued", (e) => log.push(`queued p${e.priority}`))
-      yield* o.on("job.started", () => log.push("job started"))
-      yield* o.on("job.completed", (e) => log.push(`job completed ${String(e.result)}`))
-      yield* o.on("job.failed", (e) => log.push(`job failed ${e.message}`))
-      yield* o.on("job.cancelled", () => log.push("job cancelled"))
+      // One subscriber for everything (a pattern): its events arrive in the order they happened.
+      yield* o.on("*", (e) => {
+        switch (e._tag) {
+          case "TaskRetrying":
+            return log.push(`retrying ${e.taskId} after attempt ${e.attempt}`)
+          case "TaskFailed":
+            return log.push(`failed ${e.jobId === undefined ? e.taskId : "job"}: ${e.message}`)
+          case "TaskSkipped":
+            return log.push(`skipped ${e.taskId}`)
+          case "RunFailed":
+            return log.push(`workflow failed [${e.failed.join(",")}]`)
+          case "RunCancelled":
+            return log.push(`workflow cancelled ${e.workflow}`)
+          case "TaskCancelled":
+            return log.push(`cancelled ${e.jobId === undefined ? e.taskId : "job"}`)
+          case "JobQueued":
+            return log.push(`queued p${e.priority}`)
+          case "JobStarted":
+            return log.push("job started")
+          case "JobCompleted":
+            return log.push(`job completed ${String(e.result)}`)
+          case "JobFailed":
+            return log.push(`job failed ${e.message}`)
+          case "JobCancelled":
+            return log.push("job cancelled")
+          case "TaskCompleted":
+            return e.jobId === undefined ? undefined : log.push(`task.completed for job ${String(e.output)}`)
+        }
+      })
 
       const wf = Workflow.make("w")
         .task("t", { retry: Policy.fixed({ maxRetries: 1, initialDelay: "1 second" }) }, () =>
@@ -398,6 +418,7 @@ describe("Orchestrator: events", () => {
       const fiber = yield* o.execute(wf, undefined, { failureMode: "continue" }).pipe(Effect.flip, Effect.forkChild)
       yield* TestClock.adjust("1 second")
       expect((yield* Fiber.join(fiber))._tag).toBe("WorkflowFailed")
+      yield* o.flushEvents
       expect(log).toEqual([
         "retrying t after attempt 1",
         "failed t: Boom",
@@ -409,6 +430,7 @@ describe("Orchestrator: events", () => {
       yield* settle
       yield* o.cancel(handle.runId)
       yield* handle.await.pipe(Effect.ignore)
+      yield* o.flushEvents
       expect(log).toEqual(["cancelled b", "cancelled c", "workflow cancelled chain"])
       log.length = 0
       yield* o.awaitJob(yield* o.submit((n: number) => n * 2, 4, { priority: 7 }))
@@ -417,17 +439,25 @@ describe("Orchestrator: events", () => {
       yield* settle
       yield* o.cancelJob(never)
       yield* o.awaitJob(never)
+      yield* o.flushEvents
+      // Jobs are tasks too: task.completed / task.failed / task.cancelled follow their job.* events.
       expect(log).toEqual([
         "queued p7",
         "job started",
         "job completed 8",
+        "task.completed for job 8",
         "queued p5",
         "job started",
         "job failed Boom",
+        "failed job: Boom",
         "queued p5",
         "job started",
-        "job cancelled"
+        "job cancelled",
+        "cancelled job"
       ])
+      // The throwing subscriber was detached, and said why.
+      const stats = yield* o.subscribers
+      expect(stats.find((s) => s.pattern === "task.started")).toMatchObject({ status: "failed", error: "Error: handler bug" })
     }).pipe(provide()))
 
   it.effect("emit publishes custom events to their handlers only", () =>
@@ -438,6 +468,7 @@ describe("Orchestrator: events", () => {
       yield* o.on("custom.other", () => seen.push("other"))
       yield* TestClock.adjust("5 seconds")
       yield* o.emit("custom.deploy", { env: "prod" })
+      yield* o.flushEvents
       expect(seen).toEqual([["custom.deploy", { env: "prod" }, 5000]])
     }).pipe(provide()))
 })

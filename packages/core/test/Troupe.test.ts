@@ -84,11 +84,13 @@ describe("Troupe (Promise facade)", () => {
     troupe.on("workflow.completed", (e) => seen.push(`done ${e.workflow}`))
     troupe.on("custom.note", (e) => seen.push(`note ${String(e.payload)}`))
     await troupe.run(ci, { repo: "x" })
+    await troupe.flushEvents() // handlers run in their own fibers
     expect(seen).toEqual(["checkout", "build", "size", "done ci"])
     off()
     seen.length = 0
     await troupe.run(ci, { repo: "y" })
     await troupe.emit("custom.note", "hello")
+    await troupe.flushEvents()
     expect(seen).toEqual(["done ci", "note hello"])
   })
 

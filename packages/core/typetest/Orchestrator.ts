@@ -134,7 +134,7 @@ o.on("job.failed", (event) => {
   expectTypeOf(event.message).toEqualTypeOf<string>()
 })
 o.on("custom.deployed", (event) => {
-  expectTypeOf(event).toEqualTypeOf<Orchestrator.CustomEvent>()
+  expectTypeOf(event).toEqualTypeOf<Orchestrator.CustomEvent<unknown, "custom.deployed">>()
   expectTypeOf(event.payload).toEqualTypeOf<unknown>()
 })
 expectTypeOf(o.on("task.failed", () => {})).toEqualTypeOf<Effect.Effect<Effect.Effect<void>>>()

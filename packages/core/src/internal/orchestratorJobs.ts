@@ -1,0 +1,548 @@
+/**
+ * @internal The Orchestrator's job queue: submitted jobs wait in a priority queue (10 first, FIFO within a
+ * priority) and `workers` of them run at once. Each transition is published on the bus (as `job.*` and as
+ * `task.*` events) and written to the JobStore; jobs found unfinished in the store when the Orchestrator
+ * starts are queued again when their agent is registered by name.
+ *
+ * Settlement runs in a fiber observer, outside any Effect: it never throws (values are described without
+ * trusting their `toString`, callbacks are isolated), so a hostile failure value cannot take the process
+ * down.
+ */
+import { Cause, Clock, Context, Deferred, Effect, Exit, type Fiber, Option, Scope } from "effect"
+import * as Engine from "../Engine.ts"
+import * as Events from "../Events.ts"
+import type * as JobStore from "../JobStore.ts"
+import * as Task from "../Task.ts"
+import * as Workflow from "../Workflow.ts"
+import type { WorkflowFailed } from "../WorkflowError.ts"
+import { makeJobQueue, type QueueEntry } from "./orchestratorQueue.ts"
+import { newId, type RunRegistry } from "./orchestratorRuns.ts"
+import type { StoreWriter } from "./orchestratorStore.ts"
+
+export interface JobView {
+  readonly id: string
+  readonly status: JobStore.JobStatus
+  readonly priority: Task.Priority
+  readonly metadata: Readonly<Record<string, unknown>>
+  readonly submittedAt: number
+  readonly startedAt?: number | undefined
+  readonly finishedAt?: number | undefined
+  readonly durationMs?: number | undefined
+  readonly result?: unknown
+  readonly error?: unknown
+  readonly cause?: Cause.Cause<unknown> | undefined
+  readonly message?: string | undefined
+  readonly runId?: string | undefined
+  readonly agent?: string | undefined
+  readonly attempts?: number | undefined
+}
+
+export interface SubmitOptions {
+  readonly priority?: number | undefined
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+  readonly callback?: ((job: never) => void) | undefined
+}
+
+interface JobEntry extends QueueEntry {
+  readonly id: string
+  readonly priority: Task.Priority
+  readonly metadata: Readonly<Record<string, unknown>>
+  readonly submittedAt: number
+  readonly context: Context.Context<never>
+  readonly program: Effect.Effect<unknown, unknown> | undefined
+  readonly callback: ((job: never) => void) | undefined
+  readonly done: Deferred.Deferred<JobView>
+  readonly agent: string | undefined
+  readonly input: unknown
+  status: JobStore.JobStatus
+  attempts: number
+  startedAt?: number | undefined
+  finishedAt?: number | undefined
+  result?: unknown
+  error?: unknown
+  cause?: Cause.Cause<unknown> | undefined
+  message?: string | undefined
+  runId?: string | undefined
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
+}
+
+export interface JobQueueApi {
+  readonly submit: (agent: unknown, input: unknown, options?: SubmitOptions) => Effect.Effect<string, never, unknown>
+  readonly get: (jobId: string) => JobView | undefined
+  readonly await: (jobId: string) => Effect.Effect<JobView> | undefined
+  readonly cancel: (jobId: string) => boolean
+  readonly list: (status?: JobStore.JobStatus) => ReadonlyArray<JobView>
+  readonly counts: () => {
+    total: number
+    queued: number
+    running: number
+    completed: number
+    failed: number
+    cancelled: number
+  }
+}
+
+export const clampPriority = (p: number): Task.Priority =>
+  (Number.isFinite(p) ? Math.min(10, Math.max(1, Math.round(p))) : 5) as Task.Priority
+
+/** A one-line description of a failure, whatever the values inside it. Never throws. */
+export const describeCause = (cause: Cause.Cause<unknown>): string => {
+  try {
+    return Engine.describeCause(cause)
+  } catch {
+    try {
+      const error = Cause.findErrorOption(cause)
+      return Events.describe(Option.isSome(error) ? error.value : Cause.squash(cause))
+    } catch {
+      return "(a failure that could not be described)"
+    }
+  }
+}
+
+const isFinished = (status: JobStore.JobStatus) => status !== "queued" && status !== "running"
+
+const viewOf = (job: JobEntry): JobView => ({
+  id: job.id,
+  status: job.status,
+  priority: job.priority,
+  metadata: job.metadata,
+  submittedAt: job.submittedAt,
+  ...(job.startedAt === undefined ? {} : { startedAt: job.startedAt }),
+  ...(job.finishedAt === undefined ? {} : {
+    finishedAt: job.finishedAt,
+    durationMs: job.finishedAt - (job.startedAt ?? job.finishedAt)
+  }),
+  ...(job.status === "completed" ? { result: job.result } : {}),
+  ...(job.error === undefined ? {} : { error: job.error }),
+  ...(job.cause === undefined ? {} : { cause: job.cause }),
+  ...(job.message === undefined ? {} : { message: job.message }),
+  ...(job.runId === undefined ? {} : { runId: job.runId }),
+  ...(job.agent === undefined ? {} : { agent: job.agent }),
+  ...(job.attempts === 0 ? {} : { attempts: job.attempts })
+})
+
+const recordOf = (job: JobEntry): JobStore.JobRecord => ({
+  id: job.id,
+  seq: job.seq,
+  priority: job.priority,
+  metadata: job.metadata,
+  status: job.status,
+  submittedAt: job.submittedAt,
+  ...(job.startedAt === undefined ? {} : { startedAt: job.startedAt }),
+  ...(job.finishedAt === undefined ? {} : { finishedAt: job.finishedAt }),
+  ...(job.agent === undefined ? {} : { agent: job.agent, input: job.input }),
+  ...(job.status === "completed" ? { result: job.result } : {}),
+  ...(job.error === undefined ? {} : { error: job.error }),
+  ...(job.message === undefined ? {} : { message: job.message }),
+  ...(job.runId === undefined ? {} : { runId: job.runId }),
+  ...(job.attempts === 0 ? {} : { attempts: job.attempts })
+})
+
+const isWorkflowFailed = (e: unknown): e is WorkflowFailed<unknown> =>
+  typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "WorkflowFailed"
+
+export const makeJobQueueApi = (options: {
+  readonly workers: number
+  readonly jobLimit: number
+  readonly agents: Readonly<Record<string, unknown>>
+  readonly bus: Events.Bus
+  readonly store: StoreWriter
+  readonly runs: RunRegistry
+}): Effect.Effect<JobQueueApi, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { workers, jobLimit, agents, bus, store, runs } = options
+    const scope = yield* Effect.scope
+    const layerContext = yield* Effect.context<never>()
+    const jobs = new Map<string, JobEntry>()
+    // Finished jobs in the order they finished: the front is forgotten first (beyond jobLimit).
+    const finished = new Set<JobEntry>()
+    const queue = makeJobQueue<JobEntry>()
+    let jobSeq = 0
+    let total = 0
+    let runningJobs = 0
+    let closed = false
+
+    const nowOf = (ctx: Context.Context<never>): number => Context.getUnsafe(ctx, Clock.Clock).currentTimeMillisUnsafe()
+
+    const warn = (message: string) => {
+      try {
+        Effect.runForkWith(layerContext)(Effect.logWarning(`Orchestrator: ${message}`))
+      } catch {
+        // Logging is best effort.
+      }
+    }
+
+    const save = (job: JobEntry) => {
+      if (!store.enabled) return
+      const record = recordOf(job)
+      store.write((s) => s.putJob(record))
+    }
+
+    const publish = (name: string, make: () => unknown) => {
+      if (bus.has(name)) bus.publish(name, make())
+    }
+
+    const base = (job: JobEntry, at: number) => ({
+      runId: job.id,
+      at,
+      taskId: job.id,
+      workflow: job.agent ?? "job",
+      jobId: job.id
+    })
+
+    /** Which agent functions may run: a registered name, a Task value or a function. */
+    const programOf = (id: string, agent: unknown, input: unknown, job: () => JobEntry) => {
+      if (Task.isTask(agent)) {
+        const wf = Workflow.dynamic<string, unknown>("job").task("job", agent as Task.Task<unknown, unknown, unknown>)
+        return runs.launch(wf, input, {}, { jobId: id, publish: "retries" }).pipe(
+          Effect.tap((handle) =>
+            Effect.sync(() => {
+              job().runId = handle.runId
+            })
+          ),
+          Effect.flatMap((handle) => handle.await.pipe(Effect.onInterrupt(() => handle.cancel))),
+          Effect.map((result) => (result.outputs as Record<string, unknown>)["job"]),
+          // The job's error is the task's, not the one-task run's WorkflowFailed.
+          Effect.catchIf(isWorkflowFailed, (e) =>
+            e.failures.length > 0 ? Effect.failCause(e.failures[0]!.cause) : Effect.fail(e))
+        )
+      }
+      return Task.fromHandler(id, () => (agent as (input: unknown) => unknown)(input))
+    }
+
+    const forgetFinished = () => {
+      if (finished.size <= jobLimit) return
+      const dropped: Array<string> = []
+      for (const job of finished) {
+        if (finished.size <= jobLimit) break
+        finished.delete(job)
+        jobs.delete(job.id)
+        dropped.push(job.id)
+      }
+      if (dropped.length > 0) store.write((s) => s.deleteJobs(dropped))
+    }
+
+    const settle = (job: JobEntry, exit: Exit.Exit<unknown, unknown>) => {
+      if (isFinished(job.status)) return
+      const wasRunning = job.status === "running"
+      const at = nowOf(job.context)
+      job.finishedAt = at
+      job.fiber = undefined
+      const durationMs = at - (job.startedAt ?? at)
+      if (Exit.isSuccess(exit)) {
+        job.status = "completed"
+        job.result = exit.value
+        publish("job.completed", () => ({
+          _tag: "JobCompleted",
+          jobId: job.id,
+          at,
+          durationMs,
+          result: exit.value,
+          metadata: job.metadata
+        } satisfies Events.JobCompleted))
+        publish("task.completed", () => ({
+          _tag: "TaskCompleted",
+          ...base(job, at),
+          attempts: job.attempts,
+          durationMs,
+          output: exit.value
+        }))
+      } else if (Cause.hasInterruptsOnly(exit.cause)) {
+        job.status = "cancelled"
+        job.message = wasRunning ? "job cancelled while running" : "job cancelled before it started"
+        publish("job.cancelled", () => ({
+          _tag: "JobCancelled",
+          jobId: job.id,
+          at,
+          metadata: job.metadata
+        } satisfies Events.JobCancelled))
+        publish("task.cancelled", () => ({ _tag: "TaskCancelled", ...base(job, at), reason: job.message! }))
+      } else {
+        job.status = "failed"
+        job.cause = exit.cause
+        job.message = describeCause(exit.cause)
+        const error = Cause.findErrorOption(exit.cause)
+        if (Option.isSome(error)) job.error = error.value
+        publish("job.failed", () => ({
+          _tag: "JobFailed",
+          jobId: job.id,
+          at,
+          durationMs,
+          message: job.message!,
+          cause: exit.cause,
+          metadata: job.metadata
+        } satisfies Events.JobFailed))
+        publish("task.failed", () => ({
+          _tag: "TaskFailed",
+          ...base(job, at),
+          attempts: job.attempts,
+          durationMs,
+          message: job.message!,
+          cause: exit.cause
+        }))
+      }
+      // On shutdown, unfinished jobs stay unfinished in the store: they resume after a restart.
+      if (!closed) save(job)
+      const view = viewOf(job)
+      Deferred.doneUnsafe(job.done, Effect.succeed(view))
+      if (job.callback !== undefined) {
+        try {
+          job.callback(view as never)
+        } catch (error) {
+          warn(`the callback of job ${job.id} threw: ${Events.describe(error)}`)
+        }
+      }
+      finished.add(job)
+      if (wasRunning) {
+        runningJobs--
+        pump()
+      }
+      forgetFinished()
+    }
+
+    /** Settles a job, whatever happens while doing so (this runs outside any Effect). */
+    const settleSafely = (job: JobEntry, exit: Exit.Exit<unknown, unknown>) => {
+      try {
+        settle(job, exit)
+      } catch (error) {
+        warn(`settling job ${job.id} failed: ${Events.describe(error)}`)
+        if (!isFinished(job.status)) {
+          const wasRunning = job.status === "running"
+          job.status = "failed"
+          job.message = "the job's failure could not be recorded"
+          finished.add(job)
+          Deferred.doneUnsafe(job.done, Effect.succeed(viewOf(job)))
+          if (wasRunning) {
+            runningJobs--
+            pump()
+          }
+        }
+      }
+    }
+
+    function pump(): void {
+      while (!closed && runningJobs < workers) {
+        const job = queue.pop()
+        if (job === undefined) return
+        runningJobs++
+        job.status = "running"
+        job.attempts++
+        job.startedAt = nowOf(job.context)
+        save(job)
+        publish("job.started", () => ({
+          _tag: "JobStarted",
+          jobId: job.id,
+          at: job.startedAt!,
+          priority: job.priority,
+          metadata: job.metadata
+        } satisfies Events.JobStarted))
+        publish("task.started", () => ({ _tag: "TaskStarted", ...base(job, job.startedAt!), attempt: job.attempts }))
+        if (job.status !== "running") continue // a handler cancelled it
+        const fiber = Effect.runForkWith(job.context)(job.program!)
+        const exit = fiber.pollUnsafe()
+        if (exit !== undefined) {
+          settleSafely(job, exit)
+        } else {
+          job.fiber = fiber
+          fiber.addObserver((exit) => settleSafely(job, exit))
+        }
+      }
+    }
+
+    const enqueue = (job: JobEntry) => {
+      jobs.set(job.id, job)
+      queue.push(job)
+      publish("job.queued", () => ({
+        _tag: "JobQueued",
+        jobId: job.id,
+        at: job.submittedAt,
+        priority: job.priority,
+        metadata: job.metadata
+      } satisfies Events.JobQueued))
+      publish("task.created", () => ({
+        _tag: "TaskCreated",
+        ...base(job, job.submittedAt),
+        priority: job.priority
+      } satisfies Events.TaskCreated))
+    }
+
+    const makeEntry = (fields: {
+      readonly id: string
+      readonly seq: number
+      readonly priority: Task.Priority
+      readonly metadata: Readonly<Record<string, unknown>>
+      readonly submittedAt: number
+      readonly context: Context.Context<never>
+      readonly agent: string | undefined
+      readonly agentValue: unknown
+      readonly input: unknown
+      readonly callback: ((job: never) => void) | undefined
+      readonly attempts: number
+    }): JobEntry => {
+      const entry: JobEntry = {
+        id: fields.id,
+        priority: fields.priority,
+        seq: fields.seq,
+        removed: false,
+        metadata: fields.metadata,
+        submittedAt: fields.submittedAt,
+        context: fields.context,
+        program: undefined,
+        callback: fields.callback,
+        done: Deferred.makeUnsafe<JobView>(),
+        agent: fields.agent,
+        input: fields.input,
+        status: "queued",
+        attempts: fields.attempts,
+        fiber: undefined
+      }
+      ;(entry as { program: Effect.Effect<unknown, unknown> | undefined }).program = programOf(
+        fields.id,
+        fields.agentValue,
+        fields.input,
+        () => entry
+      ) as Effect.Effect<unknown, unknown>
+      return entry
+    }
+
+    // ---- restore what the store held --------------------------------------------------------------
+
+    for (const record of store.snapshot.jobs) {
+      jobSeq = Math.max(jobSeq, record.seq + 1)
+      total++
+      const named = record.agent !== undefined && Object.hasOwn(agents, record.agent)
+      const entry = makeEntry({
+        id: record.id,
+        seq: record.seq,
+        priority: clampPriority(record.priority),
+        metadata: Object.freeze({ ...record.metadata }),
+        submittedAt: record.submittedAt,
+        context: layerContext,
+        agent: record.agent,
+        agentValue: named ? agents[record.agent!] : undefined,
+        input: record.input,
+        callback: undefined,
+        attempts: record.attempts ?? 0
+      })
+      if (isFinished(record.status)) {
+        Object.assign(entry, {
+          status: record.status,
+          startedAt: record.startedAt,
+          finishedAt: record.finishedAt,
+          result: record.result,
+          error: record.error,
+          message: record.message,
+          runId: record.runId
+        })
+        jobs.set(entry.id, entry)
+        finished.add(entry)
+        Deferred.doneUnsafe(entry.done, Effect.succeed(viewOf(entry)))
+      } else if (named) {
+        enqueue(entry)
+        save(entry)
+      } else {
+        jobs.set(entry.id, entry)
+        entry.status = "failed"
+        entry.finishedAt = nowOf(layerContext)
+        entry.message = record.agent === undefined
+          ? "the process stopped before the job finished; it cannot resume: its agent was not registered by name"
+          : `the process stopped before the job finished; it cannot resume: no agent "${record.agent}" is registered`
+        finished.add(entry)
+        Deferred.doneUnsafe(entry.done, Effect.succeed(viewOf(entry)))
+        save(entry)
+      }
+    }
+
+    // ---- operations -------------------------------------------------------------------------------
+
+    const submit: JobQueueApi["submit"] = (agent, input, submitOptions = {}) =>
+      Effect.withFiber((fiber) => {
+        const context = fiber.context as Context.Context<never>
+        const id = newId("job")
+        const name = typeof agent === "string" ? agent : undefined
+        if (name !== undefined && !Object.hasOwn(agents, name)) {
+          return Effect.die(new globalThis.Error(
+            `submit: no agent "${name}" is registered; registered: [${Object.keys(agents).join(", ")}]`
+          ))
+        }
+        const entry = makeEntry({
+          id,
+          seq: jobSeq++,
+          priority: clampPriority(submitOptions.priority ?? 5),
+          metadata: Object.freeze({ ...submitOptions.metadata }),
+          submittedAt: nowOf(context),
+          context: name === undefined ? context : Context.merge(layerContext, context),
+          agent: name,
+          agentValue: name === undefined ? agent : agents[name],
+          input,
+          callback: submitOptions.callback,
+          attempts: 0
+        })
+        total++
+        if (closed) {
+          jobs.set(id, entry)
+          settleSafely(entry, Exit.interrupt())
+          return Effect.succeed(id)
+        }
+        enqueue(entry)
+        // The job is stored before its id is returned; it starts without waiting for the store.
+        const stored = store.enabled ? store.writeAndWait((s) => s.putJob(recordOf(entry))) : Effect.void
+        pump()
+        return Effect.as(stored, id)
+      })
+
+    const cancel = (jobId: string): boolean => {
+      const job = jobs.get(jobId)
+      if (job === undefined) return false
+      if (job.status === "queued") {
+        queue.remove(job)
+        settleSafely(job, Exit.interrupt())
+      } else if (job.status === "running") {
+        const fiber = job.fiber
+        if (fiber === undefined) settleSafely(job, Exit.interrupt())
+        else fiber.interruptUnsafe()
+      }
+      return true
+    }
+
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.sync(() => {
+        closed = true
+        for (const job of jobs.values()) {
+          if (job.status === "queued") {
+            queue.remove(job)
+            settleSafely(job, Exit.interrupt())
+          } else if (job.status === "running") {
+            if (job.fiber === undefined) settleSafely(job, Exit.interrupt())
+            else job.fiber.interruptUnsafe()
+          }
+        }
+      })
+    )
+
+    pump()
+
+    return {
+      submit,
+      get: (jobId) => {
+        const job = jobs.get(jobId)
+        return job === undefined ? undefined : viewOf(job)
+      },
+      await: (jobId) => {
+        const job = jobs.get(jobId)
+        return job === undefined ? undefined : Deferred.await(job.done)
+      },
+      cancel,
+      list: (status) => {
+        const out: Array<JobView> = []
+        for (const job of jobs.values()) if (status === undefined || job.status === status) out.push(viewOf(job))
+        return out.sort((a, b) => jobs.get(a.id)!.seq - jobs.get(b.id)!.seq)
+      },
+      counts: () => {
+        const counts = { total, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
+        for (const job of jobs.values()) counts[job.status]++
+        return counts
+      }
+    }
+  })
