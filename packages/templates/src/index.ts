@@ -18,9 +18,19 @@ export * as CodeReview from "./CodeReview.ts"
 /**
  * @since 0.1.0
  */
+export * as Documentation from "./Documentation.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as Etl from "./Etl.ts"
 
 /**
  * @since 0.1.0
  */
 export * as Template from "./Template.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Templates from "./Templates.ts"

@@ -15,7 +15,10 @@ import { LanguageModel } from "effect/ai"
 import { CodeReview, Template } from "../src/index.ts"
 
 /** A language model that answers from a function of the whole prompt (as JSON text). */
-const scriptedModel = (answer: (prompt: string) => unknown, prompts: Array<string>) =>
+const scriptedModel = (
+  answer: (prompt: string) => unknown,
+  prompts: Array<string>
+): Layer.Layer<LanguageModel.LanguageModel> =>
   Layer.effect(
     LanguageModel.LanguageModel,
     LanguageModel.make({
@@ -76,13 +79,10 @@ const answer = (prompt: string) => {
   return { summary: "Nothing to say.", findings: [] }
 }
 
-const layers = (prompts: Array<string>) =>
-  Layer.mergeAll(
-    NodeServices.layer,
-    AgentRegistry.layer([
-      LlmAgent.make({ name: "reviewer", capabilities: ["code_analysis"], model: scriptedModel(answer, prompts) })
-    ])
-  )
+const layers = (prompts: Array<string>) => {
+  const reviewer = LlmAgent.make({ name: "reviewer", capabilities: ["code_analysis"], model: scriptedModel(answer, prompts) })
+  return Layer.mergeAll(NodeServices.layer, AgentRegistry.layer([reviewer]))
+}
 
 describe("CodeReview.codeReview", () => {
   it.live("reviews with real signals, writes the report, applies the fixes as patches and verifies them", () =>

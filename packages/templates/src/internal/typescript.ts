@@ -89,6 +89,7 @@ export const exportedSymbols = (repo: string, files: ReadonlyArray<string>): Arr
   const checker = p.getTypeChecker()
   const out: Array<ExportedSymbol> = []
   for (const file of files) {
+    const start = out.length
     const sf = p.getSourceFile(absolute(repo, file))
     if (sf === undefined) continue
     const moduleSymbol = checker.getSymbolAtLocation(sf)
@@ -112,6 +113,8 @@ export const exportedSymbols = (repo: string, files: ReadonlyArray<string>): Arr
         tags: symbol.getJsDocTags(checker).map((t) => ({ name: t.name, text: ts.displayPartsToString(t.text) }))
       })
     }
+    // In source order.
+    out.splice(start, out.length - start, ...out.slice(start).sort((a, b) => a.line - b.line))
   }
   return out
 }
