@@ -205,6 +205,39 @@ export const AgentUsage = Schema.TaggedStruct("AgentUsage", {
   cachedTokens: Schema.Number
 })
 
+/**
+ * A running task started waiting: for a signal (`Signal.wait`), a timer (`Signal.sleep`) or a rate limit.
+ * Until the matching `TaskResumed`, run state and progress count it as `waiting`, not `running`.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const TaskWaiting = Schema.TaggedStruct("TaskWaiting", {
+  ...base,
+  taskId: Schema.String,
+  reason: Schema.Literals(["signal", "timer", "rate-limit"]),
+  /** The signal's name, the timer's name, or the rate limit's key. */
+  name: Schema.String,
+  /** When the wait ends at the latest (a timeout, a timer's end), epoch milliseconds. */
+  until: Schema.optional(Schema.Number)
+})
+
+/**
+ * A waiting task goes on: the signal arrived (`signal`), the timer elapsed or the rate limit let it through
+ * (`elapsed`), or the wait timed out (`timeout`).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const TaskResumed = Schema.TaggedStruct("TaskResumed", {
+  ...base,
+  taskId: Schema.String,
+  reason: Schema.Literals(["signal", "timer", "rate-limit"]),
+  name: Schema.String,
+  outcome: Schema.Literals(["signal", "elapsed", "timeout"]),
+  waitedMs: Schema.Number
+})
+
 const members = [
   RunStarted,
   RunCompleted,
@@ -225,7 +258,9 @@ const members = [
   TaskOutput,
   ToolCalled,
   AgentText,
-  AgentUsage
+  AgentUsage,
+  TaskWaiting,
+  TaskResumed
 ] as const
 
 const Flat = Schema.Union(members)
@@ -334,6 +369,8 @@ export type TaskReport =
   | Omit<Of<"ToolCalled">, "runId" | "at" | "taskId">
   | Omit<Of<"AgentText">, "runId" | "at" | "taskId">
   | Omit<Of<"AgentUsage">, "runId" | "at" | "taskId">
+  | Omit<Of<"TaskWaiting">, "runId" | "at" | "taskId">
+  | Omit<Of<"TaskResumed">, "runId" | "at" | "taskId">
   | { readonly _tag: "SubWorkflowEvent"; readonly event: RunEvent }
 
 /**

@@ -19,7 +19,7 @@ import type { RunEvent } from "./RunEvent.ts"
  * @category models
  * @since 0.1.0
  */
-export type TaskStatus = "pending" | "running" | "completed" | "failed" | "skipped" | "cancelled"
+export type TaskStatus = "pending" | "running" | "waiting" | "completed" | "failed" | "skipped" | "cancelled"
 
 /**
  * @category models
@@ -57,6 +57,23 @@ export interface TaskState {
   readonly compensation?: "completed" | "failed" | undefined
   /** Loop iterations finished so far (for-each and while tasks). */
   readonly iterations?: number | undefined
+  /** What a `waiting` task waits for. */
+  readonly waitingFor?: Wait | undefined
+}
+
+/**
+ * What a waiting task waits for (from its `TaskWaiting` event).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Wait {
+  readonly reason: "signal" | "timer" | "rate-limit"
+  readonly name: string
+  /** When it started waiting. */
+  readonly since: number
+  /** When the wait ends at the latest. */
+  readonly until?: number | undefined
 }
 
 /**
@@ -73,6 +90,11 @@ export interface Progress {
   readonly cancelled: number
   readonly running: number
   readonly pending: number
+  /**
+   * Started tasks that wait for a signal, a timer or a rate limit (`TaskWaiting`), not counted in
+   * `running`. Always set by the fold.
+   */
+  readonly waiting?: number | undefined
   /** Finished tasks (completed, failed, skipped, cancelled) as a percentage of all tasks, 0 to 100. */
   readonly percent: number
 }
@@ -111,12 +133,13 @@ export interface Tracker {
   readonly snapshot: () => RunState
 }
 
-const STATUSES: ReadonlyArray<TaskStatus> = ["pending", "running", "completed", "failed", "skipped", "cancelled"]
+const STATUSES: ReadonlyArray<TaskStatus> = ["pending", "running", "completed", "failed", "skipped", "cancelled", "waiting"]
 const RUNNING = 1
 const COMPLETED = 2
 const FAILED = 3
 const SKIPPED = 4
 const CANCELLED = 5
+const WAITING = 6
 
 /**
  * Starts a fold for a run of `plan`: every task pending.
@@ -144,7 +167,8 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
   const cached = new Set<number>()
   const compensation = new Map<number, "completed" | "failed">()
   const iterations = new Map<number, number>()
-  const counts = { completed: 0, failed: 0, skipped: 0, cancelled: 0, running: 0 }
+  const counts = { completed: 0, failed: 0, skipped: 0, cancelled: 0, running: 0, waiting: 0 }
+  const waits = new Map<number, Wait>()
   let runStatus: RunStatus = "pending"
   let runStartedAt: number | undefined
   let runFinishedAt: number | undefined
@@ -152,6 +176,8 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
 
   const settle = (i: number, to: number, at: number) => {
     if (status[i] === RUNNING) counts.running--
+    if (status[i] === WAITING) counts.waiting--
+    waits.delete(i)
     status[i] = to
     finishedAt[i] = at
   }
@@ -177,6 +203,10 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
     if (i === undefined) return
     switch (event._tag) {
       case "TaskStarted":
+        if (status[i] === WAITING) {
+          counts.waiting--
+          waits.delete(i)
+        }
         if (status[i] !== RUNNING) counts.running++
         status[i] = RUNNING
         attempts[i] = event.attempt
@@ -234,6 +264,29 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
       case "AgentText":
       case "AgentUsage":
         return
+      case "TaskWaiting":
+        if (status[i] === RUNNING) {
+          counts.running--
+          counts.waiting++
+          status[i] = WAITING
+        }
+        if (status[i] === WAITING) {
+          waits.set(i, {
+            reason: event.reason,
+            name: event.name,
+            since: event.at,
+            ...(event.until === undefined ? {} : { until: event.until })
+          })
+        }
+        return
+      case "TaskResumed":
+        if (status[i] === WAITING) {
+          counts.waiting--
+          counts.running++
+          status[i] = RUNNING
+        }
+        waits.delete(i)
+        return
     }
   }
 
@@ -246,7 +299,8 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
       skipped: counts.skipped,
       cancelled: counts.cancelled,
       running: counts.running,
-      pending: n - finished - counts.running,
+      pending: n - finished - counts.running - counts.waiting,
+      waiting: counts.waiting,
       percent: n === 0 ? 100 : Math.round((finished / n) * 1000) / 10
     }
   }
@@ -270,6 +324,7 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
     if (cached.has(i)) out.cached = true
     if (compensation.has(i)) out.compensation = compensation.get(i)
     if (iterations.has(i)) out.iterations = iterations.get(i)
+    if (waits.has(i)) out.waitingFor = waits.get(i)
     return out
   }
 

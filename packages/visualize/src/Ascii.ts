@@ -79,7 +79,9 @@ export const render = (plan: Plan, options: AsciiOptions = {}): string => {
   if (options.legend !== false) {
     lines.push("─".repeat(width))
     const legend = [
-      ...statuses.map((status) => `${statusSymbol[status]} ${status}`),
+      // `waiting` (signals, timers, rate limits) is listed only when a task waits.
+      ...statuses.filter((status) => status !== "waiting" || view.counts.waiting > 0)
+        .map((status) => `${statusSymbol[status]} ${status}`),
       "← depends on",
       "~ order only"
     ]

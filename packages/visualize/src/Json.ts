@@ -91,7 +91,7 @@ export interface Document {
 // Schemas
 // -----------------------------------------------------------------------------
 
-const TaskStatusSchema = Schema.Literals(["pending", "running", "completed", "failed", "skipped", "cancelled"])
+const TaskStatusSchema = Schema.Literals(["pending", "running", "waiting", "completed", "failed", "skipped", "cancelled"])
 const Strings = Schema.Array(Schema.String)
 
 /**

@@ -104,7 +104,15 @@ export interface AsciiOptions extends Overlay {
  * @category statuses
  * @since 0.1.0
  */
-export const statuses: ReadonlyArray<TaskStatus> = ["completed", "failed", "running", "pending", "skipped", "cancelled"]
+export const statuses: ReadonlyArray<TaskStatus> = [
+  "completed",
+  "failed",
+  "running",
+  "waiting",
+  "pending",
+  "skipped",
+  "cancelled"
+]
 
 /**
  * The terminal symbol of each status.
@@ -116,6 +124,7 @@ export const statusSymbol: Readonly<Record<TaskStatus, string>> = {
   completed: "✓",
   failed: "✗",
   running: "▶",
+  waiting: "⏸",
   pending: "○",
   skipped: "⊘",
   cancelled: "■"
@@ -145,6 +154,7 @@ export const statusStyle: Readonly<Record<TaskStatus, StatusStyle>> = {
   completed: { fill: "#d4edda", stroke: "#28a745", text: "#155724", dashed: false },
   failed: { fill: "#f8d7da", stroke: "#dc3545", text: "#721c24", dashed: false },
   running: { fill: "#fff3cd", stroke: "#e0a800", text: "#856404", dashed: false },
+  waiting: { fill: "#d1ecf1", stroke: "#17a2b8", text: "#0c5460", dashed: true },
   pending: { fill: "#e9ecef", stroke: "#6c757d", text: "#343a40", dashed: false },
   skipped: { fill: "#f8f9fa", stroke: "#adb5bd", text: "#6c757d", dashed: true },
   cancelled: { fill: "#e2d9f3", stroke: "#6f42c1", text: "#3d2370", dashed: false }

@@ -39,7 +39,7 @@ describe("view", () => {
     const first = view.nodes[0]!
     expect([first.durationMs, first.retries, first.status]).toEqual([5, 3, "completed"])
     expect(View.metricWords(first)).toEqual(["5ms", "3 retries"])
-    expect(view.counts).toEqual({ completed: 4, failed: 1, running: 1, pending: 1, skipped: 2, cancelled: 1 })
+    expect(view.counts).toEqual({ completed: 4, failed: 1, running: 1, waiting: 0, pending: 1, skipped: 2, cancelled: 1 })
     // A task missing from the state is pending.
     expect(View.make(webApp, { state: { tasks: [] } }).counts.pending).toBe(webApp.nodes.length)
   })

@@ -58,6 +58,7 @@ export const make = (plan: Plan.Plan, overlay: Overlay = {}): View => {
     completed: 0,
     failed: 0,
     running: 0,
+    waiting: 0,
     pending: 0,
     skipped: 0,
     cancelled: 0
