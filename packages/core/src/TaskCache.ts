@@ -24,7 +24,8 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import type * as Scope from "effect/Scope"
-import { canonicalJson, hashValue } from "./internal/cacheKey.ts"
+import { canonicalJson, HashError, hashValue } from "./internal/cacheKey.ts"
+import { checkCount, checkDuration, orThrow } from "./internal/checkOptions.ts"
 
 // -----------------------------------------------------------------------------
 // Models
@@ -69,8 +70,12 @@ export interface KeyComponents {
   /** A version the task declares; bump it to invalidate old entries after changing the task's code. */
   readonly version?: string | number | undefined
   readonly input?: unknown
-  /** The outputs of the task's dependencies by task id; leave undefined when they must not count. */
-  readonly dependencyOutputs?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * The outputs of the task's dependencies by task id; leave undefined when they must not count. A Map
+   * gives the same key as the record with the same entries; in a record only own keys count, so give a
+   * task id such as `__proto__` as an own property (or use a Map).
+   */
+  readonly dependencyOutputs?: Readonly<Record<string, unknown>> | ReadonlyMap<string, unknown> | undefined
 }
 
 /**
@@ -147,6 +152,26 @@ export interface Backend {
   readonly evictions: Effect.Effect<number>
 }
 
+/**
+ * A value that a cache key is made of could not be read: a getter, `toJSON` or Proxy trap threw (the
+ * depth of a value is never a problem: keys are computed without recursion). {@link CacheKey.make} and
+ * {@link CacheKey.fromValue} throw it; the engine fails only the task whose key it was.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class UnhashableValue extends Schema.TaggedError<UnhashableValue>()("UnhashableValue", {
+  workflow: Schema.String,
+  taskId: Schema.String,
+  /** Where in the key's components: `$.dependencyOutputs.fetch.items[3]`, ... */
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Cannot compute the cache key of task "${this.taskId}" (workflow "${this.workflow}"): ${this.path}: ${this.reason}`
+  }
+}
+
 // -----------------------------------------------------------------------------
 // Service
 // -----------------------------------------------------------------------------
@@ -182,6 +207,27 @@ const KEY_FORMAT = 1
 const normaliseNames = (names: ReadonlyArray<string> | undefined): ReadonlyArray<string> | undefined =>
   names === undefined ? undefined : Array.from(new Set(names)).sort()
 
+/** A Map of dependency outputs as the record it stands for (own keys only, `__proto__` included). */
+const ownRecord = (
+  outputs: Readonly<Record<string, unknown>> | ReadonlyMap<string, unknown> | undefined
+): Readonly<Record<string, unknown>> | undefined => {
+  if (!(outputs instanceof Map)) return outputs as Readonly<Record<string, unknown>> | undefined
+  const record: Record<string, unknown> = Object.create(null)
+  for (const [id, value] of outputs as ReadonlyMap<string, unknown>) {
+    Object.defineProperty(record, id, { value, enumerable: true, writable: true, configurable: true })
+  }
+  return record
+}
+
+const hashOrThrow = (workflow: string, taskId: string, value: unknown): string => {
+  try {
+    return hashValue(value)
+  } catch (error) {
+    if (error instanceof HashError) throw new UnhashableValue({ workflow, taskId, path: error.path, reason: error.reason })
+    throw error
+  }
+}
+
 /**
  * Constructors of {@link CacheKey}s.
  *
@@ -191,6 +237,9 @@ const normaliseNames = (names: ReadonlyArray<string> | undefined): ReadonlyArray
  *   the order in which object keys were written, and changes when any component changes.
  * - `fromValue({ workflow, taskId, value })`: a key whose hash is taken from any value, for tasks that
  *   supply their own key function.
+ *
+ * Both walk values without recursion (any depth hashes) and never call a value's `toString`; a getter,
+ * `toJSON` or Proxy trap that throws makes them throw {@link UnhashableValue}.
  *
  * **Example**
  *
@@ -216,7 +265,7 @@ export const CacheKey: {
   make: (components) => ({
     workflow: components.workflow,
     taskId: components.taskId,
-    hash: hashValue({
+    hash: hashOrThrow(components.workflow, components.taskId, {
       format: KEY_FORMAT,
       workflow: components.workflow,
       taskId: components.taskId,
@@ -226,19 +275,27 @@ export const CacheKey: {
       skills: normaliseNames(components.skills),
       version: components.version,
       input: components.input,
-      dependencyOutputs: components.dependencyOutputs
+      dependencyOutputs: ownRecord(components.dependencyOutputs)
     })
   }),
-  fromValue: ({ taskId, value, workflow }) => ({ workflow, taskId, hash: hashValue(value) })
+  fromValue: ({ taskId, value, workflow }) => ({ workflow, taskId, hash: hashOrThrow(workflow, taskId, value) })
 }
 
 /**
- * The canonical JSON text a key hash is computed from (useful to see why two keys differ).
+ * The canonical JSON text a key hash is computed from (useful to see why two keys differ). Throws
+ * {@link UnhashableValue} (with workflow and task id `""`) for a value that cannot be read.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const canonicalize = (value: unknown): string | undefined => canonicalJson(value)
+export const canonicalize = (value: unknown): string | undefined => {
+  try {
+    return canonicalJson(value)
+  } catch (error) {
+    if (error instanceof HashError) throw new UnhashableValue({ workflow: "", taskId: "", path: error.path, reason: error.reason })
+    throw error
+  }
+}
 
 // -----------------------------------------------------------------------------
 // Constructors
@@ -256,21 +313,35 @@ export interface MakeOptions {
   readonly ttl?: Duration.Input | undefined
 }
 
-const expiryOf = (now: number, ttl: Duration.Input | undefined): number | undefined => {
+/** Checks a TTL option (a duration ≥ 0, `"Infinity"` allowed); throws `InvalidDefinition` naming it. */
+const checkTtl = (path: string, ttl: Duration.Input | undefined): void =>
+  orThrow(checkDuration(path, ttl, { infinite: true }))
+
+/** Checks a capacity option (a whole number ≥ 0, or Infinity); throws `InvalidDefinition` naming it. */
+const checkMaxEntries = (path: string, maxEntries: number | undefined): void =>
+  orThrow(checkCount(path, maxEntries, 0, { unbounded: true }))
+
+/** When an entry stored at `now` expires; `null` when the TTL is not a valid duration (nothing is stored). */
+const expiryOf = (now: number, ttl: Duration.Input | undefined): number | undefined | null => {
   if (ttl === undefined) return undefined
-  const millis = Duration.toMillis(ttl)
-  return Number.isFinite(millis) ? now + Math.max(0, millis) : undefined
+  const millis = checkDuration("ttl", ttl, { infinite: true })
+  if (typeof millis !== "number") return null
+  return Number.isFinite(millis) ? now + millis : undefined
 }
 
 /**
  * Builds a TaskCache over a backend: TTL (checked against effect's `Clock` on every `get`), hit and miss
  * counting, invalidation counting and stats.
  *
+ * A `ttl` that is not a duration ≥ 0 (`NaN`, negative, not a duration at all) throws `InvalidDefinition`
+ * naming `TaskCache.ttl` when `make` is called. A `set` given such a TTL stores nothing and logs a warning.
+ *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: MakeOptions & { readonly backend: Backend }): Effect.Effect<TaskCache["Service"]> =>
-  Effect.sync(() => {
+export const make = (options: MakeOptions & { readonly backend: Backend }): Effect.Effect<TaskCache["Service"]> => {
+  checkTtl("TaskCache.ttl", options.ttl)
+  return Effect.sync(() => {
     const { backend, strategy } = options
     let hits = 0
     let misses = 0
@@ -314,12 +385,15 @@ export const make = (options: MakeOptions & { readonly backend: Backend }): Effe
       })
 
     const set = (key: CacheKey, value: unknown, setOptions?: SetOptions): Effect.Effect<void> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        backend.set(key, {
-          value,
-          storedAt: now,
-          expiresAt: expiryOf(now, setOptions?.ttl !== undefined ? setOptions.ttl : options.ttl)
-        }))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const expiresAt = expiryOf(now, setOptions?.ttl !== undefined ? setOptions.ttl : options.ttl)
+        if (expiresAt === null) {
+          return Effect.logWarning("TaskCache: the TTL is not a duration ≥ 0; not cached").pipe(
+            Effect.annotateLogs({ workflow: key.workflow, taskId: key.taskId })
+          )
+        }
+        return backend.set(key, { value, storedAt: now, expiresAt })
+      })
 
     const invalidateTask = (workflow: string, taskId: string): Effect.Effect<number> =>
       Effect.tap(backend.removeTask(workflow, taskId), (removed) =>
@@ -352,6 +426,7 @@ export const make = (options: MakeOptions & { readonly backend: Backend }): Effe
 
     return TaskCache.of({ strategy, get, set, invalidateTask, clear, stats })
   })
+}
 
 // -----------------------------------------------------------------------------
 // Backends
@@ -363,13 +438,16 @@ const memoryId = (key: CacheKey): string => JSON.stringify([key.workflow, key.ta
  * An in-memory backend with least-recently-used eviction: past `maxEntries` (default 1000) the entry
  * whose last `get` or `set` is oldest is dropped. Values are kept as they are (not copied).
  *
+ * `maxEntries` must be a whole number ≥ 0 or `Infinity`; anything else (`NaN`, `-1`, `1.5`) throws
+ * `InvalidDefinition` naming `TaskCache.maxEntries` when this is called.
+ *
  * @category constructors
  * @since 0.1.0
  */
-export const memoryBackend = (options?: { readonly maxEntries?: number | undefined }): Effect.Effect<Backend> =>
-  Effect.sync(() => {
-    const requested = options?.maxEntries ?? 1_000
-    const maxEntries = Number.isNaN(requested) ? 0 : Math.max(0, Math.floor(requested))
+export const memoryBackend = (options?: { readonly maxEntries?: number | undefined }): Effect.Effect<Backend> => {
+  checkMaxEntries("TaskCache.maxEntries", options?.maxEntries)
+  return Effect.sync(() => {
+    const maxEntries = options?.maxEntries ?? 1_000
     // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
     const entries = new Map<string, { readonly key: CacheKey; readonly entry: Entry }>()
     let evictions = 0
@@ -425,6 +503,7 @@ export const memoryBackend = (options?: { readonly maxEntries?: number | undefin
       evictions: Effect.sync(() => evictions)
     }
   })
+}
 
 /**
  * A backend that stores nothing: every `get` finds nothing.
@@ -593,15 +672,18 @@ export function store(
  */
 export const layer = <E, R>(
   options: MakeOptions & { readonly backend: Effect.Effect<Backend, E, R> }
-): Layer.Layer<TaskCache, E, Exclude<R, Scope.Scope>> =>
-  Layer.effect(
+): Layer.Layer<TaskCache, E, Exclude<R, Scope.Scope>> => {
+  checkTtl("TaskCache.ttl", options.ttl)
+  return Layer.effect(
     TaskCache,
     Effect.flatMap(options.backend, (backend) => make({ strategy: options.strategy, ttl: options.ttl, backend }))
   )
+}
 
 /**
  * An in-memory TaskCache: at most `maxEntries` entries (default 1000, least recently used evicted
- * first), each living `ttl` (default: until evicted) measured with effect's `Clock`.
+ * first), each living `ttl` (default: until evicted) measured with effect's `Clock`. Invalid numbers
+ * (`maxEntries: NaN`, `ttl: -1`) throw `InvalidDefinition` naming the option when this is called.
  *
  * **Example**
  *

@@ -1,9 +1,12 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Layer, Option, Schema } from "effect"
+import { DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { TaskCache } from "../src/TaskCache.ts"
 import * as TC from "../src/TaskCache.ts"
 import { canonicalJson, sha256, utf8 } from "../src/internal/cacheKey.ts"
+import * as Engine from "../src/Engine.ts"
+import { workflow } from "../src/Workflow.ts"
+import { InvalidDefinition } from "../src/WorkflowError.ts"
 
 const key = (taskId: string, hash = "00", workflow = "wf"): TC.CacheKey => ({ workflow, taskId, hash })
 
@@ -364,4 +367,123 @@ describe("TaskCache.hybrid", () => {
         expect(yield* cache.get(key("a"))).toEqual(Option.none())
         expect(yield* cache.stats).toMatchObject({ size: 0, hits: 1, misses: 1 })
       })))
+})
+
+const deep = (depth: number, leaf: unknown): unknown => {
+  let value: unknown = leaf
+  for (let i = 0; i < depth; i++) value = i % 2 === 0 ? { next: value } : [value]
+  return value
+}
+
+describe("hostile values in cache keys (issue 9)", () => {
+  it("hashes a 20 000-deep value without recursion, and the leaf still counts", () => {
+    const a = TC.CacheKey.make({ workflow: "w", taskId: "t", dependencyOutputs: { d: deep(20_000, 1) } })
+    const b = TC.CacheKey.make({ workflow: "w", taskId: "t", dependencyOutputs: { d: deep(20_000, 2) } })
+    expect(a.hash).toMatch(/^[0-9a-f]{64}$/)
+    expect(a.hash).not.toBe(b.hash)
+    expect(TC.CacheKey.make({ workflow: "w", taskId: "t", dependencyOutputs: { d: deep(20_000, 1) } }).hash).toBe(a.hash)
+  })
+
+  it("keeps the canonical form of shallow values (the iterative walk is the recursive one)", () => {
+    const cyclic: Record<string, unknown> = { a: 1 }
+    cyclic.self = cyclic
+    expect(canonicalJson(cyclic)).toBe(`{"a":1,"self":"[Circular]"}`)
+    const shared = { x: 1 }
+    expect(canonicalJson([shared, shared])).toBe(`[{"x":1},{"x":1}]`)
+    expect(canonicalJson(new Map<unknown, unknown>([[{ k: 2 }, undefined], ["a", [undefined, () => 1]]])))
+      .toBe(`[["a",[null,null]],[{"k":2},null]]`)
+    expect(canonicalJson({ d: new Date(0), n: [NaN, -0, -Infinity], b: 10n, u8: Uint8Array.of(1, 2) }))
+      .toBe(`{"b":"10","d":"1970-01-01T00:00:00.000Z","n":["NaN",0,"-Infinity"],"u8":[1,2]}`)
+    expect(canonicalJson({ toJSON: () => ({ toJSON: () => "inner" }) })).toBe(`"inner"`)
+  })
+
+  it("__proto__, constructor and toString are keys like any other (own properties, or a Map)", () => {
+    const own = (id: string, value: unknown): Record<string, unknown> => {
+      const record: Record<string, unknown> = {}
+      Object.defineProperty(record, id, { value, enumerable: true, writable: true, configurable: true })
+      return record
+    }
+    for (const id of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      const k = (value: unknown) => TC.CacheKey.make({ workflow: "w", taskId: "t", dependencyOutputs: own(id, value) }).hash
+      expect(k(1), id).not.toBe(k(2))
+      expect(k(1), id).not.toBe(TC.CacheKey.make({ workflow: "w", taskId: "t", dependencyOutputs: {} }).hash)
+      const viaMap = TC.CacheKey.make({ workflow: "w", taskId: "t", dependencyOutputs: new Map([[id, 1]]) }).hash
+      expect(viaMap, id).toBe(k(1))
+    }
+  })
+
+  it("a value without a prototype, or with a throwing toString, hashes; a throwing getter is a typed error", () => {
+    const bare = Object.create(null) as Record<string, unknown>
+    bare.a = 1
+    const evil = { a: 1, toString: () => { throw new Error("no") }, valueOf: () => { throw new Error("no") } }
+    expect(TC.canonicalize(bare)).toBe(`{"a":1}`)
+    expect(TC.canonicalize(evil)).toBe(`{"a":1}`)
+    const hostile = { outer: [0, { get bad(): unknown { throw new Error("boom") } }] }
+    const error = (() => {
+      try {
+        TC.CacheKey.make({ workflow: "w", taskId: "t", input: hostile })
+      } catch (e) {
+        return e
+      }
+    })()
+    assert(error instanceof TC.UnhashableValue)
+    expect(error.taskId).toBe("t")
+    expect(error.path).toBe("$.input.outer[1]")
+    expect(error.message).toContain("boom")
+    const revoked = Proxy.revocable({}, {})
+    revoked.revoke()
+    expect(() => TC.CacheKey.fromValue({ workflow: "w", taskId: "k", value: { p: revoked.proxy } }))
+      .toThrow(TC.UnhashableValue)
+    let n = 0
+    const endless = { toJSON: (): unknown => ({ n: n++, toJSON: endless.toJSON }) }
+    expect(() => TC.canonicalize(endless)).toThrow(/toJSON returned a new object/)
+  })
+})
+
+describe("numeric options of caches (issue 9)", () => {
+  it("maxEntries and ttl that are not valid numbers throw InvalidDefinition naming the option", () => {
+    for (const maxEntries of [NaN, -1, 1.5, -Infinity]) {
+      expect(() => TC.layerMemory({ maxEntries }), String(maxEntries)).toThrow(/TaskCache\.maxEntries: must be a whole number/)
+    }
+    for (const ttl of [NaN, -1, "soon" as never, Duration.millis(-5)]) {
+      expect(() => TC.layerMemory({ ttl }), String(ttl)).toThrow(/TaskCache\.ttl/)
+    }
+    const error = (() => {
+      try {
+        TC.layerMemory({ maxEntries: NaN })
+      } catch (e) {
+        return e
+      }
+    })()
+    assert(error instanceof InvalidDefinition)
+    expect(error.path).toBe("TaskCache.maxEntries")
+    // The limits themselves are fine.
+    TC.layerMemory({ maxEntries: 0, ttl: 0 })
+    TC.layerMemory({ maxEntries: Infinity, ttl: "Infinity" })
+  })
+
+  it.effect("a set with an invalid TTL stores nothing (never an entry that expires at NaN)", () =>
+    withCache(TC.layerMemory(), (cache) =>
+      Effect.gen(function*() {
+        yield* cache.set(key("a"), "A", { ttl: NaN })
+        yield* cache.set(key("b"), "B", { ttl: -5 })
+        expect(yield* cache.get(key("a"))).toEqual(Option.none())
+        expect(yield* cache.get(key("b"))).toEqual(Option.none())
+        expect((yield* cache.stats).size).toBe(0)
+      })))
+})
+
+describe("the engine with deep dependency outputs (issue 9)", () => {
+  it.effect("a 10 000-deep dependency output is hashed into its dependant's key: served from the cache, not a RangeError", () =>
+    Effect.gen(function*() {
+      let runs = 0
+      const wf = workflow("deep")
+        .task("a", { cache: false }, () => Effect.succeed(deep(10_000, "leaf")))
+        .task("b", { dependsOn: ["a"] }, () => Effect.sync(() => ++runs))
+      const first = yield* Engine.run(wf)
+      const second = yield* Engine.run(wf)
+      expect(first.outputs.b).toBe(1)
+      expect(second.outputs.b).toBe(1)
+      expect(runs).toBe(1)
+    }).pipe(Effect.provide(TC.layerMemory())))
 })

@@ -19,11 +19,37 @@ const numberToJson = (n: number): string => {
 }
 
 /**
+ * A value cannot be hashed: a getter, a `toJSON` or a Proxy trap threw while it was read, or `toJSON`
+ * kept returning new objects. `path` says where (`$` is the value itself, `$.a[3]` a nested part).
+ */
+export class HashError {
+  readonly path: string
+  readonly reason: string
+  constructor(path: string, reason: string) {
+    this.path = path
+    this.reason = reason
+  }
+}
+
+/** How many times in a row `toJSON` may hand back another object with a `toJSON` of its own. */
+const MAX_TO_JSON_CHAIN = 64
+
+const errorText = (error: unknown): string => {
+  try {
+    if (error instanceof Error) return error.name === "Error" ? error.message : `${error.name}: ${error.message}`
+  } catch {
+    // a hostile error: fall through
+  }
+  return `a thrown ${error === null ? "null" : typeof error}`
+}
+
+/**
  * Serialises a value to a canonical JSON string: the same data always gives the same text, whatever the
  * order in which object keys were inserted.
  *
  * - object keys are sorted (UTF-16 code unit order); `undefined`, function and symbol values are dropped,
- *   as `JSON.stringify` does;
+ *   as `JSON.stringify` does; only own enumerable string keys count, so a key named `__proto__` or
+ *   `constructor` is data like any other, and an object without a prototype is a plain object;
  * - arrays keep their order; `undefined`, functions and symbols inside arrays become `null`;
  * - values with a `toJSON` method (Dates, effect data types) are replaced by its result, so a Date becomes
  *   its ISO string;
@@ -33,11 +59,61 @@ const numberToJson = (n: number): string => {
  *   of its elements sorted by their canonical form; typed arrays and DataViews become arrays of bytes;
  * - a reference back to an enclosing object becomes the string "[Circular]" instead of overflowing.
  *
+ * The walk is iterative: any depth is encoded (a 100 000-deep value included) without growing the call
+ * stack, and no `toString` of the value is ever called. A getter, `toJSON` or Proxy trap that throws
+ * makes it throw a {@link HashError} naming the path.
+ *
  * Returns `undefined` when the value itself is dropped (undefined, a function, a symbol), like JSON.
  */
-export const canonicalJson = (value: unknown): string | undefined => encode(value, new Set())
+export const canonicalJson = (value: unknown): string | undefined => {
+  const root: Frame = { kind: "root", object: undefined, items: [value], keys: undefined, index: 0, parts: [] }
+  const stack: Array<Frame> = [root]
+  const ancestors = new Set<object>()
+  try {
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!
+      if (frame.index < frame.items.length) {
+        const item = frame.items[frame.index++]
+        const primitive = encodePrimitive(item)
+        if (primitive !== NOT_PRIMITIVE) {
+          frame.parts.push(primitive)
+          continue
+        }
+        const child = open(item as object, ancestors)
+        if (typeof child === "string" || child === undefined) frame.parts.push(child)
+        else {
+          if (child.object !== undefined) ancestors.add(child.object)
+          stack.push(child)
+        }
+        continue
+      }
+      stack.pop()
+      if (frame.object !== undefined) ancestors.delete(frame.object)
+      if (frame.kind === "root") return frame.parts[0]
+      stack[stack.length - 1]!.parts.push(close(frame))
+    }
+  } catch (error) {
+    throw new HashError(pathOf(stack), errorText(error))
+  }
+  return undefined
+}
 
-const encode = (value: unknown, ancestors: Set<object>): string | undefined => {
+type Kind = "root" | "array" | "object" | "map" | "set"
+
+interface Frame {
+  readonly kind: Kind
+  readonly object: object | undefined
+  /** What to encode, in order (for a map: key, value, key, value, ...). */
+  readonly items: ReadonlyArray<unknown>
+  /** For objects: the key of each item. */
+  readonly keys: ReadonlyArray<string> | undefined
+  index: number
+  readonly parts: Array<string | undefined>
+}
+
+const NOT_PRIMITIVE = Symbol("NOT_PRIMITIVE")
+
+const encodePrimitive = (value: unknown): string | undefined | typeof NOT_PRIMITIVE => {
   switch (typeof value) {
     case "undefined":
     case "function":
@@ -52,66 +128,90 @@ const encode = (value: unknown, ancestors: Set<object>): string | undefined => {
     case "bigint":
       return JSON.stringify(value.toString())
   }
-  if (value === null) return "null"
-  const obj = value as object
-  if (ancestors.has(obj)) return JSON.stringify("[Circular]")
-  ancestors.add(obj)
-  try {
-    return encodeObject(obj, ancestors)
-  } finally {
-    ancestors.delete(obj)
-  }
+  return value === null ? "null" : NOT_PRIMITIVE
 }
 
-const encodeArray = (items: Iterable<unknown>, ancestors: Set<object>): string => {
-  const parts: Array<string> = []
-  for (const item of items) parts.push(encode(item, ancestors) ?? "null")
-  return `[${parts.join(",")}]`
-}
-
-const encodeObject = (obj: object, ancestors: Set<object>): string | undefined => {
-  if (Array.isArray(obj)) return encodeArray(obj, ancestors)
-  if (obj instanceof Map) {
-    const entries: Array<readonly [string, string]> = []
-    for (const [k, v] of obj) {
-      entries.push([encode(k, ancestors) ?? "null", encode(v, ancestors) ?? "null"])
+/** The frame that encodes an object, or its text when it needs none (a circular reference, a toJSON result). */
+const open = (start: object, ancestors: ReadonlySet<object>): Frame | string | undefined => {
+  let obj = start
+  for (let chain = 0;; chain++) {
+    if (ancestors.has(obj)) return JSON.stringify("[Circular]")
+    if (Array.isArray(obj)) return frame("array", obj, obj)
+    if (obj instanceof Map) {
+      const items: Array<unknown> = []
+      for (const [k, v] of obj) items.push(k, v)
+      return frame("map", obj, items)
     }
-    entries.sort((a, b) => compareStrings(a[0], b[0]) || compareStrings(a[1], b[1]))
-    return `[${entries.map(([k, v]) => `[${k},${v}]`).join(",")}]`
-  }
-  if (obj instanceof Set) {
-    const items: Array<string> = []
-    for (const item of obj) items.push(encode(item, ancestors) ?? "null")
-    items.sort(compareStrings)
-    return `[${items.join(",")}]`
-  }
-  if (ArrayBuffer.isView(obj)) {
-    return encodeArray(new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength), ancestors)
-  }
-  if (obj instanceof ArrayBuffer) return encodeArray(new Uint8Array(obj), ancestors)
-  const toJSON = (obj as { readonly toJSON?: unknown }).toJSON
-  if (typeof toJSON === "function") {
+    if (obj instanceof Set) return frame("set", obj, Array.from(obj))
+    if (ArrayBuffer.isView(obj)) {
+      return JSON.stringify(Array.from(new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength)))
+    }
+    if (obj instanceof ArrayBuffer) return JSON.stringify(Array.from(new Uint8Array(obj)))
+    const toJSON = (obj as { readonly toJSON?: unknown }).toJSON
+    if (typeof toJSON !== "function") break
     // A Date (or any value with toJSON) stands for what it serialises to. An invalid Date gives null.
     const replaced: unknown = toJSON.call(obj)
-    if (replaced === obj) return encodePlain(obj, ancestors)
-    ancestors.delete(obj)
-    try {
-      return encode(replaced, ancestors)
-    } finally {
-      ancestors.add(obj)
-    }
+    if (replaced === obj) break
+    const primitive = encodePrimitive(replaced)
+    if (primitive !== NOT_PRIMITIVE) return primitive
+    if (chain >= MAX_TO_JSON_CHAIN) throw new Error(`toJSON returned a new object ${MAX_TO_JSON_CHAIN} times in a row`)
+    obj = replaced as object
   }
-  return encodePlain(obj, ancestors)
+  const record = obj as Record<string, unknown>
+  const keys = Object.keys(record).sort(compareStrings)
+  const items: Array<unknown> = new Array(keys.length)
+  for (let i = 0; i < keys.length; i++) items[i] = record[keys[i]!]
+  return { kind: "object", object: obj, items, keys, index: 0, parts: [] }
 }
 
-const encodePlain = (obj: object, ancestors: Set<object>): string => {
-  const record = obj as Record<string, unknown>
-  const parts: Array<string> = []
-  for (const key of Object.keys(record).sort(compareStrings)) {
-    const encoded = encode(record[key], ancestors)
-    if (encoded !== undefined) parts.push(`${JSON.stringify(key)}:${encoded}`)
+const frame = (kind: Kind, object: object, items: ReadonlyArray<unknown>): Frame => ({
+  kind,
+  object,
+  items,
+  keys: undefined,
+  index: 0,
+  parts: []
+})
+
+const close = (frame: Frame): string => {
+  const parts = frame.parts
+  switch (frame.kind) {
+    case "object": {
+      const keys = frame.keys!
+      const out: Array<string> = []
+      for (let i = 0; i < parts.length; i++) {
+        const encoded = parts[i]
+        if (encoded !== undefined) out.push(`${JSON.stringify(keys[i])}:${encoded}`)
+      }
+      return `{${out.join(",")}}`
+    }
+    case "map": {
+      const entries: Array<readonly [string, string]> = []
+      for (let i = 0; i < parts.length; i += 2) entries.push([parts[i] ?? "null", parts[i + 1] ?? "null"])
+      entries.sort((a, b) => compareStrings(a[0], b[0]) || compareStrings(a[1], b[1]))
+      return `[${entries.map(([k, v]) => `[${k},${v}]`).join(",")}]`
+    }
+    case "set":
+      return `[${parts.map((p) => p ?? "null").sort(compareStrings).join(",")}]`
+    default:
+      return `[${parts.map((p) => p ?? "null").join(",")}]`
   }
-  return `{${parts.join(",")}}`
+}
+
+/** Where the walk is: `$`, then `.key` / `[index]` per open level (kept short for very deep values). */
+const pathOf = (stack: ReadonlyArray<Frame>): string => {
+  const segments: Array<string> = []
+  for (let s = 1; s < stack.length; s++) {
+    const f = stack[s]!
+    const at = f.index - 1
+    if (at < 0) continue
+    if (f.kind === "object") {
+      const key = f.keys![at]!
+      segments.push(/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`)
+    } else segments.push(f.kind === "map" ? `[${at % 2 === 0 ? "key" : "value"} ${at >> 1}]` : `[${at}]`)
+  }
+  if (segments.length > 12) return `$${segments.slice(0, 4).join("")}...(${segments.length - 8} levels)...${segments.slice(-4).join("")}`
+  return `$${segments.join("")}`
 }
 
 // -----------------------------------------------------------------------------
