@@ -1,0 +1,40 @@
+/**
+ * The registry the command line uses: list, get by name, instantiate from raw parameters.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Plan } from "@troupe/core"
+import { Effect, Schema } from "effect"
+import { Template, Templates } from "../src/index.ts"
+
+describe("Templates", () => {
+  it("lists the four templates with descriptions and parameter Schemas", () => {
+    expect(Templates.list().map((t) => t.name)).toEqual(["ci-cd", "etl", "code-review", "documentation"])
+    for (const t of Templates.all) {
+      expect(t.description.length).toBeGreaterThan(20)
+      const doc = Schema.toJsonSchemaDocument(t.parameters)
+      expect(JSON.stringify(doc)).toContain("maxParallel")
+    }
+  })
+
+  it.effect("instantiates a template by name from raw parameters; unknown names and bad parameters are typed errors", () =>
+    Effect.gen(function*() {
+      const wf = yield* Templates.instantiate("documentation", {
+        repositoryPath: ".",
+        docTypes: ["tutorial"],
+        outputFormat: "md",
+        includeExamples: false,
+        continueOnFailure: true
+      })
+      const plan = Plan.fromWorkflow(wf)
+      expect(plan.nodes.map((n) => n.id)).toEqual(["analyze-codebase", "create-tutorial", "build-documentation"])
+      expect(Template.runOptions(plan)).toEqual({ failureMode: "continue" })
+
+      const unknown = yield* Templates.instantiate("deploy-everything", {}).pipe(Effect.flip)
+      expect(unknown).toMatchObject({ _tag: "TemplateNotFound", name: "deploy-everything" })
+      expect(unknown.message).toContain("ci-cd, etl, code-review, documentation")
+
+      const bad = yield* Templates.instantiate("code-review", { repositoryPath: ".", targetFiles: [] }).pipe(Effect.flip)
+      expect(bad).toMatchObject({ _tag: "TemplateParameterError", template: "code-review" })
+      expect(bad.message).toMatch(/^Template "code-review": parameter "\w+/)
+    }))
+})
