@@ -11,7 +11,9 @@
  *
  * Checks made when an expression is compiled, each an issue with a 0-based offset: syntax errors, a task
  * id under `results` that is not a known task, `results` used without a literal task id, unknown names and
- * unknown functions. The task ids read under `results` are the expression's `references`: they become
+ * unknown functions, and nesting deeper than {@link maxNesting} levels (brackets, ternaries, chains of
+ * operators or field selections): such an expression is an issue at the offset where it gets too deep,
+ * never a `RangeError`. The task ids read under `results` are the expression's `references`: they become
  * order dependencies of the task.
  *
  * Values: integral numbers are CEL `int`s and other numbers `double`s (CEL does not mix them in arithmetic:
@@ -40,7 +42,7 @@ import { celEnv, celError, type CelEnv, type CelError, type CelInput, type CelRe
 import { strings } from "@bufbuild/cel/ext"
 import { Expression } from "@troupe/core"
 import { Layer, Result } from "effect"
-import { check, type Parsed } from "./internal/check.ts"
+import { check, type Expr, type Parsed } from "./internal/check.ts"
 import { fromCel, toCel, typeNameOf } from "./internal/values.ts"
 
 // -----------------------------------------------------------------------------
@@ -60,6 +62,17 @@ export interface ValueExpression {
   /** The value as plain JavaScript (ints as numbers, lists as arrays, maps as objects), or an issue. */
   readonly evaluate: (scope: Expression.Scope) => Result.Result<unknown, Expression.ExpressionIssue>
 }
+
+/**
+ * The deepest nesting an expression may have: brackets, ternaries, and operator or selection chains
+ * (`a + b + c` nests as `(a + b) + c`). Deeper expressions are refused when compiled, with the offset
+ * where they get too deep, so that neither the parser nor the evaluator can run out of stack. The same
+ * limit as cel-go's default parser recursion limit.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const maxNesting = 250
 
 // -----------------------------------------------------------------------------
 // Internals
@@ -89,14 +102,107 @@ const syntaxIssue = (error: unknown): Expression.ExpressionIssue => {
   return issue(`syntax error: ${message}`, typeof offset === "number" ? offset : undefined)
 }
 
+const tooDeep = (offset: number | undefined): Expression.ExpressionIssue =>
+  issue(`expression nested more than ${maxNesting} levels deep`, offset)
+
+const isStackOverflow = (error: unknown): boolean => error instanceof RangeError
+
+/**
+ * Before parsing: the offset where brackets and ternaries nest deeper than `maxNesting`, if they do.
+ * String literals are skipped (quotes, escapes, triple quotes); `[?` and `.?` are optional access, not
+ * ternaries. A ternary stays open until the bracket around it closes (`a ? b : c ? d : e` nests).
+ */
+const lexicalDepthProblem = (source: string): number | undefined => {
+  const ternaries: Array<number> = [0]
+  let depth = 0
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!
+    if (c === "\"" || c === "'") {
+      const triple = source.startsWith(c.repeat(3), i)
+      const quote = triple ? c.repeat(3) : c
+      const raw = i > 0 && (source[i - 1] === "r" || source[i - 1] === "R")
+      i += quote.length
+      while (i < source.length && !source.startsWith(quote, i)) {
+        if (source[i] === "\\" && !raw) i++
+        i++
+      }
+      i += quote.length - 1
+      continue
+    }
+    if (c === "(" || c === "[" || c === "{") {
+      depth++
+      ternaries.push(0)
+    } else if (c === ")" || c === "]" || c === "}") {
+      if (ternaries.length > 1) depth -= 1 + ternaries.pop()!
+    } else if (c === "?") {
+      const before = i > 0 ? source[i - 1] : ""
+      if (before === "[" || before === ".") continue
+      depth++
+      ternaries[ternaries.length - 1]!++
+    } else continue
+    if (depth > maxNesting) return i
+  }
+  return undefined
+}
+
+/** After parsing: the node where the tree gets deeper than `maxNesting`, found without recursion. */
+const treeDepthProblem = (root: Expr | undefined): Expr | undefined => {
+  const stack: Array<readonly [Expr | undefined, number]> = [[root, 1]]
+  while (stack.length > 0) {
+    const [expr, depth] = stack.pop()!
+    if (expr === undefined) continue
+    if (depth > maxNesting) return expr
+    const kind = expr.exprKind
+    const next = depth + 1
+    switch (kind.case) {
+      case "selectExpr":
+        stack.push([kind.value.operand, next])
+        break
+      case "callExpr":
+        stack.push([kind.value.target, next])
+        for (const arg of kind.value.args) stack.push([arg, next])
+        break
+      case "listExpr":
+        for (const element of kind.value.elements) stack.push([element, next])
+        break
+      case "structExpr":
+        for (const entry of kind.value.entries) {
+          if (entry.keyKind.case === "mapKey") stack.push([entry.keyKind.value, next])
+          stack.push([entry.value, next])
+        }
+        break
+      case "comprehensionExpr": {
+        const c = kind.value
+        for (const part of [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result]) stack.push([part, next])
+        break
+      }
+      default:
+        break
+    }
+  }
+  return undefined
+}
+
 const compileProgram = (source: string, knownTasks: ReadonlyArray<string>): Program | Expression.ExpressionIssue => {
+  const lexical = lexicalDepthProblem(source)
+  if (lexical !== undefined) return tooDeep(lexical)
   let parsed: Parsed
   try {
     parsed = parse(source)
   } catch (error) {
-    return syntaxIssue(error)
+    // The lexical check bounds brackets and ternaries; anything else that overflows is still an issue.
+    return isStackOverflow(error) ? tooDeep(undefined) : syntaxIssue(error)
   }
-  const usage = check(source, parsed, knownTasks, env)
+  const positions = parsed.sourceInfo?.positions ?? {}
+  const deepest = treeDepthProblem(parsed.expr)
+  if (deepest !== undefined) return tooDeep(positions[String(deepest.id)])
+  let usage: ReturnType<typeof check>
+  try {
+    usage = check(source, parsed, knownTasks, env)
+  } catch (error) {
+    if (isStackOverflow(error)) return tooDeep(undefined)
+    throw error
+  }
   if ("message" in usage) return usage
   let evaluate: (bindings: Record<string, CelInput>) => CelResult
   try {
@@ -105,7 +211,6 @@ const compileProgram = (source: string, knownTasks: ReadonlyArray<string>): Prog
     return issue(error instanceof Error ? error.message : String(error), 0)
   }
   const { references, usesInput } = usage
-  const positions = parsed.sourceInfo?.positions ?? {}
   return {
     references,
     // Only what the expression reads is converted to CEL values.
@@ -186,7 +291,11 @@ export const compileValue = (
     evaluate: (scope) => {
       const value = program.run(scope)
       if (isCelError(value)) return Result.fail(errorIssue(program, value))
-      return Result.succeed(fromCel(value))
+      try {
+        return Result.succeed(fromCel(value))
+      } catch (error) {
+        return Result.fail(issue(`the value cannot be converted: ${error instanceof Error ? error.message : typeof error}`, 0))
+      }
     }
   }
 }

@@ -245,3 +245,64 @@ describe("Cel.layer with definitions", () => {
     expect(Cel.language.name).toBe("cel")
   })
 })
+
+describe("Cel: very deep expressions are issues, never RangeError (issue 9)", () => {
+  const n = 5_000
+  const shapes: Record<string, string> = {
+    parentheses: "(".repeat(n) + "true" + ")".repeat(n),
+    lists: "[".repeat(n) + "]".repeat(n) + ".size() == 1",
+    maps: "{'a': ".repeat(n) + "1" + "}".repeat(n) + ".size() == 1",
+    ternaries: Array(n).fill("input.a ? true :").join(" ") + " false",
+    "an operator chain": Array(n).fill("1").join(" + ") + " > 0",
+    "a selection chain": "input" + ".a".repeat(n) + " == 1",
+    "calls in calls": "string(".repeat(n) + "1" + ")".repeat(n) + " == '1'"
+  }
+
+  for (const [shape, source] of Object.entries(shapes)) {
+    it(`${shape}, ${n} deep: an issue with an offset`, () => {
+      const c = Cel.compile(source, [])
+      if (!Expression.isIssue(c)) throw new Error("expected an issue")
+      expect(c.message).toBe(`expression nested more than ${Cel.maxNesting} levels deep`)
+      expect(c.offset).toBeTypeOf("number")
+      expect(c.offset!).toBeGreaterThanOrEqual(0)
+      expect(c.offset!).toBeLessThan(source.length)
+    })
+  }
+
+  it("the limit itself compiles and evaluates; brackets in strings and optional access do not count", () => {
+    const d = Cel.maxNesting - 2
+    const ok = [
+      "(".repeat(d) + "true" + ")".repeat(d),
+      Array(d).fill("1").join(" + ") + " > 0",
+      "input" + ".a".repeat(d - 1) + " == 1",
+      Array(d).fill("false ? false :").join(" ") + " true",
+      `'${"(".repeat(1000)}' != "${"[".repeat(1000)}" && r'\\' == '\\\\' && '''${"{".repeat(1000)}''' != ''`
+    ]
+    let nested: unknown = 1
+    for (let i = 0; i < d - 1; i++) nested = { a: nested }
+    for (const source of ok) {
+      expect(compiled(source, []).evaluate(scope({}, nested)), source.slice(0, 40)).toBe(true)
+    }
+  })
+
+  it.effect("through Plan.fromDefinition: InvalidDefinition at tasks[i].condition with the offset", () =>
+    Effect.gen(function*() {
+      const source = "(".repeat(n) + "true" + ")".repeat(n)
+      const error = yield* Effect.flip(
+        Plan.fromDefinition({ name: "deep", tasks: [{ id: "a" }, { id: "b", condition: source }] }).pipe(
+          Effect.provide(Cel.layer)
+        )
+      )
+      expect(error).toMatchObject({ _tag: "InvalidDefinition", path: "tasks[1].condition", taskId: "b" })
+      expect((error as WorkflowError.InvalidDefinition).reason).toMatch(/nested more than 250 levels deep at offset 250$/)
+    }))
+
+  it("a deep input value is an evaluation issue, not a throw", () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 100_000; i++) deep = { a: deep }
+    const c = Cel.compileValue("input", [])
+    if (Expression.isIssue(c)) throw new Error(c.message)
+    const r = c.evaluate(scope({}, deep))
+    expect(Result.isSuccess(r) || Result.isFailure(r)).toBe(true)
+  })
+})
