@@ -253,7 +253,7 @@ export const make = Effect.gen(function*() {
         (run_id, workflow, version, status, durable, input, plan, shape, generation, created_at, updated_at,
          cancel_requested, tasks_total, tasks_completed, tasks_failed, event_count)
         VALUES (${run.runId}, ${run.workflow}, ${run.version ?? ""}, ${"pending"}, ${run.durable === true ? 1 : 0},
-         ${run.inputText}, ${safeStringify(run.plan)}, ${run.shape === undefined ? null : JSON.stringify(run.shape)},
+         ${run.inputText === "" ? null : run.inputText}, ${safeStringify(run.plan)}, ${run.shape === undefined ? null : JSON.stringify(run.shape)},
          ${0}, ${at}, ${at}, ${0}, ${run.plan.nodes.length}, ${0}, ${0}, ${0})
         ON CONFLICT (run_id) DO NOTHING`.raw.pipe(Effect.mapError(storeError("register run")))
       const created = Number((inserted as { changes?: number | bigint } | undefined)?.changes ?? 1) > 0
@@ -361,7 +361,10 @@ export const make = Effect.gen(function*() {
 
   const store: SqlRunStoreShape = {
     register: (run) =>
-      Effect.map(registerDurable({ ...run, shape: undefined, inputText: safeStringify(run.input) }), (r) => r.record),
+      Effect.map(
+        registerDurable({ ...run, shape: undefined, inputText: run.input === undefined ? "" : safeStringify(run.input) }),
+        (r) => r.record
+      ),
     registerDurable,
     durableRow,
     appendAll,

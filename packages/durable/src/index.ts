@@ -6,3 +6,4 @@
  */
 export * as SqliteClient from "./SqliteClient.ts"
 export * as SqlRunStore from "./SqlRunStore.ts"
+export * as Durable from "./Durable.ts"

@@ -1,0 +1,1150 @@
+/**
+ * Durable: run a Troupe workflow so that a killed process resumes where it stopped.
+ *
+ * The same workflow value runs as an `effect/workflow` Workflow on `effect/cluster`'s
+ * `ClusterWorkflowEngine` over `SingleRunner`, journaled in an embedded SQLite file (`node:sqlite`). The
+ * workflow's body is Troupe's engine, unchanged (priorities, critical path, pools, limits), with a `TaskHook`
+ * that makes each leaf task execution an Activity named by its stable path (`task`, `child/task`,
+ * `loop[3]`, `pipe/step`). On replay, stored results come back at once and only unfinished tasks run.
+ *
+ * Decisions:
+ * - Retries are attempts inside one activity (the TaskHook contract): a task with all its retries, its
+ *   per-attempt and overall timeouts and its fallback is one journaled step. A kill during a retry delay
+ *   restarts that task from its first attempt.
+ * - A fallback's output is the task's journaled output. A task that failed for good is journaled as failed
+ *   (its error as JSON), so replay fails it the same way without running it.
+ * - Compensations (sagas) run after the run failed, outside any task: they are not journaled. A run killed
+ *   while compensating runs its compensations again on replay, so compensations must be idempotent.
+ * - Outputs cross the journal as JSON: encoded with the task's `output` schema when it declares one, else
+ *   they must be JSON data (a task returning a `Date`, a `Map`, a class instance... fails with
+ *   `NotSerialisable` naming the task and where in the value). Every output, live or replayed, is the decoded
+ *   journal value, so a resumed run sees exactly what an uninterrupted run sees.
+ * - Guarantees: at-least-once execution per task (a task in flight at a kill runs again), exactly-once
+ *   completion records (a task whose result was journaled never runs again).
+ *
+ * For builders of other durable features (helper modules in this package: schedules, signals, clocks):
+ * `Durable.layer` provides `WorkflowEngine` (register your own `effect/workflow` workflows on it, e.g.
+ * `MyWorkflow.toLayer(...)`), `SqliteClient.SqliteClient` and effect's `SqlClient` (the same database; create
+ * your tables with `CREATE TABLE IF NOT EXISTS`, dialect-neutral), and `Sharding` (for `ClusterCron`).
+ * `engineLayer` builds only the engine over a `SqlClient` you provide.
+ *
+ * @since 0.1.0
+ */
+import { mkdirSync } from "node:fs"
+import { NodeCrypto } from "@effect/platform-node"
+import { Cause, Context, Duration, Effect, Exit, Fiber, Layer, Queue, Schema, Scope } from "effect"
+import { ClusterWorkflowEngine, SingleRunner } from "effect/cluster"
+import type { Sharding } from "effect/cluster"
+import { Activity, Workflow as EffectWorkflow, WorkflowEngine } from "effect/workflow"
+import {
+  Engine,
+  type Plan,
+  type RunEvent,
+  RunState,
+  RunStore,
+  TaskHook,
+  Workflow,
+  WorkflowError
+} from "@troupe/core"
+import { canonical, nonJsonAt, safeStringify } from "./internal/json.ts"
+import * as SqliteClient from "./SqliteClient.ts"
+import * as SqlRunStore from "./SqlRunStore.ts"
+
+// -----------------------------------------------------------------------------
+// Errors
+// -----------------------------------------------------------------------------
+
+/**
+ * A value that must cross the journal is not JSON data and has no schema.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class NotSerialisable extends Schema.TaggedError<NotSerialisable>()("NotSerialisable", {
+  workflow: Schema.String,
+  /** The task's path, or `input` for the run's input. */
+  task: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    const what = this.task === "input" ? "the input" : `the output of task "${this.task}"`
+    return `${what} of workflow "${this.workflow}" cannot be journaled: ${this.detail}; ` +
+      `return JSON data or declare an output schema (output: Schema)`
+  }
+}
+
+/**
+ * A run id was used again with a different input (or for another workflow).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class IdempotencyConflict extends Schema.TaggedError<IdempotencyConflict>()("IdempotencyConflict", {
+  runId: Schema.String,
+  workflow: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `run "${this.runId}" already exists with ${this.detail}; use another run id, or the same input to join it`
+  }
+}
+
+/**
+ * The code of a workflow changed incompatibly since the run started.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class IncompatibleVersion extends Schema.TaggedError<IncompatibleVersion>()("IncompatibleVersion", {
+  runId: Schema.String,
+  workflow: Schema.String,
+  /** The task's path, or `(workflow)` for the declared version. */
+  task: Schema.String,
+  change: Schema.String,
+  storedVersion: Schema.String,
+  currentVersion: Schema.String
+}) {
+  override get message() {
+    return `cannot resume run "${this.runId}" of "${this.workflow}": ${
+      this.task === "(workflow)" ? "" : `task "${this.task}" `
+    }${this.change}. Ways out: finish it with the code of version "${this.storedVersion || "(none)"}"; ` +
+      `start it over with Durable.restart; or declare a migration ({ migrate: { from: "${this.storedVersion}", outputs } })`
+  }
+}
+
+/**
+ * `resume` of a run whose workflow this process has not registered.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class WorkflowNotRegistered extends Schema.TaggedError<WorkflowNotRegistered>()("WorkflowNotRegistered", {
+  runId: Schema.String,
+  workflow: Schema.String
+}) {
+  override get message() {
+    return `run "${this.runId}" belongs to workflow "${this.workflow}", which this process has not registered: ` +
+      `provide Durable.register(workflow) or call Durable.resume(workflow, runId)`
+  }
+}
+
+/**
+ * A task's journaled failure, read back on replay (the original error value did not survive the process).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ReplayedFailure extends Schema.TaggedError<ReplayedFailure>()("ReplayedFailure", {
+  task: Schema.String,
+  /** The original error as JSON (its `_tag` and fields), when it had a JSON form. */
+  error: Schema.Unknown,
+  detail: Schema.String
+}) {
+  override get message() {
+    return this.detail
+  }
+}
+
+/**
+ * @category errors
+ * @since 0.1.0
+ */
+export type DurableError =
+  | NotSerialisable
+  | IdempotencyConflict
+  | IncompatibleVersion
+  | WorkflowNotRegistered
+  | RunStore.RunNotFound
+  | RunStore.StoreError
+
+// -----------------------------------------------------------------------------
+// Models
+// -----------------------------------------------------------------------------
+
+/**
+ * A migration for a run started under an older version: outputs of completed tasks (their JSON form, by
+ * path) are rewritten before they are decoded with the current schemas.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Migration {
+  readonly from: string
+  readonly outputs?: Readonly<Record<string, (stored: unknown) => unknown>> | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface DurableOptions
+  extends Omit<Engine.RunOptions, "runId" | "onEvent" | "onProgress" | "replay" | "estimates">
+{
+  /** Default: a random id. A run started again with the same id joins or resumes it. */
+  readonly runId?: string | undefined
+  /** Default: the workflow's `metadata.version`, else "". */
+  readonly version?: string | undefined
+  readonly migrate?: Migration | undefined
+  /** Called with every event of this process's part of the run. */
+  readonly onEvent?: ((event: RunEvent.RunEvent) => void) | undefined
+  /**
+   * Duration estimates (ms by task id) for critical-path priority. Default: the estimates declared on the
+   * tasks, else the mean durations learned from past runs of the workflow in the store.
+   */
+  readonly estimates?: Readonly<Record<string, number>> | "learned" | "none" | undefined
+}
+
+/**
+ * What a resumed run reports about itself.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DurableResult<Outputs> extends Engine.RunResult<Outputs> {
+  /** Tasks (paths) whose journaled result was reused in this process without running them. */
+  readonly skipped: ReadonlyArray<string>
+  /** Tasks (paths) this process executed. */
+  readonly executed: ReadonlyArray<string>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface LayerOptions {
+  /** The database file. Default `.troupe/troupe.db` (the directory is created). */
+  readonly filename?: string | undefined
+  /** `NORMAL` (default) survives a killed process; `FULL` also survives power loss, about 1.5× slower. */
+  readonly synchronous?: "NORMAL" | "FULL" | undefined
+  /** How often the runner polls storage for work it did not receive in-process (default 1 s). */
+  readonly pollInterval?: Duration.Input | undefined
+}
+
+// -----------------------------------------------------------------------------
+// Codecs: how outputs cross the journal
+// -----------------------------------------------------------------------------
+
+interface Codec {
+  /** To JSON data, or a string saying where the value is not JSON. */
+  readonly encode: (value: unknown) => { readonly json: unknown } | { readonly problem: string }
+  readonly decode: (json: unknown) => { readonly value: unknown } | { readonly problem: string }
+}
+
+const plainCodec: Codec = {
+  encode: (value) => {
+    const problem = nonJsonAt(value)
+    return problem === undefined ? { json: value } : { problem: `${problem} is not JSON data` }
+  },
+  decode: (json) => ({ value: json })
+}
+
+const schemaCodec = (schema: Schema.Top): Codec => {
+  const codec = Schema.toCodecJson(schema as Schema.Codec<unknown, unknown>)
+  const encode = Schema.encodeUnknownResult(codec)
+  const decode = Schema.decodeUnknownResult(codec)
+  return {
+    encode: (value) => {
+      const r = encode(value)
+      return r._tag === "Success" ? { json: r.success } : { problem: `the output schema rejects it: ${r.failure.message}` }
+    },
+    decode: (json) => {
+      const r = decode(json)
+      return r._tag === "Success" ? { value: r.success } : { problem: r.failure.message }
+    }
+  }
+}
+
+const recordCodec = (children: ReadonlyMap<string, Codec>): Codec => ({
+  encode: (value) => {
+    if (typeof value !== "object" || value === null) return plainCodec.encode(value)
+    const out: Record<string, unknown> = {}
+    for (const [key, v] of Object.entries(value)) {
+      const r = (children.get(key) ?? plainCodec).encode(v)
+      if ("problem" in r) return { problem: `.${key}: ${r.problem}` }
+      out[key] = r.json
+    }
+    return { json: out }
+  },
+  decode: (json) => {
+    if (typeof json !== "object" || json === null) return { value: json }
+    const out: Record<string, unknown> = {}
+    for (const [key, v] of Object.entries(json)) {
+      const r = (children.get(key) ?? plainCodec).decode(v)
+      if ("problem" in r) return { problem: `.${key}: ${r.problem}` }
+      out[key] = r.value
+    }
+    return { value: out }
+  }
+})
+
+interface ImplLike {
+  readonly node: { readonly id: string; readonly taskType: string }
+  readonly output?: Schema.Top | undefined
+  readonly cache?: false | { readonly output?: Schema.Top | undefined } | undefined
+  readonly child?: { readonly workflow: { readonly head: EntryLike | undefined } } | undefined
+}
+interface EntryLike {
+  readonly parent: EntryLike | undefined
+  readonly impl: ImplLike
+}
+
+const implsOf = (head: EntryLike | undefined): Array<ImplLike> => {
+  const out: Array<ImplLike> = []
+  for (let e = head; e !== undefined; e = e.parent) out.push(e.impl)
+  return out.reverse()
+}
+
+/** Codecs by path (sub-workflow tasks by their child's paths; a sub-workflow task's own output by record). */
+const codecsOf = (impls: ReadonlyArray<ImplLike>, prefix: string, into: Map<string, Codec>): Map<string, Codec> => {
+  const level = new Map<string, Codec>()
+  for (const impl of impls) {
+    const path = prefix + impl.node.id
+    let codec: Codec
+    if (impl.child !== undefined) {
+      const children = codecsOf(implsOf(impl.child.workflow.head), `${path}/`, into)
+      codec = recordCodec(children)
+    } else {
+      const schema = impl.output ?? (impl.cache === false ? undefined : impl.cache?.output)
+      codec = schema === undefined ? plainCodec : schemaCodec(schema)
+    }
+    level.set(impl.node.id, codec)
+    into.set(path, codec)
+  }
+  return level
+}
+
+/** `loop[3]` and `a/loop[3]/x` use the codec of `loop` / `a/loop/x` when there is no exact entry. */
+const codecFor = (codecs: ReadonlyMap<string, Codec>, path: string): Codec =>
+  codecs.get(path) ?? (path.includes("[") ? codecs.get(path.replace(/\[\d+\]/g, "")) : undefined) ?? plainCodec
+
+// -----------------------------------------------------------------------------
+// Shapes: what a version check compares
+// -----------------------------------------------------------------------------
+
+type Shape = Record<string, { readonly type: string; readonly deps: ReadonlyArray<string> }>
+
+const shapeOf = (plan: Plan.Plan, prefix = "", into: Shape = {}): Shape => {
+  for (const node of plan.nodes) {
+    const path = prefix + node.id
+    into[path] = { type: node.taskType, deps: [...node.dependsOn, ...node.after] }
+    if (node.workflow !== undefined) shapeOf(node.workflow, `${path}/`, into)
+  }
+  return into
+}
+
+const basePath = (path: string): string => path.replace(/\[\d+\]/g, "")
+
+interface Problem {
+  readonly task: string
+  readonly change: string
+}
+
+const compatibility = (options: {
+  readonly stored: Shape | undefined
+  readonly current: Shape
+  readonly journaled: ReadonlyMap<string, string>
+  readonly codecs: ReadonlyMap<string, Codec>
+  readonly storedVersion: string
+  readonly currentVersion: string
+  readonly migrate: Migration | undefined
+}): Problem | undefined => {
+  const migrating = options.migrate !== undefined && options.migrate.from === options.storedVersion
+  if (options.storedVersion !== options.currentVersion && !migrating) {
+    return {
+      task: "(workflow)",
+      change: `its version changed from "${options.storedVersion}" to "${options.currentVersion}"`
+    }
+  }
+  for (const [path, text] of options.journaled) {
+    if (!text.startsWith("o")) continue
+    const base = basePath(path)
+    const now = options.current[base] ?? options.current[base.replace(/\/.*$/, "")]
+    if (now === undefined) return { task: path, change: "completed in the stored run but no longer exists" }
+    const before = options.stored?.[base]
+    if (before !== undefined && canonical(before.deps) !== canonical(now.deps)) {
+      return {
+        task: path,
+        change: `changed its dependencies from [${before.deps.join(", ")}] to [${now.deps.join(", ")}]`
+      }
+    }
+    const decoded = decodeJournaled(options.codecs, path, text, migrating ? options.migrate : undefined)
+    if ("problem" in decoded) return { task: path, change: `has a stored output that no longer decodes: ${decoded.problem}` }
+  }
+  return undefined
+}
+
+// -----------------------------------------------------------------------------
+// Journal entries
+// -----------------------------------------------------------------------------
+
+interface FailureEntry {
+  readonly message: string
+  readonly error: unknown
+  readonly defect: boolean
+}
+
+const encodeSuccess = (codec: Codec, value: unknown): { readonly text: string } | { readonly problem: string } => {
+  const r = codec.encode(value)
+  return "problem" in r ? r : { text: `o${JSON.stringify({ v: r.json })}` }
+}
+
+const decodeJournaled = (
+  codecs: ReadonlyMap<string, Codec>,
+  path: string,
+  text: string,
+  migrate: Migration | undefined
+): { readonly value: unknown } | { readonly problem: string } => {
+  let json: unknown
+  try {
+    json = (JSON.parse(text.slice(1)) as { v?: unknown }).v
+  } catch (e) {
+    return { problem: `journal entry is not JSON (${(e as Error).message})` }
+  }
+  const codec = codecFor(codecs, path)
+  const first = codec.decode(json)
+  if (!("problem" in first)) return first
+  const fix = migrate?.outputs?.[path] ?? migrate?.outputs?.[basePath(path)]
+  return fix === undefined ? first : codec.decode(fix(json))
+}
+
+const errorJson = (cause: Cause.Cause<unknown>): unknown => {
+  const error = Cause.findErrorOption(cause)
+  if (error._tag === "None") return null
+  const value = error.value
+  if (typeof value === "object" && value !== null) {
+    const json: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) if (nonJsonAt(v) === undefined) json[k] = v
+    if (value instanceof Error) json["message"] = value.message
+    return json
+  }
+  return nonJsonAt(value) === undefined ? value : safeStringify(value)
+}
+
+// -----------------------------------------------------------------------------
+// The runtime service
+// -----------------------------------------------------------------------------
+
+interface Entry {
+  workflow: Workflow.Any
+  readonly effectWorkflow: EffectWorkflow.Workflow<
+    string,
+    Schema.Struct<{ runId: typeof Schema.String; generation: typeof Schema.Number; input: typeof Schema.String }>,
+    typeof Schema.String,
+    typeof Schema.Never
+  >
+}
+
+/** Per-run settings passed from `run`/`resume` to the body (same process), and what the body reports. */
+interface RunLocal {
+  readonly options: DurableOptions
+  skipped: Array<string>
+  executed: Array<string>
+  state?: RunState.RunState | undefined
+}
+
+/**
+ * The durable runtime: registered workflows, the store, the engine.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class DurableRuntime extends Context.Service<DurableRuntime, {
+  readonly filename: string
+  readonly registry: Map<string, Entry>
+  readonly locals: Map<string, RunLocal>
+  readonly scope: Scope.Scope
+  readonly store: SqlRunStore.SqlRunStoreShape
+  readonly engine: WorkflowEngine.WorkflowEngine["Service"]
+}>()("@troupe/durable/DurableRuntime") {}
+
+const versionOf = (workflow: Workflow.Any, options: { readonly version?: string | undefined } | undefined): string => {
+  if (options?.version !== undefined) return options.version
+  const v = Workflow.compiled(workflow).plan.metadata["version"]
+  return v === undefined ? "" : String(v)
+}
+
+const Payload = { runId: Schema.String, generation: Schema.Number, input: Schema.String }
+
+interface Envelope {
+  readonly status: "completed" | "failed" | "timeout" | "cancelled" | "definition" | "superseded"
+  readonly outputs?: Record<string, unknown>
+  readonly failures?: ReadonlyArray<{ readonly taskId: string; readonly entry: FailureEntry }>
+  readonly completed?: ReadonlyArray<string>
+  readonly compensations?: ReadonlyArray<{ readonly taskId: string; readonly status: "completed" | "failed" }>
+  readonly durationMs?: number
+  readonly deadlineMs?: number
+  readonly definition?: { readonly tag: string; readonly message: string }
+}
+
+const encodeOutputs = (codecs: ReadonlyMap<string, Codec>, outputs: Readonly<Record<string, unknown>>) => {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(outputs)) {
+    const r = codecFor(codecs, k).encode(v)
+    out[k] = "problem" in r ? null : r.json
+  }
+  return out
+}
+
+const decodeOutputs = (codecs: ReadonlyMap<string, Codec>, outputs: Readonly<Record<string, unknown>> | undefined) => {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(outputs ?? {})) {
+    const r = codecFor(codecs, k).decode(v)
+    out[k] = "problem" in r ? v : r.value
+  }
+  return out
+}
+
+const failureOf = (entry: FailureEntry, task: string): Cause.Cause<unknown> =>
+  entry.defect
+    ? Cause.die(new ReplayedFailure({ task, error: entry.error, detail: entry.message }))
+    : Cause.fail(
+      typeof entry.error === "object" && entry.error !== null && "_tag" in entry.error
+        ? entry.error
+        : new ReplayedFailure({ task, error: entry.error, detail: entry.message })
+    )
+
+/** The workflow body: Troupe's engine with the journaling TaskHook. */
+const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
+(
+  payload: { readonly runId: string; readonly generation: number; readonly input: string }
+): Effect.Effect<string, never, WorkflowEngine.WorkflowInstance | WorkflowEngine.WorkflowEngine> =>
+  Effect.gen(function*() {
+    const { runId } = payload
+    const store = runtime.store
+    const workflow = entry.workflow
+    const compiled = Workflow.compiled(workflow)
+    const codecs = new Map<string, Codec>()
+    codecsOf(compiled.impls as unknown as ReadonlyArray<ImplLike>, "", codecs)
+    const local: RunLocal = runtime.locals.get(runId) ?? { options: {}, skipped: [], executed: [] }
+    const record = yield* store.get(runId).pipe(Effect.orDie)
+    const row = yield* store.durableRow(runId).pipe(Effect.orDie)
+    if (row.generation !== payload.generation) return JSON.stringify({ status: "superseded" } satisfies Envelope)
+    if (record.status === "cancelled" || record.cancelRequested) {
+      yield* store.setStatus(runId, "cancelled").pipe(Effect.orDie)
+      return JSON.stringify({ status: "cancelled", completed: [] } satisfies Envelope)
+    }
+    const journaled = yield* store.journaledOutputs(runId).pipe(Effect.orDie)
+    const problem = compatibility({
+      stored: row.shape,
+      current: shapeOf(compiled.plan),
+      journaled,
+      codecs,
+      storedVersion: record.version,
+      currentVersion: versionOf(workflow, local.options),
+      migrate: local.options.migrate
+    })
+    const instance = yield* WorkflowEngine.WorkflowInstance
+    if (problem !== undefined) {
+      // Never store a permanent failure for a code change: suspend until resumed under compatible code.
+      yield* store.setStatus(runId, "pending", `incompatible code: task ${problem.task} ${problem.change}`).pipe(
+        Effect.orDie
+      )
+      return yield* EffectWorkflow.suspend(instance)
+    }
+    const migrate = local.options.migrate?.from === record.version ? local.options.migrate : undefined
+
+    // Events and journaled outputs go to the store in batches (one transaction per batch).
+    type Item = { readonly event: RunEvent.RunEvent } | { readonly output: readonly [string, string] }
+    const queue = yield* Queue.unbounded<Item>()
+    const flush = (items: ReadonlyArray<Item>) => {
+      const events: Array<RunEvent.RunEvent> = []
+      const outputs: Array<readonly [string, string]> = []
+      for (const item of items) {
+        if ("event" in item) events.push(item.event)
+        else outputs.push(item.output)
+      }
+      return store.appendAll(runId, events, outputs).pipe(Effect.orDie)
+    }
+    const flusher = yield* Effect.forever(Effect.flatMap(Queue.takeAll(queue), flush)).pipe(
+      Effect.forkChild({ startImmediately: true })
+    )
+    const drain = Effect.flatMap(Queue.clear(queue), (items) => items.length === 0 ? Effect.void : flush(items))
+
+    const executed = new Set<string>()
+    const skipped = new Set<string>()
+    const liveErrors = new Map<string, Cause.Cause<unknown>>()
+    const pathOf = (event: RunEvent.RunEvent, prefix = ""): string | undefined =>
+      event._tag === "SubWorkflowEvent"
+        ? pathOf(event.event, `${prefix}${event.taskId}/`)
+        : "taskId" in event
+        ? prefix + event.taskId
+        : undefined
+    const onEvent = (event: RunEvent.RunEvent) => {
+      // A task whose result the store already has was recorded by an earlier process: its replayed
+      // events would count it twice (and with a zero duration).
+      const path = pathOf(event)
+      const inner = event._tag === "SubWorkflowEvent" ? innermost(event) : event
+      if (
+        path !== undefined && journaled.has(path) &&
+        (inner._tag === "TaskStarted" || inner._tag === "TaskCompleted" || inner._tag === "TaskFailed" ||
+          inner._tag === "TaskRetrying")
+      ) return
+      Queue.offerUnsafe(queue, { event })
+      local.options.onEvent?.(event)
+    }
+
+    const hook: TaskHook.TaskHookShape = {
+      around: <A, E, R>(execution: TaskHook.TaskExecution, effect: Effect.Effect<A, E, R>) => {
+        const path = execution.path
+        const codec = codecFor(codecs, path)
+        const activity = Activity.make({
+          name: path,
+          success: Schema.String,
+          execute: Effect.suspend(() => {
+            executed.add(path)
+            return Effect.exit(effect)
+          }).pipe(
+            Effect.flatMap((exit): Effect.Effect<string> => {
+              if (Exit.isSuccess(exit)) {
+                const r = encodeSuccess(codec, exit.value)
+                if ("text" in r) return Effect.succeed(r.text)
+                const error = new NotSerialisable({ workflow: workflow.name, task: path, detail: r.problem })
+                liveErrors.set(path, Cause.fail(error))
+                return Effect.succeed(`e${JSON.stringify({ message: error.message, error: errorJson(Cause.fail(error)), defect: false } satisfies FailureEntry)}`)
+              }
+              if (Cause.hasInterruptsOnly(exit.cause)) return Effect.failCause(exit.cause) as never
+              liveErrors.set(path, exit.cause)
+              const failure: FailureEntry = {
+                message: Engine.describeCause(exit.cause),
+                error: errorJson(exit.cause),
+                defect: Cause.hasDies(exit.cause) && !Cause.hasFails(exit.cause)
+              }
+              return Effect.succeed(`e${safeStringify(failure)}`)
+            })
+          )
+        })
+        return Effect.flatMap(activity, (text): Effect.Effect<A, E> => {
+          if (!executed.has(path)) skipped.add(path)
+          if (journaled.get(path) !== text) Queue.offerUnsafe(queue, { output: [path, text] })
+          if (text.startsWith("e")) {
+            const live = liveErrors.get(path)
+            if (live !== undefined) {
+              liveErrors.delete(path)
+              return Effect.failCause(live as Cause.Cause<E>)
+            }
+            return Effect.failCause(failureOf(JSON.parse(text.slice(1)) as FailureEntry, path) as Cause.Cause<E>)
+          }
+          const decoded = decodeJournaled(codecs, path, text, migrate)
+          if ("problem" in decoded) {
+            return Effect.andThen(
+              store.setStatus(runId, "pending", `incompatible code: task ${path} ${decoded.problem}`).pipe(Effect.orDie),
+              EffectWorkflow.suspend(instance)
+            )
+          }
+          return Effect.succeed(decoded.value as A)
+        }) as Effect.Effect<A, E, R>
+      }
+    }
+
+    const estimates = yield* estimatesFor(store, workflow, local.options)
+    const input = yield* decodeInput(workflow, payload.input)
+    const { migrate: _m, version: _v, onEvent: _o, estimates: _e, ...engineOptions } = local.options
+    const handle = yield* Engine.start(workflow, input as never, {
+      ...engineOptions,
+      ...(estimates === undefined ? {} : { estimates }),
+      runId,
+      onEvent,
+      replay: 0
+    } as Engine.RunOptions).pipe(
+      Effect.provideService(TaskHook.TaskHook, hook),
+      Effect.exit
+    )
+    let exit: Exit.Exit<Engine.RunResult<unknown>, unknown>
+    if (Exit.isFailure(handle)) {
+      exit = handle as Exit.Exit<never, unknown>
+    } else {
+      // A cancel asked for through the store (another process, `troupe runs cancel`) stops the run.
+      const watcher = yield* Effect.forever(
+        Effect.andThen(
+          Effect.sleep(250),
+          Effect.flatMap(store.get(runId).pipe(Effect.orDie), (r) => r.cancelRequested ? handle.value.cancel : Effect.void)
+        )
+      ).pipe(Effect.forkChild({ startImmediately: true }))
+      exit = yield* Effect.exit(handle.value.await)
+      yield* Fiber.interrupt(watcher)
+      local.state = yield* handle.value.state
+    }
+    yield* Fiber.interrupt(flusher)
+    yield* drain
+    local.skipped = [...skipped]
+    local.executed = [...executed]
+    return JSON.stringify(envelopeOf(exit, codecs, liveErrors))
+  }).pipe(Effect.provideService(TaskHook.TaskHook, undefined)) as never
+
+const innermost = (event: RunEvent.RunEvent): RunEvent.RunEvent =>
+  event._tag === "SubWorkflowEvent" ? innermost(event.event) : event
+
+const envelopeOf = (
+  exit: Exit.Exit<Engine.RunResult<unknown>, unknown>,
+  codecs: ReadonlyMap<string, Codec>,
+  _live: ReadonlyMap<string, Cause.Cause<unknown>>
+): Envelope => {
+  if (Exit.isSuccess(exit)) {
+    return {
+      status: "completed",
+      outputs: encodeOutputs(codecs, exit.value.outputs as Record<string, unknown>),
+      durationMs: exit.value.durationMs
+    }
+  }
+  const error = Cause.findErrorOption(exit.cause)
+  if (error._tag === "None") {
+    return { status: "failed", failures: [{ taskId: "(run)", entry: { message: Engine.describeCause(exit.cause), error: null, defect: true } }] }
+  }
+  const e = error.value as { readonly _tag?: string }
+  if (e._tag === "WorkflowFailed") {
+    const f = e as WorkflowError.WorkflowFailed<unknown>
+    return {
+      status: "failed",
+      failures: f.failures.map((x) => ({
+        taskId: x.taskId,
+        entry: {
+          message: Engine.describeCause(x.cause),
+          error: errorJson(x.cause),
+          defect: Cause.hasDies(x.cause) && !Cause.hasFails(x.cause)
+        }
+      })),
+      completed: f.completed,
+      outputs: encodeOutputs(codecs, f.outputs as Record<string, unknown>),
+      compensations: f.compensations.map((c) => ({ taskId: c.taskId, status: c.status }))
+    }
+  }
+  if (e._tag === "WorkflowTimeout") {
+    const t = e as WorkflowError.WorkflowTimeout
+    return {
+      status: "timeout",
+      deadlineMs: t.deadlineMs,
+      completed: t.completed,
+      outputs: encodeOutputs(codecs, t.outputs as Record<string, unknown>),
+      compensations: t.compensations.map((c) => ({ taskId: c.taskId, status: c.status }))
+    }
+  }
+  if (e._tag === "WorkflowCancelled") {
+    return { status: "cancelled", completed: (e as WorkflowError.WorkflowCancelled).completed }
+  }
+  return {
+    status: "definition",
+    definition: { tag: e._tag ?? "Error", message: (e as { message?: string }).message ?? String(e) }
+  }
+}
+
+const decodeInput = (workflow: Workflow.Any, text: string) =>
+  Effect.suspend(() => Workflow.decodeInput(workflow, text === "" ? undefined : JSON.parse(text))).pipe(Effect.orDie)
+
+const encodeInput = (workflow: Workflow.Any, input: unknown): Effect.Effect<string, NotSerialisable> =>
+  Effect.suspend(() => {
+    const schema = (workflow as unknown as { readonly [k: symbol]: { readonly inputSchema?: Schema.Top } })[
+      Symbol.for("@troupe/core/Workflow/internals")
+    ]?.inputSchema
+    if (schema !== undefined) {
+      const r = Schema.encodeUnknownResult(Schema.toCodecJson(schema as Schema.Codec<unknown, unknown>))(input)
+      return r._tag === "Success"
+        ? Effect.succeed(JSON.stringify(r.success) ?? "")
+        : Effect.fail(new NotSerialisable({ workflow: workflow.name, task: "input", detail: r.failure.message }))
+    }
+    const problem = nonJsonAt(input)
+    return problem === undefined
+      ? Effect.succeed(input === undefined ? "" : JSON.stringify(input))
+      : Effect.fail(new NotSerialisable({ workflow: workflow.name, task: "input", detail: `${problem} is not JSON data` }))
+  })
+
+const estimatesFor = (store: SqlRunStore.SqlRunStoreShape, workflow: Workflow.Any, options: DurableOptions) =>
+  Effect.gen(function*() {
+    if (options.estimates === "none") return undefined
+    if (typeof options.estimates === "object") return options.estimates
+    const plan = Workflow.compiled(workflow).plan
+    if (options.estimates !== "learned" && plan.nodes.some((n) => n.estimatedDurationMs !== undefined)) return undefined
+    const stats = yield* store.durations(workflow.name).pipe(Effect.orElseSucceed(() => new Map<string, RunStore.TaskStats>()))
+    const out: Record<string, number> = {}
+    for (const node of plan.nodes) {
+      const s = stats.get(node.id)
+      if (s !== undefined && s.count > 0) out[node.id] = s.meanMs
+    }
+    return Object.keys(out).length === 0 ? undefined : out
+  })
+
+const ensureRegistered = (runtime: DurableRuntime["Service"], workflow: Workflow.Any) =>
+  Effect.gen(function*() {
+    const existing = runtime.registry.get(workflow.name)
+    if (existing !== undefined) {
+      existing.workflow = workflow
+      return existing
+    }
+    const effectWorkflow = EffectWorkflow.make(`troupe/${workflow.name}`, {
+      payload: Payload,
+      success: Schema.String,
+      idempotencyKey: ({ generation, runId }) => `${runId}#${generation}`
+    })
+    const entry: Entry = { workflow, effectWorkflow }
+    runtime.registry.set(workflow.name, entry)
+    yield* runtime.engine.register(effectWorkflow, makeBody(runtime, entry)).pipe(
+      Effect.provideService(Scope.Scope, runtime.scope)
+    )
+    return entry
+  })
+
+// -----------------------------------------------------------------------------
+// Layers
+// -----------------------------------------------------------------------------
+
+/**
+ * The engine alone: `WorkflowEngine` (ClusterWorkflowEngine over SingleRunner, message storage in SQL)
+ * over the `SqlClient` in context.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const engineLayer = (options?: { readonly pollInterval?: Duration.Input | undefined }): Layer.Layer<
+  WorkflowEngine.WorkflowEngine | Sharding.Sharding,
+  never,
+  import("effect/sql").SqlClient.SqlClient
+> =>
+  ClusterWorkflowEngine.layer.pipe(
+    Layer.provideMerge(
+      SingleRunner.layer({
+        runnerStorage: "memory",
+        shardingConfig: {
+          entityMessagePollInterval: Duration.toMillis(Duration.fromInputUnsafe(options?.pollInterval ?? 1000))
+        }
+      })
+    ),
+    Layer.provide(NodeCrypto.layerDigest),
+    Layer.orDie
+  ) as never
+
+/**
+ * Durable runs on an embedded SQLite database: the engine, the run store (`RunStore` and `SqlRunStore`),
+ * the SQL client, and the runtime.
+ *
+ * **Example**
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Durable } from "@troupe/durable"
+ * const program = Durable.run(wf, input, { runId: "nightly-2026-12-03" })
+ * program.pipe(Effect.provide(Durable.layer({ filename: ".troupe/app.db" })), Effect.runPromise)
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: LayerOptions = {}): Layer.Layer<
+  | DurableRuntime
+  | RunStore.RunStore
+  | SqlRunStore.SqlRunStore
+  | WorkflowEngine.WorkflowEngine
+  | Sharding.Sharding
+  | SqliteClient.SqliteClient
+  | import("effect/sql").SqlClient.SqlClient,
+  SqliteClient.OpenError | RunStore.StoreError
+> => {
+  const filename = options.filename ?? ".troupe/troupe.db"
+  const sqlite = Layer.unwrap(Effect.sync(() => {
+    if (options.filename === undefined) mkdirSync(".troupe", { recursive: true })
+    return SqliteClient.layer({ filename, synchronous: options.synchronous })
+  }))
+  const runtime = Layer.effect(
+    DurableRuntime,
+    Effect.gen(function*() {
+      return {
+        filename,
+        registry: new Map(),
+        locals: new Map(),
+        scope: yield* Effect.scope,
+        store: yield* SqlRunStore.SqlRunStore,
+        engine: yield* WorkflowEngine.WorkflowEngine
+      }
+    })
+  )
+  return runtime.pipe(
+    Layer.provideMerge(Layer.mergeAll(engineLayer(options), SqlRunStore.layer)),
+    Layer.provideMerge(sqlite)
+  )
+}
+
+/**
+ * Registers workflows with the engine when the layer is built, so their unfinished runs resume by
+ * themselves (without waiting for a `run` or `resume` call), and `resume(runId)` finds them.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const register = <const Ws extends ReadonlyArray<Workflow.Any>>(
+  ...workflows: Ws
+): Layer.Layer<never, never, DurableRuntime | Workflow.Services<Ws[number]>> =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const runtime = yield* DurableRuntime
+    for (const workflow of workflows) yield* ensureRegistered(runtime, workflow)
+  }))
+
+// -----------------------------------------------------------------------------
+// Running
+// -----------------------------------------------------------------------------
+
+type Args<W extends Workflow.Any> = [void] extends [Workflow.Input<W>]
+  ? [input?: Workflow.Input<W>, options?: DurableOptions]
+  : [input: Workflow.Input<W>, options?: DurableOptions]
+
+const newRunId = () => `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
+
+const prepareRun = (
+  runtime: DurableRuntime["Service"],
+  workflow: Workflow.Any,
+  runId: string,
+  inputText: string,
+  options: DurableOptions
+) =>
+  Effect.gen(function*() {
+    const store = runtime.store
+    const compiled = Workflow.compiled(workflow)
+    const version = versionOf(workflow, options)
+    const shape = shapeOf(compiled.plan)
+    const { created, record } = yield* store.registerDurable({
+      runId,
+      workflow: workflow.name,
+      version,
+      durable: true,
+      input: inputText === "" ? undefined : JSON.parse(inputText),
+      inputText,
+      plan: compiled.plan,
+      shape
+    })
+    if (!created) {
+      if (record.workflow !== workflow.name) {
+        return yield* new IdempotencyConflict({ runId, workflow: workflow.name, detail: `workflow "${record.workflow}"` })
+      }
+      const row = yield* store.durableRow(runId)
+      const stored = row.inputText ?? ""
+      if (stored !== inputText && canonical(stored === "" ? null : JSON.parse(stored)) !== canonical(inputText === "" ? null : JSON.parse(inputText))) {
+        return yield* new IdempotencyConflict({
+          runId,
+          workflow: workflow.name,
+          detail: `a different input (stored ${truncate(stored)}, given ${truncate(inputText)})`
+        })
+      }
+      if (!RunStore.isFinishedStatus(record.status) || record.status === "failed") {
+        const codecs = new Map<string, Codec>()
+        codecsOf(compiled.impls as unknown as ReadonlyArray<ImplLike>, "", codecs)
+        const problem = compatibility({
+          stored: row.shape,
+          current: shape,
+          journaled: yield* store.journaledOutputs(runId),
+          codecs,
+          storedVersion: record.version,
+          currentVersion: version,
+          migrate: options.migrate
+        })
+        if (problem !== undefined && record.status !== "failed") {
+          return yield* new IncompatibleVersion({
+            runId,
+            workflow: workflow.name,
+            ...problem,
+            storedVersion: record.version,
+            currentVersion: version
+          })
+        }
+      }
+      return { generation: row.generation, record }
+    }
+    return { generation: 0, record }
+  })
+
+const truncate = (s: string) => (s.length > 80 ? `${s.slice(0, 77)}...` : s)
+
+const execute = <W extends Workflow.Any>(
+  runtime: DurableRuntime["Service"],
+  workflow: W,
+  runId: string,
+  inputText: string,
+  options: DurableOptions
+) =>
+  Effect.gen(function*() {
+    const entry = yield* ensureRegistered(runtime, workflow)
+    const { generation } = yield* prepareRun(runtime, workflow, runId, inputText, options)
+    const local: RunLocal = { options, skipped: [], executed: [] }
+    runtime.locals.set(runId, local)
+    const started = Date.now()
+    const text = yield* entry.effectWorkflow.execute({ runId, generation, input: inputText }).pipe(
+      Effect.ensuring(Effect.sync(() => runtime.locals.delete(runId)))
+    )
+    const envelope = JSON.parse(text) as Envelope
+    const codecs = new Map<string, Codec>()
+    codecsOf(Workflow.compiled(workflow).impls as unknown as ReadonlyArray<ImplLike>, "", codecs)
+    return yield* resultOf<W>(runtime, workflow, runId, envelope, codecs, local, Date.now() - started)
+  })
+
+const resultOf = <W extends Workflow.Any>(
+  runtime: DurableRuntime["Service"],
+  workflow: W,
+  runId: string,
+  envelope: Envelope,
+  codecs: ReadonlyMap<string, Codec>,
+  local: RunLocal,
+  elapsed: number
+): Effect.Effect<
+  DurableResult<Workflow.Outputs<W>>,
+  | WorkflowError.WorkflowFailed<Workflow.Error<W>>
+  | WorkflowError.WorkflowTimeout
+  | WorkflowError.WorkflowCancelled
+  | WorkflowError.DefinitionError
+  | DurableError
+> =>
+  Effect.gen(function*() {
+    const outputs = decodeOutputs(codecs, envelope.outputs)
+    const compensations = (envelope.compensations ?? []).map((c) => ({ taskId: c.taskId, status: c.status }))
+    switch (envelope.status) {
+      case "completed": {
+        const state = local.state ?? (yield* RunStore.state(runId).pipe(
+          Effect.provideService(RunStore.RunStore, runtime.store),
+          Effect.orElseSucceed(() => RunState.fold(Workflow.compiled(workflow).plan, runId, []))
+        ))
+        return {
+          runId,
+          workflow: workflow.name,
+          outputs: outputs as Workflow.Outputs<W>,
+          state,
+          durationMs: envelope.durationMs ?? elapsed,
+          skipped: local.skipped,
+          executed: local.executed
+        }
+      }
+      case "failed":
+        return yield* Effect.fail(
+          new WorkflowError.WorkflowFailed<Workflow.Error<W>>({
+            workflow: workflow.name,
+            runId,
+            failures: (envelope.failures ?? []).map((f) => ({
+              taskId: f.taskId,
+              cause: failureOf(f.entry, f.taskId) as Cause.Cause<Workflow.Error<W>>
+            })),
+            compensations,
+            completed: envelope.completed ?? [],
+            outputs
+          })
+        )
+      case "timeout":
+        return yield* Effect.fail(
+          new WorkflowError.WorkflowTimeout({
+            workflow: workflow.name,
+            runId,
+            deadlineMs: envelope.deadlineMs ?? 0,
+            completed: envelope.completed ?? [],
+            outputs,
+            compensations
+          })
+        )
+      case "cancelled":
+      case "superseded":
+        return yield* Effect.fail(
+          new WorkflowError.WorkflowCancelled({ workflow: workflow.name, runId, completed: envelope.completed ?? [] })
+        )
+      case "definition":
+        return yield* Effect.die(new Error(envelope.definition?.message ?? "invalid workflow definition"))
+    }
+  })
+
+/**
+ * Runs a workflow durably and waits for its result. A run started again with the same `runId` joins it
+ * (same process) or resumes it from its journal (after a crash), and returns the stored result when it
+ * has finished. Same run id with another input: `IdempotencyConflict`. Code changed incompatibly since
+ * the run started: `IncompatibleVersion`.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = <W extends Workflow.Any>(
+  workflow: W,
+  ...[input, options = {}]: Args<W>
+): Effect.Effect<
+  DurableResult<Workflow.Outputs<W>>,
+  | WorkflowError.WorkflowFailed<Workflow.Error<W>>
+  | WorkflowError.WorkflowTimeout
+  | WorkflowError.WorkflowCancelled
+  | WorkflowError.DefinitionError
+  | DurableError,
+  DurableRuntime | Workflow.Services<W>
+> =>
+  Effect.gen(function*() {
+    const runtime = yield* DurableRuntime
+    const inputText = yield* encodeInput(workflow, input)
+    return yield* execute(runtime, workflow, options.runId ?? newRunId(), inputText, options)
+  }) as never
+
+/**
+ * Resumes a run from its journal (or returns its stored result). `resume(runId)` finds the workflow among
+ * those registered in this process (`Durable.register`, or an earlier `run`); `resume(workflow, runId)`
+ * registers it and returns typed outputs.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const resume: {
+  (runId: string, options?: Omit<DurableOptions, "runId">): Effect.Effect<
+    DurableResult<Readonly<Record<string, unknown>>>,
+    | WorkflowError.WorkflowFailed<unknown>
+    | WorkflowError.WorkflowTimeout
+    | WorkflowError.WorkflowCancelled
+    | WorkflowError.DefinitionError
+    | DurableError,
+    DurableRuntime
+  >
+  <W extends Workflow.Any>(workflow: W, runId: string, options?: Omit<DurableOptions, "runId">): Effect.Effect<
+    DurableResult<Workflow.Outputs<W>>,
+    | WorkflowError.WorkflowFailed<Workflow.Error<W>>
+    | WorkflowError.WorkflowTimeout
+    | WorkflowError.WorkflowCancelled
+    | WorkflowError.DefinitionError
+    | DurableError,
+    DurableRuntime | Workflow.Services<W>
+  >
+} = ((a: string | Workflow.Any, b?: unknown, c?: unknown) =>
+  Effect.gen(function*() {
+    const runtime = yield* DurableRuntime
+    const runId = typeof a === "string" ? a : (b as string)
+    const options = ((typeof a === "string" ? b : c) ?? {}) as DurableOptions
+    const record = yield* runtime.store.get(runId)
+    const workflow = typeof a === "string" ? runtime.registry.get(record.workflow)?.workflow : a
+    if (workflow === undefined) return yield* new WorkflowNotRegistered({ runId, workflow: record.workflow })
+    if (workflow.name !== record.workflow) {
+      return yield* new IdempotencyConflict({ runId, workflow: workflow.name, detail: `workflow "${record.workflow}"` })
+    }
+    const row = yield* runtime.store.durableRow(runId)
+    return yield* execute(runtime, workflow, runId, row.inputText ?? "", options)
+  })) as never
+
+/**
+ * Starts a run over: its journal is set aside (a new generation), its record goes back to pending, and it
+ * runs from the beginning under the current code. The way out of `IncompatibleVersion` when neither the old
+ * code nor a migration can finish it.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const restart = <W extends Workflow.Any>(
+  workflow: W,
+  runId: string,
+  options: Omit<DurableOptions, "runId"> = {}
+): Effect.Effect<
+  DurableResult<Workflow.Outputs<W>>,
+  | WorkflowError.WorkflowFailed<Workflow.Error<W>>
+  | WorkflowError.WorkflowTimeout
+  | WorkflowError.WorkflowCancelled
+  | WorkflowError.DefinitionError
+  | DurableError,
+  DurableRuntime | Workflow.Services<W>
+> =>
+  Effect.gen(function*() {
+    const runtime = yield* DurableRuntime
+    const plan = Workflow.compiled(workflow).plan
+    yield* runtime.store.restart(runId, { plan, shape: shapeOf(plan), version: versionOf(workflow, options) })
+    const row = yield* runtime.store.durableRow(runId)
+    return yield* execute(runtime, workflow, runId, row.inputText ?? "", options)
+  }) as never
+
+/**
+ * Asks a run to stop: a pending run is cancelled at once; a running one stops at its next check (within
+ * about 250 ms), wherever it runs on this database.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const cancel = (runId: string): Effect.Effect<RunStore.RunRecord, RunStore.RunNotFound | RunStore.StoreError, DurableRuntime> =>
+  Effect.flatMap(DurableRuntime, (runtime) => runtime.store.cancel(runId))
