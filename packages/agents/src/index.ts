@@ -58,3 +58,8 @@ export * as Tools from "./Tools.ts"
  * @since 0.1.0
  */
 export * as Budget from "./Budget.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Toolsets from "./Toolsets.ts"
