@@ -1,0 +1,302 @@
+/**
+ * @internal The scheduler (`execute`): runs one compiled workflow (a top-level run or a sub-workflow) and
+ * reports every event through `emit`.
+ *
+ * It is event-driven: a task becomes ready the moment its last dependency settles (`becomeReady`), passes
+ * its preflight when it has one (`preflight.ts`), waits in the ready queue (`gates.ts`) and is
+ * dispatched (`dispatch`) when a slot, its pool units and its key are free. Its stack (`stack.ts`) runs
+ * in a fiber of its own, or inline when it finishes at once. Exits are queued and processed by one drain
+ * loop (a trampoline: tasks that finish synchronously do not recurse); settlement (`settlement.ts`)
+ * releases dependants and ends the run.
+ */
+import { Clock, Context, Duration, Effect, Exit, Fiber, Option, Random, Tracer } from "effect"
+import * as Expression from "../../Expression.ts"
+import type { RunEvent } from "../../RunEvent.ts"
+import * as TaskCache from "../../TaskCache.ts"
+import { TaskHook } from "../../TaskHook.ts"
+import { bottomLevels, index, topo } from "../graph.ts"
+import type { Compiled } from "../workflowPlan.ts"
+import { makeGates, makeReadyQueue, wakeOthers } from "./gates.ts"
+import { needsPreflight, preflight } from "./preflight.ts"
+import type { Settings } from "./settings.ts"
+import { abort, afterDrain, finish, finishPreflight, finishTask, guarded, holdsSlot } from "./settlement.ts"
+import { direct, taskEffect } from "./stack.ts"
+import {
+  contextFor,
+  type Control,
+  type Outcome,
+  PREFLIGHT,
+  READY,
+  type RunCore,
+  RUNNING,
+  type Scope,
+  type Verdict
+} from "./state.ts"
+import { runChild } from "./subworkflow.ts"
+
+/** Builds the run's state: its graph, ready queue, gates and columns, and the services it reads once. */
+const makeRun = (
+  compiled: Compiled,
+  input: unknown,
+  settings: Settings,
+  runId: string,
+  emit: (event: RunEvent) => void,
+  scope: Scope,
+  parent: Fiber.Fiber<unknown, unknown>
+): RunCore => {
+  const { plan, impls } = compiled
+  const services = parent.context as Context.Context<unknown>
+  const clock = parent.getRef(Clock.Clock)
+  const g = index(plan)
+  const n = g.size
+  const order = topo(g) ?? []
+  const remaining = bottomLevels(g, order, (i) => plan.nodes[i]!.estimatedDurationMs ?? 1)
+  const priority = new Int8Array(n)
+  for (let i = 0; i < n; i++) priority[i] = plan.nodes[i]!.priority
+  const waiting = new Int32Array(n)
+  for (let i = 0; i < n; i++) waiting[i] = g.preds[i]!.length
+  const shared = scope.shared
+  const now = () => clock.currentTimeMillisUnsafe()
+  const unbound = () => {
+    throw new Error("engine: a step was called before the scheduler bound it")
+  }
+  return {
+    compiled,
+    plan,
+    impls,
+    g,
+    n,
+    input,
+    inputOnly: Object.freeze({ input }),
+    runId,
+    settings,
+    scope,
+    shared,
+    services,
+    fork: Effect.runForkWith(services) as RunCore["fork"],
+    clock,
+    random: parent.getRef(Random.Random),
+    hook: parent.getRef(TaskHook),
+    tracing: parent.getRef(Tracer.Tracer) !== Tracer.nativeTracer,
+    cacheActive: Option.isSome(Context.getOption(services, TaskCache.TaskCache)),
+    language: parent.getRef(Expression.ExpressionLanguage),
+    emit,
+    now,
+    runStart: now(),
+    status: new Uint8Array(n),
+    waiting,
+    blockedByFailure: new Array(n),
+    blockedBySkip: new Array(n),
+    outputs: new Array(n),
+    contexts: new Array(n),
+    startedAt: new Float64Array(n),
+    attempts: new Int32Array(n),
+    fallbackUsed: new Uint8Array(n),
+    cacheKeys: new Array(n),
+    fibers: new Array(n),
+    completionOrder: [],
+    failures: [],
+    ready: makeReadyQueue(priority, remaining),
+    gates: makeGates(plan, shared, settings.perKeyLimit ?? shared.perKeyLimit ?? Infinity),
+    completions: [],
+    preflightResults: [],
+    running: 0,
+    settled: 0,
+    preflighting: 0,
+    aborting: undefined,
+    cancelled: false,
+    deadlineHit: false,
+    done: false,
+    draining: false,
+    freed: false,
+    resume: undefined,
+    deadlineFiber: undefined,
+    expressions: undefined,
+    becomeReady: unbound,
+    drain: unbound,
+    runChild: unbound
+  }
+}
+
+/**
+ * Runs task `i`'s effect (its preflight or its body) in a fiber of its own and queues the exit for the
+ * drain loop: at once when the effect finished synchronously, else when the fiber ends, unless an abort
+ * settled the task first.
+ */
+const forkInto = <A>(
+  run: RunCore,
+  i: number,
+  effect: Effect.Effect<A, unknown, unknown>,
+  results: Array<number | Exit.Exit<A, unknown>>
+): void => {
+  const fiber = run.fork(effect)
+  const exit = fiber.pollUnsafe()
+  if (exit !== undefined) {
+    results.push(i, exit)
+    return
+  }
+  run.fibers[i] = fiber as Fiber.Fiber<unknown, unknown>
+  fiber.addObserver((exit) => {
+    if (run.fibers[i] !== fiber) return // settled already (cancelled by an abort)
+    run.fibers[i] = undefined
+    results.push(i, exit)
+    guarded(run, run.drain)
+  })
+}
+
+/** A task whose dependencies all settled: computes its key, then preflights or queues it. */
+const becomeReady = (run: RunCore, i: number): void => {
+  const keyOf = run.impls[i]!.keyOf
+  if (run.gates.gated && keyOf !== undefined) {
+    const ctx = run.contexts[i] ?? contextFor(run, i)
+    run.contexts[i] = ctx
+    try {
+      run.gates.keys[i] = keyOf(ctx as never)
+    } catch (defect) {
+      // A key function that throws fails its task (as a failed preflight would).
+      run.status[i] = PREFLIGHT
+      run.preflighting++
+      run.preflightResults.push(i, Exit.die(defect))
+      return
+    }
+  }
+  if (!needsPreflight(run, i)) {
+    run.status[i] = READY
+    run.ready.push(i)
+    return
+  }
+  run.status[i] = PREFLIGHT
+  run.preflighting++
+  // Built lazily: a cache key function that throws, or a value too deep to hash, fails this task only.
+  forkInto(run, i, Effect.suspend(() => preflight(run, i)), run.preflightResults)
+}
+
+/** Starts task `i`: takes its slot (and units and key), reports `TaskStarted`, runs its stack. */
+const dispatch = (run: RunCore, i: number): void => {
+  run.status[i] = RUNNING
+  run.running++
+  if (holdsSlot(run, i)) run.shared.used++
+  if (run.gates.gated) {
+    run.gates.hold(i, 1)
+    run.gates.served(i)
+  }
+  const t = run.now()
+  run.startedAt[i] = t
+  run.emit({ _tag: "TaskStarted", runId: run.runId, at: t, taskId: run.g.ids[i]!, attempt: 1 })
+  const immediate = direct(run, i)
+  if (immediate !== undefined && Exit.isExit(immediate)) {
+    run.completions.push(i, immediate)
+    return
+  }
+  let effect: Effect.Effect<unknown, unknown, unknown>
+  try {
+    effect = immediate ?? taskEffect(run, i)
+  } catch (defect) {
+    // A task value whose `run` throws while building its Effect: a defect of that task.
+    effect = Effect.die(defect)
+  }
+  forkInto(run, i, effect, run.completions)
+}
+
+/** The drain loop: settles queued exits, dispatches while slots are free, then checks for the end. */
+const drain = (run: RunCore): void => {
+  if (run.draining || run.done) return
+  run.draining = true
+  const { completions, preflightResults, ready, status, shared, gates } = run
+  const maxParallel = run.settings.maxParallel
+  try {
+    for (;;) {
+      while (completions.length > 0 || preflightResults.length > 0) {
+        if (completions.length > 0) {
+          const i = completions.shift() as number
+          const exit = completions.shift() as Exit.Exit<unknown, unknown>
+          if (status[i] === RUNNING) finishTask(run, i, exit)
+        } else {
+          const i = preflightResults.shift() as number
+          const exit = preflightResults.shift() as Exit.Exit<Verdict, unknown>
+          if (status[i] === PREFLIGHT) finishPreflight(run, i, exit)
+        }
+      }
+      if (run.aborting === undefined && ready.size > 0 && run.running < maxParallel && shared.used < shared.limit) {
+        const next = gates.gated ? gates.pick(ready) : ready.pop()
+        if (next !== undefined) {
+          dispatch(run, next)
+          continue
+        }
+      }
+      break
+    }
+  } finally {
+    run.draining = false
+  }
+  afterDrain(run)
+}
+
+/** Starts the run's deadline: when it passes, whatever still runs is cancelled and the run fails. */
+const startDeadline = (run: RunCore): void => {
+  const deadlineMs = run.settings.deadlineMs
+  if (deadlineMs === undefined) return
+  const fiber = run.fork(Effect.sleep(Duration.millis(deadlineMs)))
+  run.deadlineFiber = fiber
+  fiber.addObserver((exit) => {
+    if (!Exit.isSuccess(exit) || run.done || run.aborting !== undefined) return
+    guarded(run, () => {
+      run.deadlineHit = true
+      abort(run, `deadline of ${deadlineMs} ms exceeded`)
+      run.drain()
+    })
+  })
+}
+
+/**
+ * Interrupting the run (a parent's timeout, fiber interruption) interrupts every running task; the run
+ * still ends with exactly one terminal event (`RunCancelled`) for its observers.
+ */
+const onInterrupt = (run: RunCore): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const live = run.fibers.filter((f): f is Fiber.Fiber<unknown, unknown> => f !== undefined)
+    if (!run.done) {
+      run.cancelled = true
+      abort(run, "run interrupted")
+      finish(run)
+    }
+    run.deadlineFiber?.interruptUnsafe()
+    run.shared.wakers.delete(run.drain)
+    if (run.freed) {
+      run.freed = false
+      wakeOthers(run.shared, run.drain)
+    }
+    return Fiber.interruptAll(live)
+  })
+
+/** The scheduler. Runs the compiled workflow and reports every event through `emit`. */
+export const execute = (
+  compiled: Compiled,
+  input: unknown,
+  settings: Settings,
+  runId: string,
+  emit: (event: RunEvent) => void,
+  control: Control,
+  scope: Scope
+): Effect.Effect<Outcome, never, unknown> =>
+  Effect.withFiber((parent) => {
+    const run = makeRun(compiled, input, settings, runId, emit, scope, parent as Fiber.Fiber<unknown, unknown>)
+    run.becomeReady = (i) => becomeReady(run, i)
+    run.drain = () => drain(run)
+    run.runChild = (impl, ctx) => runChild(run, impl, ctx, execute)
+    control.cancel = () => {
+      if (run.done || run.aborting !== undefined) return
+      run.cancelled = true
+      abort(run, "run cancelled")
+      run.drain()
+    }
+    return Effect.callback<Outcome>((resume) => {
+      run.resume = (outcome) => resume(Effect.succeed(outcome))
+      emit({ _tag: "RunStarted", runId, at: run.runStart, workflow: compiled.plan.name, total: run.n })
+      run.shared.wakers.add(run.drain)
+      startDeadline(run)
+      for (let i = 0; i < run.n; i++) if (run.waiting[i] === 0) becomeReady(run, i)
+      run.drain()
+      return onInterrupt(run)
+    })
+  })

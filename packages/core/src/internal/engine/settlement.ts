@@ -1,0 +1,308 @@
+/**
+ * @internal Settlement: what happens when a task ends, and how a run ends.
+ *
+ * - `finishTask`: a task's exit becomes `TaskCompleted` / `TaskFailed`; its slot, units and key are given
+ *   back. On failure, `fail-fast` aborts the run; `continue` releases its dependants as skipped.
+ * - `release`: dependants whose last dependency settled become ready, or are skipped (a failed or skipped
+ *   dependency), iteratively.
+ * - `abort`: pending tasks are cancelled; running ones are settled as cancelled at once and interrupted
+ *   without waiting (their slots are free immediately).
+ * - `finish`: compensations when needed (in reverse completion order), then exactly one terminal event,
+ *   then the outcome for whoever awaits the run.
+ * - `guarded`: bookkeeping called from fiber observers (outside any Effect) never throws out.
+ */
+import { Cause, Effect, Exit } from "effect"
+import type * as RunEventNs from "../../RunEvent.ts"
+import type { CompensationResult } from "../../WorkflowError.ts"
+import { describeCause } from "./describe.ts"
+import { wakeOthers } from "./gates.ts"
+import {
+  CANCELLED,
+  COMPLETED,
+  FAILED,
+  PENDING,
+  PREFLIGHT,
+  READY,
+  type RunCore,
+  RUNNING,
+  setOwn,
+  settle,
+  SKIPPED,
+  type Verdict
+} from "./state.ts"
+
+type Mutable<A> = { -readonly [K in keyof A]: A[K] }
+
+/** Whether a task's handler holds one of the tree's shared slots (a sub-workflow task does not). */
+export const holdsSlot = (run: RunCore, i: number): boolean => run.impls[i]!.child === undefined
+
+/** Gives back what a running task holds: its slot in the run and in the tree, its pool units and key. */
+const giveBack = (run: RunCore, i: number) => {
+  run.running--
+  if (holdsSlot(run, i)) run.shared.used--
+  if (run.gates.gated) run.gates.hold(i, -1)
+  run.freed = true
+}
+
+/**
+ * Releases the dependants of a finished task; tasks that become blocked are skipped in turn (iteratively:
+ * a long chain of skips must not grow the stack).
+ */
+export const release = (run: RunCore, first: number): void => {
+  const { g, plan, status, blockedByFailure, blockedBySkip, waiting } = run
+  let stack: Array<number> | undefined
+  for (let v: number | undefined = first; v !== undefined; v = stack?.pop()) {
+    const id = g.ids[v]!
+    const st = status[v]
+    // A task skipped because something upstream failed passes that failure on: `continue` skips exactly
+    // the failed tasks' descendants, even through tasks marked runIfSkipped.
+    const failedUpstream = st === FAILED ? id : st === SKIPPED ? blockedByFailure[v] : undefined
+    for (const s of g.succs[v]!) {
+      // A task whose condition is an expression over `results` decides for itself about the tasks it only
+      // reads through the expression (its order dependencies): their failure or skip is visible to the
+      // expression as a status, not a reason to skip.
+      if (
+        (failedUpstream !== undefined || st === SKIPPED) &&
+        !(plan.nodes[s]!.condition?._tag === "Expression" && !plan.nodes[s]!.dependsOn.includes(id))
+      ) {
+        if (failedUpstream !== undefined && blockedByFailure[s] === undefined) blockedByFailure[s] = failedUpstream
+        if (st === SKIPPED && blockedBySkip[s] === undefined) blockedBySkip[s] = id
+      }
+      if (--waiting[s] !== 0 || status[s] !== PENDING) continue
+      if (run.aborting !== undefined) continue
+      const failedDep = blockedByFailure[s]
+      const skippedDep = blockedBySkip[s]
+      if (failedDep !== undefined || (skippedDep !== undefined && !plan.nodes[s]!.runIfSkipped)) {
+        settle(run, s, SKIPPED)
+        const reason = failedDep !== undefined
+          ? `dependency "${failedDep}" failed`
+          : `dependency "${skippedDep}" was skipped`
+        run.emit({ _tag: "TaskSkipped", runId: run.runId, at: run.now(), taskId: g.ids[s]!, reason })
+        ;(stack ??= []).push(s)
+      } else {
+        run.becomeReady(s)
+      }
+    }
+  }
+}
+
+/** Settles a task from its exit. `held`: it ran in a slot and holds its pool units and key. */
+export const finishTask = (run: RunCore, i: number, exit: Exit.Exit<unknown, unknown>, held = true): void => {
+  if (held) giveBack(run, i)
+  const node = run.plan.nodes[i]!
+  const at = run.now()
+  const durationMs = at - run.startedAt[i]!
+  if (Exit.isSuccess(exit)) {
+    const value = exit.value
+    run.outputs[i] = value
+    settle(run, i, COMPLETED)
+    run.completionOrder.push(i)
+    const event: Mutable<RunEventNs.Of<"TaskCompleted">> = {
+      _tag: "TaskCompleted",
+      runId: run.runId,
+      at,
+      taskId: node.id,
+      attempts: run.attempts[i] || 1,
+      durationMs,
+      output: value
+    }
+    if (run.fallbackUsed[i] === 1) event.fallback = true
+    run.emit(event)
+    release(run, i)
+    return
+  }
+  const cause = exit.cause
+  settle(run, i, FAILED)
+  run.failures.push({ taskId: node.id, cause })
+  run.emit({
+    _tag: "TaskFailed",
+    runId: run.runId,
+    at,
+    taskId: node.id,
+    attempts: run.attempts[i] || 1,
+    durationMs,
+    message: describeCause(cause),
+    cause
+  })
+  if (run.settings.failFast) abort(run, `task "${node.id}" failed`)
+  else release(run, i)
+}
+
+/** Settles a preflight: the task queues for a slot, is skipped, completes from the cache, or fails. */
+export const finishPreflight = (run: RunCore, i: number, exit: Exit.Exit<Verdict, unknown>): void => {
+  run.preflighting--
+  const node = run.plan.nodes[i]!
+  if (Exit.isFailure(exit)) {
+    // A condition or cache lookup that fails is the task's failure (it never took a slot).
+    run.startedAt[i] = run.now()
+    return finishTask(run, i, exit, false)
+  }
+  const verdict = exit.value
+  if (verdict._tag === "Run") {
+    run.status[i] = READY
+    run.ready.push(i)
+    return
+  }
+  const at = run.now()
+  if (verdict._tag === "Skip") {
+    settle(run, i, SKIPPED)
+    run.emit({ _tag: "TaskSkipped", runId: run.runId, at, taskId: node.id, reason: verdict.reason })
+  } else {
+    run.outputs[i] = verdict.value
+    settle(run, i, COMPLETED)
+    run.completionOrder.push(i)
+    run.emit({ _tag: "TaskCached", runId: run.runId, at, taskId: node.id, hash: run.cacheKeys[i]!.hash })
+    run.emit({
+      _tag: "TaskCompleted",
+      runId: run.runId,
+      at,
+      taskId: node.id,
+      attempts: 0,
+      durationMs: 0,
+      output: verdict.value,
+      cached: true
+    })
+  }
+  release(run, i)
+}
+
+/**
+ * Stops the run: pending tasks are cancelled, running tasks are interrupted and settled as cancelled at
+ * once (their slots and resources are free immediately, whatever the handler does).
+ */
+export const abort = (run: RunCore, reason: string): void => {
+  if (run.aborting !== undefined) return
+  run.aborting = reason
+  const at = run.now()
+  const { status, fibers } = run
+  for (const i of run.ready.drain()) status[i] = PENDING
+  for (let i = 0; i < run.n; i++) {
+    const st = status[i]
+    if (st !== PENDING && st !== RUNNING && st !== PREFLIGHT) continue
+    if (st === RUNNING) giveBack(run, i)
+    else if (st === PREFLIGHT) run.preflighting--
+    if (st !== PENDING) {
+      const fiber = fibers[i]
+      fibers[i] = undefined
+      fiber?.interruptUnsafe()
+    }
+    settle(run, i, CANCELLED)
+    run.emit({ _tag: "TaskCancelled", runId: run.runId, at, taskId: run.g.ids[i]!, reason })
+  }
+}
+
+/** Compensations of completed tasks, in reverse completion order, each exactly once. */
+const compensate = (run: RunCore): Effect.Effect<ReadonlyArray<CompensationResult>, never, unknown> =>
+  Effect.suspend(() => {
+    const results: Array<CompensationResult> = []
+    const todo = run.completionOrder.filter((i) => run.impls[i]!.compensate !== undefined).reverse()
+    return Effect.forEach(todo, (i) => {
+      const node = run.plan.nodes[i]!
+      const started = run.now()
+      return run.impls[i]!.compensate!(run.outputs[i] as never, run.contexts[i] as never).pipe(
+        Effect.withSpan(`${run.plan.name}.${node.id}.compensate`),
+        Effect.exit,
+        Effect.map((exit) => {
+          if (Exit.isSuccess(exit)) {
+            results.push({ taskId: node.id, status: "completed" })
+            run.emit({
+              _tag: "TaskCompensated",
+              runId: run.runId,
+              at: run.now(),
+              taskId: node.id,
+              durationMs: run.now() - started
+            })
+          } else {
+            results.push({ taskId: node.id, status: "failed", cause: exit.cause })
+            run.emit({
+              _tag: "CompensationFailed",
+              runId: run.runId,
+              at: run.now(),
+              taskId: node.id,
+              message: describeCause(exit.cause),
+              cause: exit.cause
+            })
+          }
+        })
+      )
+    }, { discard: true }).pipe(Effect.as(results))
+  })
+
+/** The terminal event and the outcome. */
+const conclude = (run: RunCore, compensations: ReadonlyArray<CompensationResult>): void => {
+  const { runId, cancelled, deadlineHit, failures } = run
+  const at = run.now()
+  const durationMs = at - run.runStart
+  const outputs: Record<string, unknown> = {}
+  // The ids of completed tasks are only reported by a run that did not complete.
+  const failing = cancelled || deadlineHit || failures.length > 0
+  const completed: Array<string> = []
+  for (let i = 0; i < run.n; i++) {
+    if (run.status[i] !== COMPLETED) continue
+    setOwn(outputs, run.g.ids[i]!, run.outputs[i])
+    if (failing) completed.push(run.g.ids[i]!)
+  }
+  const base = { outputs, failures, completed, compensations, durationMs }
+  if (cancelled) {
+    run.emit({ _tag: "RunCancelled", runId, at, durationMs })
+    return run.resume?.({ status: "cancelled", ...base })
+  }
+  if (failing) {
+    run.emit({
+      _tag: "RunFailed",
+      runId,
+      at,
+      durationMs,
+      failed: failures.map((f) => f.taskId),
+      ...(deadlineHit ? { deadlineExceeded: true } : {})
+    })
+    return run.resume?.({ status: deadlineHit ? "deadline" : "failed", ...base })
+  }
+  run.emit({ _tag: "RunCompleted", runId, at, durationMs })
+  run.resume?.({ status: "completed", ...base })
+}
+
+/** Ends the run once: compensations if it failed and they are due, then its terminal event. */
+export const finish = (run: RunCore): void => {
+  if (run.done) return
+  run.done = true
+  run.shared.wakers.delete(run.drain)
+  run.deadlineFiber?.interruptUnsafe()
+  const failed = run.cancelled || run.deadlineHit || run.failures.length > 0
+  const needsCompensation = failed && !run.cancelled && run.settings.compensateOnFailure &&
+    run.completionOrder.some((i) => run.impls[i]!.compensate !== undefined)
+  if (!needsCompensation) return conclude(run, [])
+  const fiber = run.fork(compensate(run))
+  fiber.addObserver((exit) => guarded(run, () => conclude(run, Exit.isSuccess(exit) ? exit.value : [])))
+}
+
+/** After a drain: ends the run when everything settled, and lets the tree's other runs use what was freed. */
+export const afterDrain = (run: RunCore): void => {
+  if (run.settled === run.n && run.running === 0 && run.preflighting === 0) finish(run)
+  if (run.freed) {
+    run.freed = false
+    wakeOthers(run.shared, run.drain)
+  }
+}
+
+/**
+ * Runs engine bookkeeping called from a fiber observer (outside any Effect, where a throw would be
+ * uncaught and end the process). The engine's own steps are built not to throw (user callbacks and values
+ * are isolated where they are met); should one throw anyway, the run fails with that defect instead of
+ * taking the process down.
+ */
+export const guarded = (run: RunCore, step: () => void): void => {
+  try {
+    step()
+  } catch (defect) {
+    run.draining = false
+    if (run.done) return
+    run.failures.push({ taskId: "(engine)", cause: Cause.die(defect) })
+    try {
+      abort(run, "engine error")
+      finish(run)
+    } catch {
+      // the run cannot even conclude: leave it, the process lives on
+    }
+  }
+}

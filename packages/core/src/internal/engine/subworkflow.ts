@@ -1,0 +1,58 @@
+/**
+ * @internal The sub-workflow runner: a task whose handler is a workflow runs it as a nested run of the same
+ * scheduler. The child was prepared with the top-level run (validation, pools, task checks, before
+ * anything ran); it shares the tree's slots, pools and per-key counts (`Shared`), keeps its own strategy,
+ * failure mode and deadline, and reports each of its events to the parent as a `SubWorkflowEvent`. Its
+ * tasks' paths are prefixed with the sub-workflow task's id (`child/task`), for the TaskHook.
+ */
+import { Effect } from "effect"
+import type { RunEvent } from "../../RunEvent.ts"
+import { WorkflowFailed } from "../../WorkflowError.ts"
+import { compile, type Compiled, type TaskImpl } from "../workflowPlan.ts"
+import { childSettings } from "./prepare.ts"
+import type { Settings } from "./settings.ts"
+import type { Control, Outcome, RunCore, Scope } from "./state.ts"
+
+/** The scheduler's entry point (passed in, so this module does not import the scheduler). */
+export type Execute = (
+  compiled: Compiled,
+  input: unknown,
+  settings: Settings,
+  runId: string,
+  emit: (event: RunEvent) => void,
+  control: Control,
+  scope: Scope
+) => Effect.Effect<Outcome, never, unknown>
+
+export const runChild = (
+  run: RunCore,
+  impl: TaskImpl,
+  ctx: Record<string, unknown>,
+  execute: Execute
+): Effect.Effect<unknown, unknown, unknown> => {
+  const child = impl.child!
+  const taskId = impl.node.id
+  const childInput = child.input === undefined ? undefined : child.input(ctx as never)
+  const compiled = compile(child.workflow)
+  const childRunId = `${run.runId}/${taskId}`
+  const forward = (event: RunEvent) =>
+    run.emit({ _tag: "SubWorkflowEvent", runId: run.runId, at: event.at, taskId, event })
+  const scope: Scope = { ...run.scope, prefix: `${run.scope.prefix}${taskId}/` }
+  return execute(compiled, childInput, childSettings(compiled.plan), childRunId, forward, { cancel: () => {} }, scope)
+    .pipe(
+      Effect.flatMap((outcome) =>
+        outcome.status === "completed"
+          ? Effect.succeed(outcome.outputs)
+          : Effect.fail(
+            new WorkflowFailed({
+              workflow: compiled.plan.name,
+              runId: childRunId,
+              failures: outcome.failures,
+              completed: outcome.completed,
+              outputs: outcome.outputs,
+              compensations: outcome.compensations
+            })
+          )
+      )
+    )
+}
