@@ -63,6 +63,34 @@ export type ConditionData =
   | { readonly _tag: "Expression"; readonly source: string; readonly language: string }
 
 /**
+ * A loop of a data-defined task: its handler runs once per item (`ForEach`), or again and again while a
+ * condition expression holds (`While`). Runners of data definitions (the `troupe` command,
+ * `@troupe/cli`'s `Definition.handlers`) read it; a code-built workflow uses `Loop` tasks instead.
+ * - `ForEach.items`: the list itself, or where to read it: `input.<path>` or `<task id>.<path>` (the task
+ *   is then a data dependency); each run sees the item in its parameters under `itemName`, and `index`;
+ * - `While.condition`: an expression of the language in use over `input` and `results`, where
+ *   `results.<this task>` holds the last iteration's `output` and its `iteration` (from 0).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type LoopData =
+  | {
+    readonly _tag: "ForEach"
+    readonly items: ReadonlyArray<unknown> | string
+    readonly itemName: string
+    readonly concurrency: number
+    readonly maxIterations?: number | undefined
+    readonly failureMode: "fail-fast" | "continue"
+  }
+  | {
+    readonly _tag: "While"
+    readonly condition: string
+    readonly language: string
+    readonly maxIterations: number
+  }
+
+/**
  * One task of a Plan.
  *
  * @category models
@@ -112,6 +140,8 @@ export interface PlanNode {
   readonly hasFallback?: boolean | undefined
   /** The child plan when the task is a sub-workflow. */
   readonly workflow?: Plan | undefined
+  /** A loop declared in a data definition. */
+  readonly loop?: LoopData | undefined
 }
 
 /**
@@ -178,12 +208,74 @@ export const fromWorkflow = (workflow: { readonly name: string }): Plan => planO
 
 /**
  * Decodes a data definition (JSON or YAML parsed to a value) into a validated Plan. Accepts the seeds'
- * snake_case field names and camelCase. Fails with a tagged `DefinitionError` naming the task and field.
+ * snake_case field names, camelCase, and the agent-plan names (`steps`, `step_id`, `agent_id`,
+ * `dependencies`, `retry_policy` with `max_attempts`, loop configs). Fails with a tagged `DefinitionError`
+ * naming the task and field (see {@link diagnose} for every error at once).
  *
  * @category constructors
  * @since 0.1.0
  */
 export const fromDefinition: (input: unknown) => Effect.Effect<Plan, DefinitionError> = definition.decode
+
+/**
+ * One problem of a data definition: the path into the definition as written (for example
+ * `tasks[3].dependencies[1]`), a one-line message (`unknown task 'buidl' (did you mean 'build'?)`) and the
+ * tagged error.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Problem = definition.Problem
+
+/**
+ * The outcome of {@link diagnose}: the Plan when the definition has no problem, else every problem.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Diagnosis = definition.Diagnosis
+
+/**
+ * Checks a data definition and reports every problem at once (schema errors, fields given twice,
+ * expressions, unknown and self dependencies with a suggestion, duplicate ids, a cycle), each with its path
+ * as the user wrote it. `fromDefinition` fails with the first of them. Never throws: deep or hostile input
+ * (nesting deeper than {@link maxDepth}, cycles in the value) is a problem too.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Plan } from "@troupe/core"
+ *
+ * const { problems } = Effect.runSync(Plan.diagnose({
+ *   id: "ci",
+ *   tasks: [{ id: "build" }, { id: "test", dependencies: ["buidl"] }]
+ * }))
+ * console.log(problems.map((p) => `${p.path}: ${p.message}`))
+ * // ["tasks[1].dependencies[0]: unknown task 'buidl' (did you mean 'build'?)"]
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const diagnose: (input: unknown) => Effect.Effect<Diagnosis> = definition.diagnose
+
+/**
+ * The JSON Schema (draft 2020-12) of definition files, generated from the definition Schema, with every
+ * accepted spelling of each field; unknown fields are rejected so editors flag typos. `@troupe/cli`
+ * publishes it as `schema/troupe-definition.schema.json`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const definitionJsonSchema: () => Record<string, unknown> = definition.jsonSchema
+
+/**
+ * How deep a definition may nest (parameters and metadata included).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const maxDepth: number = definition.MAX_DEPTH
 
 /**
  * Checks the graph of a Plan: duplicate ids, unknown dependencies, self-dependencies, cycles, emptiness.
