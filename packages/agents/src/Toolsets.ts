@@ -33,7 +33,7 @@
 import type { Plan } from "@troupe/core/Plan"
 import type { RunEvent } from "@troupe/core/RunEvent"
 import { Duration, Effect, Schema } from "effect"
-import { Tool } from "effect/ai"
+import { Tool, type Toolkit } from "effect/ai"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -161,7 +161,7 @@ export const files = (options: {
   readonly root: string
   readonly write?: boolean | undefined
   readonly maxBytes?: number | undefined
-}) => {
+}): Effect.Effect<Toolkit.WithHandler<Record<string, Tool.Any>>> => {
   const root = path.resolve(options.root)
   const maxBytes = options.maxBytes ?? 1_000_000
   const read = Tools.make(ReadFile, ({ path: requested }) =>
@@ -186,7 +186,7 @@ export const files = (options: {
             .sort(),
         catch: (error) => new FileError({ path: requested, operation: "list", description: errnoOf(error) })
       })))
-  if (options.write !== true) return Tools.merge(read, list)
+  if (options.write !== true) return Tools.merge(read, list) as unknown as Effect.Effect<Toolkit.WithHandler<Record<string, Tool.Any>>>
   const write = Tools.make(WriteFile, ({ content, path: requested }) =>
     Effect.flatMap(confine(root, requested), (resolved) =>
       Effect.tryPromise({
@@ -205,7 +205,7 @@ export const files = (options: {
         },
         catch: (error) => new FileError({ path: requested, operation: "write", description: errnoOf(error) })
       })))
-  return Tools.merge(read, list, write)
+  return Tools.merge(read, list, write) as unknown as Effect.Effect<Toolkit.WithHandler<Record<string, Tool.Any>>>
 }
 
 // =============================================================================
