@@ -2,8 +2,8 @@
  * FileTaskCache: the disk and hybrid TaskCache layers, on effect's `FileSystem` and `Path`.
  *
  * One file per entry, `<directory>/<workflow>/<taskId>/<hash>.json`, holding
- * `{ "value": …, "storedAt": <ms>, "expiresAt": <ms> | null }`. Entries survive restarts: a new layer
- * (in this process or another one) sees the files earlier ones wrote.
+ * `{ "value": …, "storedAt": <ms>, "expiresAt": <ms> | null, "integrity": "sha256:…" }`. Entries survive
+ * restarts: a new layer (in this process or another one) sees the files earlier ones wrote.
  *
  * - Writes are atomic: the JSON goes to a temporary file next to its destination, which is then renamed
  *   over it, so a reader (or a crash) never sees half a file.
@@ -14,6 +14,17 @@
  *   (files directly in the directory are left alone).
  * - A file that cannot be read or parsed is a miss (the file is removed and a warning logged), never a
  *   failure of the run.
+ * - Nothing read is trusted: `integrity` is the SHA-256 of the entry's key (workflow, task id, hash),
+ *   times and value text, so a file that was changed but is still valid JSON (an edited value, a file
+ *   copied to another key) is a miss and is removed, never served. Only regular files are read (opened
+ *   non-blocking and without following symbolic links, then checked on the open handle): a FIFO, a
+ *   device or a symbolic link in place of an entry is a miss, not a hung run. A file larger than
+ *   `maxEntryBytes` (default 64 MiB) is a miss and is removed; a value larger than that is not written.
+ * - Temporary files left by a crash mid-write (`*.tmp` next to entries) are removed when a layer is built,
+ *   once older than `temporaryFileMaxAge` (default 10 minutes, so another process's write in flight is
+ *   left alone).
+ * - Numeric options are checked when the layer is built: `maxEntries: NaN`, a negative TTL or a
+ *   fractional byte limit throw `InvalidDefinition` naming the option.
  * - Values must be JSON data (plain objects, arrays, strings, finite numbers, booleans, null; or
  *   `undefined` at the top, for tasks that return nothing). `TaskCache.store` with the task's output
  *   Schema guarantees it; any other value is not written (a warning is logged).
@@ -38,9 +49,11 @@
  */
 import { Buffer } from "node:buffer"
 import { createHash } from "node:crypto"
+import { constants as FsConstants } from "node:fs"
+import { open as openFile } from "node:fs/promises"
 import * as TaskCache from "@troupe/core/TaskCache"
-import { Clock, Effect, FileSystem, Layer, Option, Path, Random, Result, Schema, Semaphore } from "effect"
-import type * as Duration from "effect/Duration"
+import { InvalidDefinition } from "@troupe/core/WorkflowError"
+import { Clock, Duration, Effect, FileSystem, Layer, Option, Path, Random, Result, Schema, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 
 // -----------------------------------------------------------------------------
@@ -60,6 +73,10 @@ export interface Options {
   readonly maxEntries?: number | undefined
   /** Default TTL of entries; without it entries live until evicted or invalidated. */
   readonly ttl?: Duration.Input | undefined
+  /** The largest entry file read or written, in bytes (default 64 MiB). */
+  readonly maxEntryBytes?: number | undefined
+  /** Temporary files older than this are removed when the layer is built (default 10 minutes). */
+  readonly temporaryFileMaxAge?: Duration.Input | undefined
 }
 
 /**
@@ -75,6 +92,10 @@ export interface HybridOptions {
   /** Entries kept on disk; unbounded when omitted. */
   readonly diskMaxEntries?: number | undefined
   readonly ttl?: Duration.Input | undefined
+  /** The largest entry file read or written, in bytes (default 64 MiB). */
+  readonly maxEntryBytes?: number | undefined
+  /** Temporary files older than this are removed when the layer is built (default 10 minutes). */
+  readonly temporaryFileMaxAge?: Duration.Input | undefined
 }
 
 /**
@@ -87,8 +108,29 @@ export const StoredEntry = Schema.Struct({
   /** Absent when the task's output was `undefined`. */
   value: Schema.optionalKey(Schema.Unknown),
   storedAt: Schema.Number,
-  expiresAt: Schema.NullOr(Schema.Number)
+  expiresAt: Schema.NullOr(Schema.Number),
+  /** `sha256:` and the hex SHA-256 of the key, the times and the value's JSON text (see {@link integrityOf}). */
+  integrity: Schema.String
 })
+
+/**
+ * The integrity stamp of an entry: binds the value's JSON text (as `JSON.stringify` writes it; empty for
+ * `undefined`) to its key and times, so an edited value, edited times or a file moved to another key do
+ * not verify.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const integrityOf = (
+  key: TaskCache.CacheKey,
+  storedAt: number,
+  expiresAt: number | null,
+  valueText: string
+): string =>
+  `sha256:${
+    createHash("sha256").update(JSON.stringify([key.workflow, key.taskId, key.hash, storedAt, expiresAt]))
+      .update("\n").update(valueText, "utf8").digest("hex")
+  }`
 
 const decodeStoredEntry = Schema.decodeUnknownResult(Schema.fromJsonString(StoredEntry))
 
@@ -181,6 +223,102 @@ const warn = (message: string, file: string, error?: unknown): Effect.Effect<voi
 
 let tempCounter = 0
 
+const DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024
+const DEFAULT_TEMPORARY_FILE_MAX_AGE = "10 minutes"
+const TEMP_SUFFIX = ".tmp"
+
+const shown = (value: unknown): string =>
+  typeof value === "number" || typeof value === "boolean" || value === undefined || value === null
+    ? String(value)
+    : typeof value === "string"
+    ? JSON.stringify(value.slice(0, 40))
+    : typeof value
+
+/** Throws `InvalidDefinition` unless `value` is a whole number ≥ `min` (or Infinity, when allowed). */
+const checkWhole = (option: string, value: unknown, min: number, unbounded: boolean): void => {
+  if (value === undefined || (unbounded && value === Infinity)) return
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new InvalidDefinition({
+      path: `FileTaskCache.${option}`,
+      reason: `must be a whole number ≥ ${min}${unbounded ? " or Infinity" : ""}, got ${shown(value)}`
+    })
+  }
+}
+
+/** The milliseconds of a duration option ≥ 0; throws `InvalidDefinition` naming it otherwise. */
+const checkMillis = (option: string, value: Duration.Input | undefined, fallback: Duration.Input): number => {
+  const bad = () =>
+    new InvalidDefinition({ path: `FileTaskCache.${option}`, reason: `must be a duration ≥ 0, got ${shown(value)}` })
+  if (typeof value === "number" && Number.isNaN(value)) throw bad()
+  let decoded: Option.Option<Duration.Duration>
+  try {
+    decoded = Duration.fromInput(value ?? fallback)
+  } catch {
+    throw bad()
+  }
+  if (Option.isNone(decoded)) throw bad()
+  const ms = Duration.toMillis(decoded.value)
+  if (Number.isNaN(ms) || ms < 0) throw bad()
+  return ms
+}
+
+type ReadOutcome =
+  | { readonly _tag: "Text"; readonly text: string }
+  | { readonly _tag: "NotFound" }
+  | { readonly _tag: "NotRegular"; readonly what: string }
+  | { readonly _tag: "TooLarge"; readonly size: number }
+
+// O_NONBLOCK: opening a FIFO does not wait for a writer. O_NOFOLLOW: a symbolic link is not followed
+// (ELOOP). Neither exists on Windows, where neither is needed.
+const READ_FLAGS = FsConstants.O_RDONLY | (FsConstants.O_NONBLOCK ?? 0) | (FsConstants.O_NOFOLLOW ?? 0)
+
+/**
+ * Reads an entry file if, once open, it is a regular file of at most `limit` bytes. Effect's
+ * `FileSystem` cannot open non-blocking or without following links, and `readFile` on a FIFO waits for a
+ * writer forever, so this uses `node:fs` directly.
+ */
+const readRegularFile = (file: string, limit: number): Effect.Effect<ReadOutcome, unknown> =>
+  Effect.tryPromise({
+    try: async (): Promise<ReadOutcome> => {
+      let handle: Awaited<ReturnType<typeof openFile>>
+      try {
+        handle = await openFile(file, READ_FLAGS)
+      } catch (error) {
+        const code = (error as { readonly code?: unknown }).code
+        if (code === "ENOENT") return { _tag: "NotFound" }
+        if (code === "ELOOP" || code === "EMLINK") return { _tag: "NotRegular", what: "a symbolic link" }
+        throw error
+      }
+      try {
+        const stat = await handle.stat()
+        if (!stat.isFile()) {
+          const what = stat.isFIFO()
+            ? "a FIFO"
+            : stat.isDirectory()
+            ? "a directory"
+            : stat.isSocket()
+            ? "a socket"
+            : "a device"
+          return { _tag: "NotRegular", what }
+        }
+        if (stat.size > limit) return { _tag: "TooLarge", size: stat.size }
+        // Read at most limit + 1 bytes: a file that grew since the stat is still bounded.
+        const buffer = Buffer.alloc(Math.min(stat.size, limit) + 1)
+        let length = 0
+        while (length < buffer.length) {
+          const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length)
+          if (bytesRead === 0) break
+          length += bytesRead
+        }
+        if (length > limit) return { _tag: "TooLarge", size: length }
+        return { _tag: "Text", text: buffer.toString("utf8", 0, length) }
+      } finally {
+        await handle.close()
+      }
+    },
+    catch: (error) => error
+  })
+
 /**
  * The disk {@link TaskCache.Backend}, for building other layers (for example a hybrid with another front).
  *
@@ -190,15 +328,18 @@ let tempCounter = 0
 export const makeBackend = (options: {
   readonly directory: string
   readonly maxEntries?: number | undefined
-}): Effect.Effect<TaskCache.Backend, PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  readonly maxEntryBytes?: number | undefined
+  readonly temporaryFileMaxAge?: Duration.Input | undefined
+}): Effect.Effect<TaskCache.Backend, PlatformError, FileSystem.FileSystem | Path.Path> => {
+  checkWhole("maxEntries", options.maxEntries, 0, true)
+  checkWhole("maxEntryBytes", options.maxEntryBytes, 1, false)
+  const temporaryFileMaxAge = checkMillis("temporaryFileMaxAge", options.temporaryFileMaxAge, DEFAULT_TEMPORARY_FILE_MAX_AGE)
+  const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES
+  return Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const root = path.resolve(options.directory)
-    const requested = options.maxEntries
-    const maxEntries = requested === undefined || Number.isNaN(requested)
-      ? Number.POSITIVE_INFINITY
-      : Math.max(0, Math.floor(requested))
+    const maxEntries = options.maxEntries ?? Number.POSITIVE_INFINITY
     const lock = yield* Semaphore.make(1)
     // File path -> what we know of it. Insertion order is recency: least recently used first.
     const index = new Map<string, Indexed>()
@@ -214,9 +355,10 @@ export const makeBackend = (options: {
         Effect.catch((error) => isNotFound(error) ? Effect.succeed([]) : Effect.fail(error))
       )
 
-    /** Every entry file under the directory, with its task folder and modification time. */
-    const scan = Effect.gen(function*() {
+    /** Every entry file under the directory, with its task folder and modification time (and the temporary files). */
+    const scanAll = Effect.gen(function*() {
       const found: Array<{ readonly file: string; readonly taskDir: string; readonly mtime: number }> = []
+      const temporary: Array<{ readonly file: string; readonly mtime: number }> = []
       for (const workflow of yield* listDir(root)) {
         if (workflow.type !== "Directory") continue
         const workflowDir = path.join(root, workflow.name)
@@ -224,16 +366,20 @@ export const makeBackend = (options: {
           if (task.type !== "Directory") continue
           const taskDir = path.join(workflowDir, task.name)
           for (const entry of yield* listDir(taskDir)) {
-            if (entry.type !== "File" || !entry.name.endsWith(".json")) continue
+            const isTemp = entry.name.endsWith(TEMP_SUFFIX)
+            if (entry.type !== "File" || !(entry.name.endsWith(".json") || isTemp)) continue
             const file = path.join(taskDir, entry.name)
             const info = yield* fs.stat(file).pipe(Effect.option)
             if (Option.isNone(info)) continue
-            found.push({ file, taskDir, mtime: Option.getOrElse(info.value.mtime, () => new Date(0)).getTime() })
+            const mtime = Option.getOrElse(info.value.mtime, () => new Date(0)).getTime()
+            if (isTemp) temporary.push({ file, mtime })
+            else found.push({ file, taskDir, mtime })
           }
         }
       }
-      return found
+      return { found, temporary }
     })
+    const scan = Effect.map(scanAll, ({ found }) => found)
 
     const touch = (file: string, indexed: Indexed) => {
       index.delete(file)
@@ -256,27 +402,54 @@ export const makeBackend = (options: {
     })
 
     yield* fs.makeDirectory(root, { recursive: true })
-    const existing = yield* scan
+    const { found: existing, temporary } = yield* scanAll
+    // Temporary files of writes that never finished (a crash between write and rename). Young ones may
+    // belong to another process writing right now: only those older than the limit are removed.
+    const openedAt = yield* Clock.currentTimeMillis
+    for (const { file, mtime } of temporary) {
+      if (openedAt - mtime >= temporaryFileMaxAge) yield* removeFile(file)
+    }
     existing.sort((a, b) => a.mtime - b.mtime || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
     for (const { file, taskDir } of existing) index.set(file, { taskDir, expiresAt: null })
 
     const get = (key: TaskCache.CacheKey): Effect.Effect<Option.Option<TaskCache.Entry>> =>
       Effect.gen(function*() {
         const file = fileOf(key)
-        const read = yield* Effect.result(fs.readFileString(file))
+        const discard = (message: string, detail?: unknown) =>
+          Effect.gen(function*() {
+            yield* warn(message, file, detail)
+            index.delete(file)
+            yield* removeFile(file)
+            return Option.none<TaskCache.Entry>()
+          })
+        const read = yield* Effect.result(readRegularFile(file, maxEntryBytes))
         if (Result.isFailure(read)) {
           index.delete(file)
-          if (!isNotFound(read.failure)) yield* warn("cannot read a cache file; treating it as a miss", file, read.failure)
+          yield* warn("cannot read a cache file; treating it as a miss", file, read.failure)
           return Option.none()
         }
-        const decoded = decodeStoredEntry(read.success)
-        if (Result.isFailure(decoded)) {
-          yield* warn("corrupted cache file; treating it as a miss and removing it", file, decoded.failure.message)
+        const outcome = read.success
+        if (outcome._tag === "NotFound") {
           index.delete(file)
-          yield* removeFile(file)
           return Option.none()
+        }
+        if (outcome._tag === "NotRegular") {
+          return yield* discard(`${outcome.what} in place of a cache file; treating it as a miss and removing it`)
+        }
+        if (outcome._tag === "TooLarge") {
+          return yield* discard(
+            `a cache file of ${outcome.size} bytes is over maxEntryBytes (${maxEntryBytes}); treating it as a miss and removing it`
+          )
+        }
+        const decoded = decodeStoredEntry(outcome.text)
+        if (Result.isFailure(decoded)) {
+          return yield* discard("corrupted cache file; treating it as a miss and removing it", decoded.failure.message)
         }
         const stored = decoded.success
+        const valueText = stored.value === undefined ? "" : JSON.stringify(stored.value)
+        if (stored.integrity !== integrityOf(key, stored.storedAt, stored.expiresAt, valueText)) {
+          return yield* discard("a cache file fails its integrity check; treating it as a miss and removing it")
+        }
         const expiresAt = stored.expiresAt === null ? undefined : stored.expiresAt
         touch(file, { taskDir: taskDirOf(key.workflow, key.taskId), expiresAt })
         const now = yield* Clock.currentTimeMillis
@@ -291,9 +464,15 @@ export const makeBackend = (options: {
           return yield* warn("the value is not JSON data; not cached (give the task an output Schema)", file)
         }
         const taskDir = taskDirOf(key.workflow, key.taskId)
-        const text = JSON.stringify({ value: entry.value, storedAt: entry.storedAt, expiresAt: entry.expiresAt ?? null })
+        const expiresAt = entry.expiresAt ?? null
+        const valueText = entry.value === undefined ? "" : JSON.stringify(entry.value)
+        const integrity = integrityOf(key, entry.storedAt, expiresAt, valueText)
+        const text = JSON.stringify({ value: entry.value, storedAt: entry.storedAt, expiresAt, integrity })
+        if (Buffer.byteLength(text, "utf8") > maxEntryBytes) {
+          return yield* warn(`the entry is over maxEntryBytes (${maxEntryBytes}); not cached`, file)
+        }
         const nonce = yield* Random.nextIntBetween(0, 2 ** 31)
-        const temp = `${file}.${process.pid}-${++tempCounter}-${nonce.toString(36)}.tmp`
+        const temp = `${file}.${process.pid}-${++tempCounter}-${nonce.toString(36)}${TEMP_SUFFIX}`
         const stamp = new Date(entry.storedAt)
         const written = yield* Effect.gen(function*() {
           yield* fs.makeDirectory(taskDir, { recursive: true })
@@ -377,6 +556,7 @@ export const makeBackend = (options: {
       evictions: Effect.sync(() => evictions)
     } satisfies TaskCache.Backend
   })
+}
 
 // -----------------------------------------------------------------------------
 // Layers
@@ -406,7 +586,12 @@ export const layer = (
   TaskCache.layer({
     strategy: "disk",
     ttl: options.ttl,
-    backend: makeBackend({ directory: options.directory, maxEntries: options.maxEntries })
+    backend: makeBackend({
+      directory: options.directory,
+      maxEntries: options.maxEntries,
+      maxEntryBytes: options.maxEntryBytes,
+      temporaryFileMaxAge: options.temporaryFileMaxAge
+    })
   })
 
 /**
@@ -424,6 +609,11 @@ export const layerHybrid = (
     ttl: options.ttl,
     backend: Effect.all([
       TaskCache.memoryBackend({ maxEntries: options.maxEntries }),
-      makeBackend({ directory: options.directory, maxEntries: options.diskMaxEntries })
+      makeBackend({
+        directory: options.directory,
+        maxEntries: options.diskMaxEntries,
+        maxEntryBytes: options.maxEntryBytes,
+        temporaryFileMaxAge: options.temporaryFileMaxAge
+      })
     ]).pipe(Effect.map(([front, back]) => TaskCache.hybrid(front, back)))
   })

@@ -1,7 +1,8 @@
 import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as TaskCache from "@troupe/core/TaskCache"
-import { Effect, Layer, Option, Schema } from "effect"
+import { InvalidDefinition } from "@troupe/core/WorkflowError"
+import { Effect, Layer, Logger, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { execFileSync } from "node:child_process"
 import * as NFS from "node:fs"
@@ -55,12 +56,14 @@ describe("FileTaskCache.layer", () => {
       expect(JSON.parse(NFS.readFileSync(NPath.join(dir, "wf", "build", "abc123.json"), "utf8"))).toEqual({
         value: { artifact: "dist.tgz", files: [1, 2] },
         storedAt: 1_000,
-        expiresAt: 61_000
+        expiresAt: 61_000,
+        integrity: FileTaskCache.integrityOf(key("build"), 1_000, 61_000, `{"artifact":"dist.tgz","files":[1,2]}`)
       })
       expect(JSON.parse(NFS.readFileSync(NPath.join(dir, "wf", "test", "def456.json"), "utf8"))).toEqual({
         value: null,
         storedAt: 1_000,
-        expiresAt: null
+        expiresAt: null,
+        integrity: expect.stringMatching(/^sha256:[0-9a-f]{64}$/)
       })
     }))
 
@@ -322,4 +325,155 @@ describe("FileTaskCache across processes", () => {
       )
       expect(found).toEqual(Option.some({ at: new Date(0), n: 7 }))
     }))
+})
+
+describe("FileTaskCache: nothing read from disk is trusted (issue 9)", () => {
+  const entryFile = (dir: string, taskId = "build", hash = "abc123") => NPath.join(dir, "wf", taskId, `${hash}.json`)
+  const logs = () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ message }) => {
+      lines.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+    })
+    return { lines, layer: Logger.layer([logger]) }
+  }
+
+  it.effect("a value edited on disk (still valid JSON) fails the integrity check: a miss, removed, never served", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* withCache(disk({ directory: dir }), (cache) => cache.set(key("build"), { approved: false, amount: 10 }))
+      const file = entryFile(dir)
+      const stored = JSON.parse(NFS.readFileSync(file, "utf8"))
+      NFS.writeFileSync(file, JSON.stringify({ ...stored, value: { approved: true, amount: 10 } }))
+      const { layer, lines } = logs()
+      yield* withCache(disk({ directory: dir }), (cache) =>
+        Effect.gen(function*() {
+          expect(yield* cache.get(key("build"))).toEqual(Option.none())
+          expect(yield* cache.stats).toMatchObject({ misses: 1, hits: 0 })
+        })).pipe(Effect.provide(layer))
+      expect(NFS.existsSync(file)).toBe(false)
+      expect(lines.join("\n")).toContain("fails its integrity check")
+    }))
+
+  it.effect("edited times, a file copied to another key and a file without integrity are misses too", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* withCache(disk({ directory: dir, ttl: "1 minute" }), (cache) =>
+        Effect.gen(function*() {
+          yield* cache.set(key("build", "h1"), "for h1")
+          yield* cache.set(key("build", "h2"), "for h2")
+        }))
+      // Extend the expiry by hand.
+      const h1 = JSON.parse(NFS.readFileSync(entryFile(dir, "build", "h1"), "utf8"))
+      NFS.writeFileSync(entryFile(dir, "build", "h1"), JSON.stringify({ ...h1, expiresAt: null }))
+      // Serve h2's file as h3's entry.
+      NFS.copyFileSync(entryFile(dir, "build", "h2"), entryFile(dir, "build", "h3"))
+      // The format before integrity stamps.
+      NFS.writeFileSync(entryFile(dir, "build", "h4"), JSON.stringify({ value: "old", storedAt: 0, expiresAt: null }))
+      yield* withCache(disk({ directory: dir }), (cache) =>
+        Effect.gen(function*() {
+          expect(yield* cache.get(key("build", "h1"))).toEqual(Option.none())
+          expect(yield* cache.get(key("build", "h3"))).toEqual(Option.none())
+          expect(yield* cache.get(key("build", "h4"))).toEqual(Option.none())
+          expect(yield* cache.get(key("build", "h2"))).toEqual(Option.some("for h2"))
+        }))
+      expect(listFiles(dir)).toEqual([NPath.join("wf", "build", "h2.json")])
+    }))
+
+  it.effect("a FIFO in place of an entry is a miss at once (not a hung run), and is removed", () =>
+    Effect.gen(function*() {
+      if (process.platform === "win32") return
+      const dir = yield* tempDir
+      NFS.mkdirSync(NPath.join(dir, "wf", "build"), { recursive: true })
+      execFileSync("mkfifo", [entryFile(dir)])
+      expect(NFS.statSync(entryFile(dir)).isFIFO()).toBe(true)
+      const { layer, lines } = logs()
+      const found = yield* withCache(disk({ directory: dir }), (cache) => cache.get(key("build"))).pipe(
+        Effect.provide(layer),
+        Effect.timeoutOption("5 seconds"),
+        TestClock.withLive
+      )
+      expect(found).toEqual(Option.some(Option.none()))
+      expect(NFS.existsSync(entryFile(dir))).toBe(false)
+      expect(lines.join("\n")).toContain("a FIFO in place of a cache file")
+      // And the slot works again.
+      yield* withCache(disk({ directory: dir }), (cache) =>
+        Effect.gen(function*() {
+          yield* cache.set(key("build"), 1)
+          expect(yield* cache.get(key("build"))).toEqual(Option.some(1))
+        }))
+    }))
+
+  it.effect("a symbolic link in place of an entry is not followed, even to a valid entry", () =>
+    Effect.gen(function*() {
+      if (process.platform === "win32") return
+      const dir = yield* tempDir
+      yield* withCache(disk({ directory: dir }), (cache) => cache.set(key("build", "real"), "real value"))
+      NFS.symlinkSync(entryFile(dir, "build", "real"), entryFile(dir, "build", "link"))
+      yield* withCache(disk({ directory: dir }), (cache) =>
+        Effect.gen(function*() {
+          expect(yield* cache.get(key("build", "link"))).toEqual(Option.none())
+          expect(yield* cache.get(key("build", "real"))).toEqual(Option.some("real value"))
+        }))
+      expect(NFS.existsSync(entryFile(dir, "build", "link"))).toBe(false)
+    }))
+
+  it.effect("files over maxEntryBytes are neither read nor written", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* withCache(disk({ directory: dir }), (cache) => cache.set(key("build", "big"), "x".repeat(5_000)))
+      yield* withCache(disk({ directory: dir, maxEntryBytes: 1_000 }), (cache) =>
+        Effect.gen(function*() {
+          expect(yield* cache.get(key("build", "big"))).toEqual(Option.none())
+          yield* cache.set(key("build", "big2"), "y".repeat(5_000))
+          yield* cache.set(key("build", "small"), "z")
+          expect(yield* cache.get(key("build", "small"))).toEqual(Option.some("z"))
+        }))
+      expect(listFiles(dir)).toEqual([NPath.join("wf", "build", "small.json")])
+    }))
+
+  it.effect("temporary files orphaned by a crash are removed when a layer is built, once old enough", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const now = Date.now()
+      yield* TestClock.setTime(now)
+      const folder = NPath.join(dir, "wf", "build")
+      NFS.mkdirSync(folder, { recursive: true })
+      const old = NPath.join(folder, "abc123.json.4242-1-zz.tmp")
+      const young = NPath.join(folder, "abc123.json.4243-1-yy.tmp")
+      NFS.writeFileSync(old, `{"value": "half`)
+      NFS.writeFileSync(young, `{"value": "in fli`)
+      NFS.utimesSync(old, new Date(now - 60 * 60_000), new Date(now - 60 * 60_000))
+      NFS.utimesSync(young, new Date(now - 1_000), new Date(now - 1_000))
+      yield* withCache(disk({ directory: dir }), (cache) =>
+        Effect.gen(function*() {
+          expect((yield* cache.stats).size).toBe(0)
+        }))
+      expect(listFiles(dir)).toEqual([NPath.join("wf", "build", "abc123.json.4243-1-yy.tmp")])
+      yield* TestClock.setTime(now + 11 * 60_000)
+      yield* withCache(disk({ directory: dir }), () => Effect.void)
+      expect(listFiles(dir)).toEqual([])
+    }))
+
+  it("numeric options are checked when the layer is built, naming the option", () => {
+    const attempts: Array<readonly [string, () => unknown]> = [
+      ["FileTaskCache.maxEntries", () => FileTaskCache.layer({ directory: "x", maxEntries: NaN })],
+      ["FileTaskCache.maxEntries", () => FileTaskCache.layer({ directory: "x", maxEntries: -1 })],
+      ["FileTaskCache.maxEntryBytes", () => FileTaskCache.layer({ directory: "x", maxEntryBytes: 1.5 })],
+      ["FileTaskCache.maxEntryBytes", () => FileTaskCache.layer({ directory: "x", maxEntryBytes: Infinity })],
+      ["FileTaskCache.temporaryFileMaxAge", () => FileTaskCache.layer({ directory: "x", temporaryFileMaxAge: NaN })],
+      ["TaskCache.ttl", () => FileTaskCache.layer({ directory: "x", ttl: -1 })],
+      ["TaskCache.maxEntries", () => FileTaskCache.layerHybrid({ directory: "x", maxEntries: NaN })],
+      ["FileTaskCache.maxEntries", () => FileTaskCache.layerHybrid({ directory: "x", diskMaxEntries: 0.5 })]
+    ]
+    for (const [path, attempt] of attempts) {
+      let thrown: unknown
+      try {
+        attempt()
+      } catch (e) {
+        thrown = e
+      }
+      expect(thrown, path).toBeInstanceOf(InvalidDefinition)
+      expect((thrown as InvalidDefinition).path, path).toBe(path)
+    }
+  })
 })
