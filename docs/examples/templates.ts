@@ -1,0 +1,97 @@
+/**
+ * Templates (docs/templates.md): run the CI/CD template on a small repository and extend it with a task of
+ * your own, run the ETL template on a public dataset, and build a template's workflow from raw parameters
+ * the way the command line does.
+ *
+ * Run: npx node --conditions=source docs/examples/templates.ts
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeServices } from "@effect/platform-node"
+import { Engine, Plan } from "@troupe/core"
+import { Command } from "@troupe/node"
+import { CiCd, Etl, Template, Templates } from "@troupe/templates"
+import { Effect, Layer } from "effect"
+
+// A small repository to build: a module, a test, a build script.
+const makeRepository = (): string => {
+  const repo = mkdtempSync(join(tmpdir(), "troupe-docs-templates-"))
+  mkdirSync(join(repo, "src"))
+  mkdirSync(join(repo, "test"))
+  writeFileSync(join(repo, "package.json"), JSON.stringify({ name: "greeter", type: "module", private: true }))
+  writeFileSync(join(repo, "src", "greet.js"), "export const greet = (name) => `hello ${name}`\n")
+  writeFileSync(
+    join(repo, "test", "greet.test.js"),
+    "import { test } from 'node:test'\nimport assert from 'node:assert'\nimport { greet } from '../src/greet.js'\n" +
+      "test('greets', () => assert.strictEqual(greet('ada'), 'hello ada'))\n"
+  )
+  writeFileSync(
+    join(repo, "build.js"),
+    "import { cpSync } from 'node:fs'\ncpSync('src', 'dist', { recursive: true })\nconsole.log('copied src to dist')\n"
+  )
+  return repo
+}
+
+// 1. CI/CD, extended with a task that reads two of the template's outputs (typed, by their ids).
+export const ciCdExample = Effect.gen(function*() {
+  const repo = makeRepository()
+  const releases = mkdtempSync(join(tmpdir(), "troupe-docs-releases-"))
+  const lines: Array<string> = []
+  const wf = CiCd.ciCd({
+    repositoryPath: repo,
+    lintCommand: "node --check src/greet.js",
+    formatCommand: "node -e \"process.exit(0)\"",
+    testCommand: "node --test",
+    buildCommand: "node build.js",
+    deployTarget: "production",
+    defaultTimeout: "2 minutes"
+  }).task(
+    "summary",
+    { dependsOn: ["run-tests", "build-artifacts"] },
+    ({ "run-tests": tests, "build-artifacts": built }) =>
+      Effect.succeed(`tests took ${tests.durationMs >= 0 ? "some" : "no"} time; built ${built.files.map((f) => f.path).join(", ")}`)
+  )
+  const result = yield* Engine.run(wf, undefined, Template.runOptions(Plan.fromWorkflow(wf))).pipe(
+    // Processes, and where `deploy` puts the artifacts.
+    Effect.provide(Layer.mergeAll(NodeServices.layer, CiCd.DeployTarget.localDirectory(releases))),
+    // Every line the commands print.
+    Effect.provideService(Command.OutputListener, (line) => lines.push(`[${line.taskId}] ${line.line}`))
+  )
+  rmSync(repo, { recursive: true, force: true })
+  rmSync(releases, { recursive: true, force: true })
+  return { summary: result.outputs.summary, deployed: result.outputs.deploy?.files, buildLog: lines.filter((l) => l.startsWith("[build")) }
+})
+
+// 2. ETL on a public dataset shipped by the vega-datasets npm package: rainy days per month in Seattle.
+export const etlExample = Effect.gen(function*() {
+  const out = join(mkdtempSync(join(tmpdir(), "troupe-docs-etl-")), "rain.json")
+  const weather = join(import.meta.dirname, "..", "..", "node_modules", "vega-datasets", "data", "seattle-weather.csv")
+  const result = yield* Engine.run(Etl.etl({
+    sources: [{ type: "csv", path: weather, schema: { date: "date", precipitation: "number", weather: "string" } }],
+    transformationSteps: [
+      { type: "filter", field: "weather", op: "eq", value: "rain" },
+      { type: "aggregate", groupBy: ["weather"], aggregates: { days: { op: "count" }, wettest: { op: "max", field: "precipitation" } } }
+    ],
+    destination: { type: "json", path: out },
+    validateData: true
+  }))
+  return { extracted: result.outputs["validate-extracted-data"].extracted, loaded: result.outputs["verify-load"].rows }
+})
+
+// 3. What a command line does: list the templates, build one from raw (JSON) parameters checked by its Schema.
+export const registryExample = Effect.gen(function*() {
+  const names = Templates.list().map((t) => t.name)
+  const wf = yield* Templates.instantiate("documentation", {
+    repositoryPath: ".",
+    docTypes: ["api", "tutorial"],
+    outputFormat: "html",
+    includeExamples: true
+  })
+  const error = yield* Templates.instantiate("etl", { sources: "data.csv" }).pipe(Effect.flip)
+  return { names, tasks: Plan.fromWorkflow(wf).nodes.map((n) => n.id), error: error.message }
+})
+
+if (import.meta.main) {
+  Effect.runPromise(Effect.all([ciCdExample, etlExample, registryExample])).then((r) => console.log(r))
+}
