@@ -7,3 +7,4 @@
 export * as SqliteClient from "./SqliteClient.ts"
 export * as SqlRunStore from "./SqlRunStore.ts"
 export * as Durable from "./Durable.ts"
+export * as SchedulesSql from "./SchedulesSql.ts"
