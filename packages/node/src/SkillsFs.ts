@@ -15,8 +15,13 @@
  * real folder: `../` paths and links pointing outside fail with `SkillResourceEscape`, and such links are
  * left out of the resource list.
  *
+ * A `SKILL.md` is read only if its real path is inside its skill's real folder and it is a regular file
+ * of at most 1 MiB: a `SKILL.md` that is a symbolic link to a file elsewhere (`/etc/passwd`, another
+ * user's notes) is refused like an escaping resource, and is an `InvalidSkill` naming the link and where
+ * it leads.
+ *
  * Building the layer fails with `InvalidSkill` (naming the file and the field) for a `SKILL.md` with bad
- * front matter, unless `onInvalid: "skip"` (then a warning is logged and the skill left out), and with
+ * front matter or one that is refused as above, unless `onInvalid: "skip"` (then a warning is logged and the skill left out), and with
  * `DuplicateSkill` (naming both files) when two skills share a name.
  *
  * The layer needs `FileSystem` and `Path`: provide `NodeServices.layer` (or `NodeFileSystem.layer` and
@@ -81,6 +86,9 @@ export type SkillsFsError = Skill.InvalidSkill | Skills.DuplicateSkill | Platfor
 // -----------------------------------------------------------------------------
 
 const SKILL_FILE = "SKILL.md"
+
+/** The largest `SKILL.md` read (front matter and instructions are text meant for a prompt). */
+const MAX_SKILL_FILE_BYTES = 1024 * 1024
 
 const skipEntry = (name: string): boolean => name.startsWith(".") || name === "node_modules"
 
@@ -149,9 +157,41 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     return out
   })
 
+  /**
+   * The text of a skill folder's SKILL.md, read through its real path, or why it is refused: it leads
+   * outside the folder's real path (a symbolic link), or is not a regular file of a sane size.
+   */
+  const readSkillFile = Effect.fnUntraced(function*(directory: string, file: string) {
+    const realDirectory = yield* fs.realPath(directory)
+    const realFile = yield* fs.realPath(file)
+    if (!inside(realDirectory, realFile)) {
+      return yield* new Skill.InvalidSkill({
+        path: file,
+        reason: `${SKILL_FILE} is a symbolic link to ${realFile}, outside the skill folder ${realDirectory}; refused`
+      })
+    }
+    const info = yield* fs.stat(realFile)
+    if (info.type !== "File") {
+      return yield* new Skill.InvalidSkill({ path: file, reason: `${SKILL_FILE} is not a regular file; refused` })
+    }
+    if (Number(info.size) > MAX_SKILL_FILE_BYTES) {
+      return yield* new Skill.InvalidSkill({
+        path: file,
+        reason: `${SKILL_FILE} is ${Number(info.size)} bytes, over the limit of ${MAX_SKILL_FILE_BYTES}; refused`
+      })
+    }
+    return yield* fs.readFileString(realFile)
+  })
+
   const load = Effect.fnUntraced(function*(directory: string) {
     const file = path.join(directory, SKILL_FILE)
-    const text = yield* fs.readFileString(file)
+    const read = yield* Effect.result(readSkillFile(directory, file))
+    if (read._tag === "Failure") {
+      const failure = read.failure
+      if (failure._tag !== "InvalidSkill" || options.onInvalid !== "skip") return yield* failure
+      return yield* Effect.logWarning(`Skipping skill: ${failure.message}`)
+    }
+    const text = read.success
     const resources = yield* listResources(directory)
     const parsed = yield* Effect.result(Skill.parse(file, text, { resources }))
     if (parsed._tag === "Success") {

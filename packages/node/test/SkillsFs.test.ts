@@ -200,3 +200,47 @@ describe("SkillsFs", () => {
       expect(names).toEqual(["review", "write"])
     }).pipe(Effect.provide(Platform)))
 })
+
+describe("SkillsFs: SKILL.md links (issue 9)", () => {
+  it.effect("a SKILL.md that is a symbolic link to a file outside the skill folder is refused, never read", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { root, tmp } = yield* fixture
+      // A valid-looking skill file outside the tree, and a skill whose SKILL.md points at it.
+      yield* write(tmp, { "outside/stolen.md": skillText("stolen", "d", "TOP SECRET instructions") })
+      yield* fs.makeDirectory(`${tmp}/evil/thief`, { recursive: true })
+      yield* fs.symlink(`${tmp}/outside/stolen.md`, `${tmp}/evil/thief/SKILL.md`)
+
+      const error = yield* Effect.flip(SkillsFs.make({ directories: [root, `${tmp}/evil`] }))
+      assert.strictEqual(error._tag, "InvalidSkill")
+      if (error._tag !== "InvalidSkill") return
+      expect(error.path).toBe(`${tmp}/evil/thief/SKILL.md`)
+      expect(error.reason).toContain(`symbolic link to ${tmp}/outside/stolen.md, outside the skill folder ${tmp}/evil/thief`)
+
+      const skipped = yield* withSkills({ directories: [root, `${tmp}/evil`], onInvalid: "skip" }, (s) => s.list)
+      expect(skipped.map((s) => s.name).sort()).toEqual(["review"])
+    }).pipe(Effect.provide(Platform)))
+
+  it.effect("a link to a SKILL.md inside the folder is fine; so is a linked skill folder (its real folder is the root)", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { tmp } = yield* fixture
+      yield* write(tmp, {
+        "inner/alias/docs/skill.md": skillText("alias"),
+        "elsewhere/linked/SKILL.md": skillText("linked")
+      })
+      yield* fs.symlink(`${tmp}/inner/alias/docs/skill.md`, `${tmp}/inner/alias/SKILL.md`)
+      yield* fs.symlink(`${tmp}/elsewhere/linked`, `${tmp}/inner/linked`)
+      const names = yield* withSkills({ directories: [`${tmp}/inner`] }, (s) => s.list)
+      expect(names.map((s) => s.name).sort()).toEqual(["alias", "linked"])
+    }).pipe(Effect.provide(Platform)))
+
+  it.effect("a SKILL.md over 1 MiB is refused", () =>
+    Effect.gen(function*() {
+      const { tmp } = yield* fixture
+      yield* write(tmp, { "big/huge/SKILL.md": skillText("huge", "d", "x".repeat(1024 * 1024 + 1)) })
+      const error = yield* Effect.flip(SkillsFs.make({ directories: [`${tmp}/big`] }))
+      expect(error).toMatchObject({ _tag: "InvalidSkill" })
+      expect(error.message).toContain("over the limit")
+    }).pipe(Effect.provide(Platform)))
+})
