@@ -371,6 +371,7 @@ export type TaskReport =
   | Omit<Of<"AgentUsage">, "runId" | "at" | "taskId">
   | Omit<Of<"TaskWaiting">, "runId" | "at" | "taskId">
   | Omit<Of<"TaskResumed">, "runId" | "at" | "taskId">
+  | Omit<Of<"TaskOutput">, "runId" | "at" | "taskId">
   | { readonly _tag: "SubWorkflowEvent"; readonly event: RunEvent }
 
 /**

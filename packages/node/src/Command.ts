@@ -6,8 +6,8 @@
  * (`NodeServices.layer` provides it).
  *
  * - Output is read line by line while the process runs; every line is reported as a `TaskOutput` run event
- *   (through the engine's `TaskInfo.output` when the engine provides it) and to the {@link OutputListener}
- *   reference, and the last lines are kept as the command's tail.
+ *   (through `TaskInfo.emit`) and to the {@link OutputListener} reference, and the last lines are kept as the
+ *   command's tail.
  * - A non-zero exit is a typed {@link CommandFailed} carrying the exit code and the output's tail.
  * - A timeout is a typed {@link CommandTimedOut}; the process's whole process group (the command and
  *   everything it started) is terminated first (SIGTERM, then SIGKILL after `killGrace`).
@@ -501,11 +501,6 @@ export const run = (
 // Tasks
 // -----------------------------------------------------------------------------
 
-/** The engine reports task output through `TaskInfo.output` when it provides it. */
-type InfoWithOutput = Task.TaskInfo & {
-  readonly output?: ((stream: "stdout" | "stderr", line: string) => void) | undefined
-}
-
 /**
  * A task that runs a command. The spec is fixed, or computed from the task's context (the workflow input
  * and the outputs of its dependencies). With a fixed spec, the task checks before the run starts that the
@@ -533,10 +528,10 @@ export const task = <Needs = unknown>(
     run: (ctx: Needs, info: Task.TaskInfo) =>
       Effect.suspend(() => {
         const resolved = typeof spec === "function" ? spec(ctx) : spec
-        const output = (info as InfoWithOutput).output
+        const emit = info.emit
         return run(resolved, {
           taskId: info.node.id,
-          onLine: output === undefined ? undefined : (stream, line) => output(stream, line)
+          onLine: emit === undefined ? undefined : (stream, line) => emit({ _tag: "TaskOutput", stream, line })
         })
       }),
     check: fixed === undefined ? undefined : (node) => ensureInstalled(fixed, node.id)

@@ -4,8 +4,8 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Engine, type RunEvent, Workflow } from "@troupe/core"
-import { Cause, Deferred, Effect, Exit, Fiber, Option } from "effect"
+import { Engine, RunEvent, Workflow } from "@troupe/core"
+import { Cause, Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import * as Command from "../src/Command.ts"
 
@@ -111,7 +111,7 @@ describe("Command.run", () => {
 })
 
 describe("Command.task", () => {
-  it.live("runs in a workflow: output lines reach the listener, the result is the task's output", () =>
+  it.live("runs in a workflow: output lines are TaskOutput run events and reach the listener; the result is the task's output", () =>
     Effect.gen(function*() {
       const seen: Array<Command.OutputLine> = []
       const events: Array<RunEvent.RunEvent> = []
@@ -129,9 +129,15 @@ describe("Command.task", () => {
       const planNode = Workflow.compiled(wf).plan.nodes[0]!
       expect(planNode.taskType).toBe("command")
       expect(planNode.parameters).toMatchObject({ command: expect.stringContaining("console.log") })
-      // When the engine reports task output, every line is a TaskOutput event of the run.
-      const outputs = events.filter((e) => e._tag === "TaskOutput")
-      if (outputs.length > 0) expect(outputs.map((e) => e._tag === "TaskOutput" && e.line)).toEqual(["hello", "world"])
+      // Every line is a TaskOutput event of the run, between the task's start and its completion.
+      const tags = events.filter((e) => "taskId" in e && e.taskId === "greet").map((e) =>
+        e._tag === "TaskOutput" ? `${e.stream}:${e.line}` : e._tag
+      )
+      expect(tags).toEqual(["TaskStarted", "stdout:hello", "stdout:world", "TaskCompleted"])
+      const decoded = Schema.decodeUnknownSync(RunEvent.RunEvent)(
+        Schema.encodeSync(RunEvent.RunEvent)(events.find((e) => e._tag === "TaskOutput")!)
+      )
+      expect(decoded).toMatchObject({ _tag: "TaskOutput", taskId: "greet", stream: "stdout", line: "hello" })
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.live("a missing program fails the run before any task runs, naming the task and the program", () =>
