@@ -318,7 +318,7 @@ const execute = (
     }
     if (!options.json) {
       const text = summary(state, s)
-      io.stderr(`${text === "" ? s.red(`run ${runId} failed`) : text}\n`)
+      io.stderr(`${text === "" ? s.red(`run ${runId} failed: ${Cause.pretty(exit.cause)}`) : text}\n`)
     }
     return yield* new CliExit({ code: ExitCode.RunFailed, text: "" })
   })

@@ -210,7 +210,8 @@ const whileLoop = (
     for (let iteration = 0;; iteration++) {
       const scope: Expression.Scope = {
         input: ctx.input,
-        results: { ...results, [node.id]: { status: "running", output, iteration } as never }
+        // The loop's own entry: the last iteration's output (null before the first).
+        results: { ...results, [node.id]: { status: "completed", output } }
       }
       const holds = compiled.evaluate(scope)
       if (typeof holds !== "boolean") return yield* new LoopError({ taskId: node.id, reason: holds.message })

@@ -187,7 +187,13 @@ export const make = (options: Options): View => {
   /** The remaining time along the critical path, from estimates and the durations seen so far. */
   const eta = (state: RunState.RunState, at: number): number | undefined => {
     const done = state.tasks.filter((t) => t.status === "completed" && t.durationMs !== undefined)
-    const mean = done.length === 0 ? undefined : done.reduce((a, t) => a + t.durationMs!, 0) / done.length
+    const estimates = plan.nodes.flatMap((n) => (n.estimatedDurationMs === undefined ? [] : [n.estimatedDurationMs]))
+    // Tasks without an estimate count as the mean duration seen so far, else the mean estimate.
+    const mean = done.length > 0
+      ? done.reduce((a, t) => a + t.durationMs!, 0) / done.length
+      : estimates.length > 0
+      ? estimates.reduce((a, b) => a + b, 0) / estimates.length
+      : undefined
     const durations: Record<string, number> = {}
     let known = true
     for (const node of plan.nodes) {

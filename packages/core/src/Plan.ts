@@ -69,7 +69,8 @@ export type ConditionData =
  * - `ForEach.items`: the list itself, or where to read it: `input.<path>` or `<task id>.<path>` (the task
  *   is then a data dependency); each run sees the item in its parameters under `itemName`, and `index`;
  * - `While.condition`: an expression of the language in use over `input` and `results`, where
- *   `results.<this task>` holds the last iteration's `output` and its `iteration` (from 0).
+ *   `results.<this task>.output` is the last iteration's output (`null` before the first); each run sees
+ *   `iteration` (from 0) and `previous` (the last output) in its parameters.
  *
  * @category models
  * @since 0.1.0
