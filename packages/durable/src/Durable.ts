@@ -218,6 +218,11 @@ export interface LayerOptions {
   readonly synchronous?: "NORMAL" | "FULL" | undefined
   /** How often the runner polls storage for work it did not receive in-process (default 1 s). */
   readonly pollInterval?: Duration.Input | undefined
+  /**
+   * How long shutting down waits for tasks in flight (default 2 s). A task's execution is not interrupted
+   * midway by a shutdown; one still running then is abandoned and runs again on resume.
+   */
+  readonly shutdownTimeout?: Duration.Input | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -639,9 +644,8 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
     const estimates = yield* estimatesFor(store, workflow, local.options)
     const input = yield* decodeInput(workflow, payload.input)
     const { migrate: _m, version: _v, onEvent: _o, estimates: _e, ...engineOptions } = local.options
-    const handle = yield* Engine.start(workflow, input as never, {
+    const handle = yield* Engine.start(estimates === undefined ? workflow : withEstimates(workflow, estimates), input as never, {
       ...engineOptions,
-      ...(estimates === undefined ? {} : { estimates }),
       runId,
       onEvent,
       replay: 0
@@ -747,6 +751,27 @@ const encodeInput = (workflow: Workflow.Any, input: unknown): Effect.Effect<stri
       : Effect.fail(new NotSerialisable({ workflow: workflow.name, task: "input", detail: `${problem} is not JSON data` }))
   })
 
+/**
+ * The same workflow with duration estimates on its top-level tasks (for the engine's critical-path order):
+ * a copy whose plan nodes carry `estimatedDurationMs`; the workflow value itself is not changed.
+ */
+const withEstimates = <W extends Workflow.Any>(workflow: W, estimates: Readonly<Record<string, number>>): W => {
+  const key = Symbol.for("@troupe/core/Workflow/internals")
+  const internals = (workflow as unknown as Record<symbol, { readonly head: EntryLike | undefined } | undefined>)[key]
+  if (internals === undefined) return workflow
+  const rebuild = (entry: EntryLike | undefined): EntryLike | undefined => {
+    if (entry === undefined) return undefined
+    const node = entry.impl.node as Plan.PlanNode
+    const ms = estimates[node.id]
+    const impl = ms === undefined ? entry.impl : { ...entry.impl, node: Object.freeze({ ...node, estimatedDurationMs: ms }) }
+    return { ...entry, parent: rebuild(entry.parent), impl }
+  }
+  const copy = Object.create(Object.getPrototypeOf(workflow))
+  Object.assign(copy, workflow)
+  copy[key] = { ...internals, head: rebuild(internals.head) }
+  return copy as W
+}
+
 const estimatesFor = (store: SqlRunStore.SqlRunStoreShape, workflow: Workflow.Any, options: DurableOptions) =>
   Effect.gen(function*() {
     if (options.estimates === "none") return undefined
@@ -793,7 +818,10 @@ const ensureRegistered = (runtime: DurableRuntime["Service"], workflow: Workflow
  * @category layers
  * @since 0.1.0
  */
-export const engineLayer = (options?: { readonly pollInterval?: Duration.Input | undefined }): Layer.Layer<
+export const engineLayer = (options?: {
+  readonly pollInterval?: Duration.Input | undefined
+  readonly shutdownTimeout?: Duration.Input | undefined
+}): Layer.Layer<
   WorkflowEngine.WorkflowEngine | Sharding.Sharding,
   never,
   import("effect/sql").SqlClient.SqlClient
@@ -803,7 +831,8 @@ export const engineLayer = (options?: { readonly pollInterval?: Duration.Input |
       SingleRunner.layer({
         runnerStorage: "memory",
         shardingConfig: {
-          entityMessagePollInterval: Duration.toMillis(Duration.fromInputUnsafe(options?.pollInterval ?? 1000))
+          entityMessagePollInterval: Duration.toMillis(Duration.fromInputUnsafe(options?.pollInterval ?? 1000)),
+          entityTerminationTimeout: Duration.toMillis(Duration.fromInputUnsafe(options?.shutdownTimeout ?? 2000))
         }
       })
     ),

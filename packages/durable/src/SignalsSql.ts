@@ -1,0 +1,295 @@
+/**
+ * SignalsSql: the `Signals` service on the run database. Signals, waits and timers survive a restart.
+ *
+ * - A delivered signal is stored (its payload encoded with the signal's Schema) before anything else; a wait
+ *   takes the oldest unclaimed signal of its name and records that it took it, under the wait's stable key
+ *   (`<task path>/<signal>[#n]`). A replayed wait (after a restart) finds its signal again by that key, so it
+ *   returns the same payload, and a signal sent while the process was down is there when the run resumes.
+ * - A timer (`Signal.sleep`, and a wait's timeout) stores its deadline the first time it starts; after a
+ *   restart it waits only for what is left (or not at all when the deadline passed while the process was
+ *   down).
+ * - A run accepts signals when the `RunStore` knows it and it has not finished, or when one of its tasks
+ *   waited or it was `open`ed; a signal to a finished or unknown run fails with `UnknownRun`.
+ *
+ * Why not `DurableDeferred` and `DurableClock`: they suspend a workflow by interrupting the fiber that awaits.
+ * A Troupe run executes its tasks in fibers of its own under the workflow body, so such an interrupt would
+ * end the task, not suspend the workflow. Here the waiting task blocks in the workflow body instead; the run
+ * stays unfinished in the engine's journal, so after a restart the engine replays it (`Durable.register`),
+ * completed tasks come back from the journal, and the wait resumes with its stored signal or deadline. The
+ * cost: a waiting run keeps its workflow in memory while the process lives.
+ *
+ * Tables (dialect-neutral): `troupe_signal_runs (run_id, opened_at)`, `troupe_signals (run_id, seq, name,
+ * payload, sent_at, consumed_by)`, `troupe_timers (run_id, timer_key, until_at)`.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Deferred, Duration, Effect, Layer, Option, Schema, Semaphore } from "effect"
+import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
+import { RunStore, Signal } from "@troupe/core"
+
+const ddl: ReadonlyArray<string> = [
+  `CREATE TABLE IF NOT EXISTS troupe_signal_runs (
+    run_id TEXT PRIMARY KEY,
+    opened_at BIGINT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS troupe_signals (
+    run_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    sent_at BIGINT NOT NULL,
+    consumed_by TEXT,
+    PRIMARY KEY (run_id, seq)
+  )`,
+  `CREATE INDEX IF NOT EXISTS troupe_signals_by_name ON troupe_signals (run_id, name, consumed_by)`,
+  `CREATE TABLE IF NOT EXISTS troupe_timers (
+    run_id TEXT NOT NULL,
+    timer_key TEXT NOT NULL,
+    until_at BIGINT NOT NULL,
+    PRIMARY KEY (run_id, timer_key)
+  )`
+]
+
+/**
+ * The database failed while delivering or waiting for a signal (a defect in waits: a wait cannot go on
+ * without its store).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class SignalStoreError extends Schema.TaggedError<SignalStoreError>()("SignalStoreError", {
+  operation: Schema.String,
+  runId: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Signal store ${this.operation} for run "${this.runId}" failed: ${this.reason}`
+  }
+}
+
+const finished: ReadonlySet<string> = new Set(["completed", "failed", "cancelled"])
+const DAY = 86_400_000
+
+/**
+ * Builds the service over the `SqlClient` in context (and the `RunStore`, when one is provided).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<Signal.SignalsApi, SignalStoreError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const runStore = yield* Effect.serviceOption(RunStore.RunStore)
+  const fail = (operation: string, runId: string) => (error: SqlError) =>
+    new SignalStoreError({ operation, runId, reason: error.message })
+  for (const statement of ddl) yield* sql.unsafe(statement).pipe(Effect.mapError(fail("create tables", "")))
+
+  const lock = yield* Semaphore.make(1)
+  /** Signal definitions seen in this process, by run then name (for `sendUnknown`). */
+  const definitions = new Map<string, Map<string, Signal.Any>>()
+  /** Waiters in this process, woken when a signal of their name arrives. */
+  const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
+  const waits = new Set<Signal.PendingWait>()
+  const waiterKey = (runId: string, name: string) => `${runId}\u0000${name}`
+
+  const remember = (runId: string, signal: Signal.Any) => {
+    let byName = definitions.get(runId)
+    if (byName === undefined) definitions.set(runId, byName = new Map())
+    byName.set(signal.name, signal)
+  }
+
+  const openRun = (runId: string) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      sql`INSERT INTO troupe_signal_runs (run_id, opened_at) VALUES (${runId}, ${now})
+          ON CONFLICT (run_id) DO NOTHING`.pipe(Effect.asVoid, Effect.mapError(fail("open", runId))))
+
+  const accepts = (runId: string) =>
+    Effect.gen(function*() {
+      if (Option.isSome(runStore)) {
+        const record = yield* runStore.value.get(runId).pipe(Effect.option)
+        if (Option.isSome(record)) return !finished.has(record.value.status)
+      }
+      const rows = yield* sql<{ n: number }>`SELECT count(*) AS n FROM troupe_signal_runs WHERE run_id = ${runId}`.pipe(
+        Effect.mapError(fail("read run", runId))
+      )
+      return Number(rows[0]?.n ?? 0) > 0
+    })
+
+  const decode = <A, I>(runId: string, signal: Signal.Signal<string, A, I>, text: string) =>
+    Effect.suspend(() => Schema.decodeUnknownEffect(Schema.toCodecJson(signal.schema))(JSON.parse(text))).pipe(
+      Effect.mapError((e) => new Signal.InvalidPayload({ runId, signal: signal.name, issue: `stored payload: ${e.message}` })),
+      Effect.orDie
+    ) as Effect.Effect<A>
+
+  const encode = <A, I>(runId: string, signal: Signal.Signal<string, A, I>, value: A) =>
+    Schema.encodeUnknownEffect(Schema.toCodecJson(signal.schema))(value).pipe(
+      Effect.map((json) => JSON.stringify(json)),
+      Effect.mapError((e) => new Signal.InvalidPayload({ runId, signal: signal.name, issue: e.message }))
+    )
+
+  /** The payload this wait took before (a replay), or the oldest unclaimed one, claimed now. */
+  const claim = (runId: string, name: string, key: string) =>
+    lock.withPermits(1)(Effect.gen(function*() {
+      const mine = yield* sql<{ payload: string }>`SELECT payload FROM troupe_signals
+        WHERE run_id = ${runId} AND consumed_by = ${key}`.pipe(Effect.mapError(fail("read signal", runId)))
+      if (mine.length > 0) return mine[0]!.payload
+      const oldest = yield* sql<{ seq: number; payload: string }>`SELECT seq, payload FROM troupe_signals
+        WHERE run_id = ${runId} AND name = ${name} AND consumed_by IS NULL ORDER BY seq LIMIT 1`.pipe(
+        Effect.mapError(fail("read signal", runId))
+      )
+      if (oldest.length === 0) return undefined
+      yield* sql`UPDATE troupe_signals SET consumed_by = ${key} WHERE run_id = ${runId} AND seq = ${oldest[0]!.seq}`.pipe(
+        Effect.mapError(fail("claim signal", runId))
+      )
+      return oldest[0]!.payload
+    }))
+
+  /** The stored deadline of a timer, set now when it has none. */
+  const deadline = (runId: string, key: string, durationMs: number) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      yield* sql`INSERT INTO troupe_timers (run_id, timer_key, until_at) VALUES (${runId}, ${key}, ${now + durationMs})
+        ON CONFLICT (run_id, timer_key) DO NOTHING`.pipe(Effect.mapError(fail("write timer", runId)))
+      const rows = yield* sql<{ until_at: number }>`SELECT until_at FROM troupe_timers
+        WHERE run_id = ${runId} AND timer_key = ${key}`.pipe(Effect.mapError(fail("read timer", runId)))
+      return Number(rows[0]!.until_at)
+    })
+
+  const sleepUntil = (until: number) =>
+    Effect.gen(function*() {
+      let now = yield* Clock.currentTimeMillis
+      while (now < until) {
+        yield* Effect.sleep(Duration.millis(Math.min(until - now, DAY)))
+        now = yield* Clock.currentTimeMillis
+      }
+    })
+
+  const deliver = <A, I>(runId: string, signal: Signal.Signal<string, A, I>, value: A) =>
+    Effect.gen(function*() {
+      if (!(yield* accepts(runId).pipe(Effect.orDie))) {
+        return yield* new Signal.UnknownRun({ runId, signal: signal.name })
+      }
+      const text = yield* encode(runId, signal, value)
+      const now = yield* Clock.currentTimeMillis
+      yield* lock.withPermits(1)(
+        sql`INSERT INTO troupe_signals (run_id, seq, name, payload, sent_at)
+          SELECT ${runId}, COALESCE(MAX(seq), 0) + 1, ${signal.name}, ${text}, ${now}
+          FROM troupe_signals WHERE run_id = ${runId}`.pipe(Effect.mapError(fail("store signal", runId)), Effect.orDie)
+      )
+      for (const waiter of waiters.get(waiterKey(runId, signal.name)) ?? []) yield* Deferred.succeed(waiter, undefined)
+    })
+
+  const api: Signal.SignalsApi = {
+    await: <A, I>(request: Signal.AwaitRequest<A, I>) =>
+      Effect.gen(function*() {
+        const { key, runId, signal } = request
+        remember(runId, signal)
+        yield* openRun(runId)
+        const until = request.timeoutMs === undefined ? undefined : yield* deadline(runId, `${key}/timeout`, request.timeoutMs)
+        const since = yield* Clock.currentTimeMillis
+        const wait: Signal.PendingWait = {
+          runId,
+          key,
+          reason: "signal",
+          name: signal.name,
+          since,
+          ...(until === undefined ? {} : { until })
+        }
+        const slot = waiterKey(runId, signal.name)
+        waits.add(wait)
+        return yield* Effect.gen(function*() {
+          while (true) {
+            // Register before looking, so a signal stored in between still wakes this wait.
+            const wake = yield* Deferred.make<void>()
+            let set = waiters.get(slot)
+            if (set === undefined) waiters.set(slot, set = new Set())
+            set.add(wake)
+            const text = yield* claim(runId, signal.name, key)
+            if (text !== undefined) {
+              set.delete(wake)
+              return yield* decode(runId, signal, text)
+            }
+            const woken = until === undefined
+              ? yield* Effect.as(Deferred.await(wake), true)
+              : yield* Deferred.await(wake).pipe(
+                Effect.as(true),
+                Effect.raceFirst(Effect.as(sleepUntil(until), false))
+              )
+            set.delete(wake)
+            if (!woken) {
+              // One last look: a signal stored at the deadline still counts.
+              const last = yield* claim(runId, signal.name, key)
+              if (last !== undefined) return yield* decode(runId, signal, last)
+              return yield* new Signal.SignalTimeout({
+                runId,
+                taskId: request.taskId,
+                signal: signal.name,
+                timeoutMs: request.timeoutMs!
+              })
+            }
+          }
+        }).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            waits.delete(wait)
+          }))
+        )
+      }).pipe(Effect.catchTag("SignalStoreError", Effect.die)),
+    sleep: (request) =>
+      Effect.gen(function*() {
+        const until = yield* deadline(request.runId, request.key, request.durationMs)
+        const since = yield* Clock.currentTimeMillis
+        const wait: Signal.PendingWait = {
+          runId: request.runId,
+          key: request.key,
+          reason: "timer",
+          name: request.name,
+          since,
+          until
+        }
+        waits.add(wait)
+        yield* sleepUntil(until).pipe(Effect.ensuring(Effect.sync(() => waits.delete(wait))))
+      }).pipe(Effect.catchTag("SignalStoreError", Effect.die)),
+    send: (runId, signal, payload) =>
+      Effect.flatMap(Signal.checkPayload(runId, signal, payload, false), (value) => {
+        remember(runId, signal)
+        return deliver(runId, signal, value)
+      }),
+    sendUnknown: (runId, name, payload) =>
+      Effect.gen(function*() {
+        if (!(yield* accepts(runId).pipe(Effect.orDie))) return yield* new Signal.UnknownRun({ runId, signal: name })
+        const signal = definitions.get(runId)?.get(name)
+        if (signal === undefined) {
+          return yield* new Signal.UnknownSignal({
+            runId,
+            signal: name,
+            known: Array.from(definitions.get(runId)?.keys() ?? [])
+          })
+        }
+        const value = yield* Signal.checkPayload(runId, signal, payload, true)
+        yield* deliver(runId, signal, value)
+      }),
+    open: (runId, signals) =>
+      Effect.gen(function*() {
+        for (const signal of signals ?? []) remember(runId, signal)
+        yield* openRun(runId).pipe(Effect.orDie)
+      }),
+    close: (runId) =>
+      Effect.gen(function*() {
+        definitions.delete(runId)
+        yield* sql`DELETE FROM troupe_signal_runs WHERE run_id = ${runId}`.pipe(Effect.orDie)
+        yield* sql`DELETE FROM troupe_signals WHERE run_id = ${runId}`.pipe(Effect.orDie)
+        yield* sql`DELETE FROM troupe_timers WHERE run_id = ${runId}`.pipe(Effect.orDie)
+      }),
+    pending: (runId) => Effect.sync(() => Array.from(waits).filter((w) => runId === undefined || w.runId === runId))
+  }
+  return api
+})
+
+/**
+ * The `Signals` service on SQL (use with `Durable.layer`, which provides the `SqlClient` and the
+ * `RunStore`).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Signal.Signals, SignalStoreError, SqlClient.SqlClient> = Layer.effect(Signal.Signals, make)
