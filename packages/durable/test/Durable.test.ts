@@ -107,7 +107,8 @@ describe("Durable.run", () => {
 /** Starts `wf` and closes the layer once `gate` has been reached (task `a` done, `b` blocked): a crash. */
 const crashAfterA = (filename: string, wf: Workflow.Any, runId: string, reached: Deferred.Deferred<void>) =>
   Effect.scoped(Effect.gen(function*() {
-    const fiber = yield* Durable.run(wf, undefined as never, { runId }).pipe(Effect.forkChild)
+    const started = Durable.run(wf, undefined as never, { runId }) as Effect.Effect<unknown, unknown, Durable.DurableRuntime>
+    const fiber = yield* Effect.forkChild(started)
     yield* Deferred.await(reached)
     yield* Effect.sleep(50)
     yield* Fiber.interrupt(fiber)
