@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeServices } from "@effect/platform-node"
-import { Engine, Plan } from "@troupe/core"
+import { Engine, Plan, Workflow } from "@troupe/core"
 import { Command } from "@troupe/node"
 import { CiCd, Etl, Template, Templates } from "@troupe/templates"
 import { Effect, Layer } from "effect"
@@ -79,7 +79,21 @@ export const etlExample = Effect.gen(function*() {
   return { extracted: result.outputs["validate-extracted-data"].extracted, loaded: result.outputs["verify-load"].rows }
 })
 
-// 3. What a command line does: list the templates, build one from raw (JSON) parameters checked by its Schema.
+// 3. A command task in a workflow of your own: its output lines are run events.
+export const commandExample = Effect.gen(function*() {
+  const lines: Array<string> = []
+  const wf = Workflow.make("versions")
+    .task("node-version", Command.task(Command.parse("node --version"), { timeout: "30 seconds" }))
+    .task("major", { dependsOn: ["node-version"] }, ({ "node-version": v }) => Effect.succeed(Number(v.stdout.slice(1).split(".")[0])))
+  const result = yield* Engine.run(wf, undefined, {
+    onEvent: (event) => {
+      if (event._tag === "TaskOutput") lines.push(`[${event.taskId}] ${event.line}`)
+    }
+  }).pipe(Effect.provide(NodeServices.layer))
+  return { major: result.outputs.major, lines }
+})
+
+// 4. What a command line does: list the templates, build one from raw (JSON) parameters checked by its Schema.
 export const registryExample = Effect.gen(function*() {
   const names = Templates.list().map((t) => t.name)
   const wf = yield* Templates.instantiate("documentation", {

@@ -19,6 +19,13 @@ describe("docs/examples/templates.ts", () => {
       expect(yield* templates.etlExample).toEqual({ extracted: 1461, loaded: 1 })
     }))
 
+  it.live("a command task in a workflow of your own", () =>
+    Effect.gen(function*() {
+      const { lines, major } = yield* templates.commandExample
+      expect(lines).toEqual([expect.stringMatching(/^\[node-version\] v\d+\.\d+\.\d+$/)])
+      expect(major).toBe(Number(/v(\d+)/.exec(lines[0]!)![1]))
+    }))
+
   it.live("the registry, as the command line uses it", () =>
     Effect.gen(function*() {
       const result = yield* templates.registryExample
