@@ -21,6 +21,7 @@
  * @since 0.1.0
  */
 import { Duration, Schema } from "effect"
+import { checkCount, checkDuration, invalid } from "./internal/checkOptions.ts"
 
 // -----------------------------------------------------------------------------
 // Models
@@ -88,6 +89,11 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen"
 // -----------------------------------------------------------------------------
 
 /**
+ * Makes a breaker. Its options are checked here: `name` a non-empty string, `maxFailures` a whole number
+ * ≥ 1, `window` a duration > 0 (`"Infinity"` allowed: failures are never forgotten), `resetTimeout` a
+ * finite duration ≥ 0. Anything else (`maxFailures: NaN` would never open, a `NaN` reset timeout never
+ * half-opens) throws `InvalidDefinition` naming the option, e.g. `breaker("github").maxFailures`.
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -98,9 +104,20 @@ export const make = (options: {
   readonly window?: Duration.Input | undefined
   readonly resetTimeout: Duration.Input
 }): Breaker => {
-  const windowMs = Duration.toMillis(Duration.fromInputUnsafe(options.window ?? "1 minute"))
-  const resetTimeoutMs = Duration.toMillis(Duration.fromInputUnsafe(options.resetTimeout))
-  const maxFailures = Math.max(1, Math.floor(options.maxFailures))
+  if (typeof options.name !== "string" || options.name === "") {
+    throw invalid("breaker.name", "must be a non-empty string")
+  }
+  const at = `breaker(${JSON.stringify(options.name)})`
+  const countProblem = checkCount(`${at}.maxFailures`, options.maxFailures, 1) ??
+    (options.maxFailures === undefined ? invalid(`${at}.maxFailures`, "is required") : undefined)
+  if (countProblem !== undefined) throw countProblem
+  const windowMs = checkDuration(`${at}.window`, options.window ?? "1 minute", { infinite: true })
+  if (typeof windowMs !== "number") throw windowMs!
+  if (windowMs === 0) throw invalid(`${at}.window`, "must be longer than 0")
+  const resetTimeoutMs = checkDuration(`${at}.resetTimeout`, options.resetTimeout)
+  if (resetTimeoutMs === undefined) throw invalid(`${at}.resetTimeout`, "is required")
+  if (typeof resetTimeoutMs !== "number") throw resetTimeoutMs
+  const maxFailures = options.maxFailures
   let current: State = "closed"
   let failures: Array<number> = []
   let openedAt = 0

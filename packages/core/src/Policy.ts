@@ -10,6 +10,13 @@
  * The seeds' `RetryConfig { max_retries, backoff_multiplier, initial_delay, max_delay }` maps one to one:
  * `Policy.fromRetryConfig`.
  *
+ * Numbers are checked ({@link validate}): `maxRetries` a whole number ≥ 0, delays finite durations ≥ 0,
+ * `backoffMultiplier` finite and ≥ 0, `jitter` between 0 and 1. The constructors build plain values and
+ * keep what they are given (no number is silently turned into another); the engine checks every policy
+ * before a run starts and fails it with an `InvalidDefinition` naming the task and the option
+ * (`tasks[3].retry.rules[1].maxRetries`); and {@link decide} is bounded whatever it is given (a
+ * `maxRetries: NaN` stops instead of retrying forever).
+ *
  * @example
  * ```ts
  * import { Schema } from "effect"
@@ -30,7 +37,9 @@
  * @since 0.1.0
  */
 import { Duration } from "effect"
+import { checkCount, checkDuration, checkNumber, invalid } from "./internal/checkOptions.ts"
 import type { RetryPolicyData } from "./Plan.ts"
+import type { InvalidDefinition } from "./WorkflowError.ts"
 
 // -----------------------------------------------------------------------------
 // Models
@@ -114,6 +123,68 @@ export type Decision =
   | { readonly _tag: "Stop"; readonly reason: "exhausted" | "not-retryable" }
 
 // -----------------------------------------------------------------------------
+// Validation
+// -----------------------------------------------------------------------------
+
+const BACKOFFS: ReadonlyArray<unknown> = ["exponential", "fixed", "linear"]
+
+const validateTiming = (path: string, timing: Timing, taskId: string | undefined): InvalidDefinition | undefined => {
+  if (typeof timing !== "object" || timing === null) return invalid(path, "must be an object", taskId)
+  const duration = (name: string, value: unknown) => {
+    const checked = checkDuration(`${path}.${name}`, value, { taskId })
+    return typeof checked === "number" ? undefined : checked
+  }
+  return checkCount(`${path}.maxRetries`, timing.maxRetries, 0, { taskId }) ??
+    (timing.maxRetries === undefined ? invalid(`${path}.maxRetries`, "is required", taskId) : undefined) ??
+    (timing.backoff === undefined || BACKOFFS.includes(timing.backoff)
+      ? undefined
+      : invalid(`${path}.backoff`, `must be "exponential", "fixed" or "linear"`, taskId)) ??
+    duration("initialDelay", timing.initialDelay) ??
+    duration("maxDelay", timing.maxDelay) ??
+    checkNumber(`${path}.backoffMultiplier`, timing.backoffMultiplier, 0, Infinity, taskId) ??
+    (typeof timing.jitter === "boolean" ? undefined : checkNumber(`${path}.jitter`, timing.jitter, 0, 1, taskId))
+}
+
+/**
+ * Checks a policy's numbers and shape: `maxRetries` a whole number ≥ 0, `initialDelay` and `maxDelay`
+ * finite durations ≥ 0, `backoffMultiplier` finite and ≥ 0, `jitter` a boolean or a fraction between 0
+ * and 1, the same for every rule, and each rule's `on` a list. Returns the first problem as an
+ * `InvalidDefinition` whose path names the option (`retry.maxRetries`, `retry.rules[2].initialDelay`; the
+ * prefix is `path`, default `"retry"`), or `undefined`.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Policy } from "@troupe/core"
+ *
+ * Policy.validate({ maxRetries: Number.NaN }, { taskId: "fetch" })?.message
+ * // 'Invalid workflow definition at retry.maxRetries (task "fetch"): must be a whole number ≥ 0, got NaN'
+ * ```
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const validate = (
+  policy: Retry,
+  options?: { readonly path?: string | undefined; readonly taskId?: string | undefined }
+): InvalidDefinition | undefined => {
+  const path = options?.path ?? "retry"
+  const taskId = options?.taskId
+  const own = validateTiming(path, policy, taskId)
+  if (own !== undefined) return own
+  const rules: unknown = policy.rules
+  if (rules === undefined) return undefined
+  if (!Array.isArray(rules)) return invalid(`${path}.rules`, "must be a list", taskId)
+  for (let r = 0; r < rules.length; r++) {
+    const rule = rules[r] as Rule
+    const problem = validateTiming(`${path}.rules[${r}]`, rule, taskId) ??
+      (Array.isArray(rule.on) ? undefined : invalid(`${path}.rules[${r}].on`, "must be a list of matchers", taskId))
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
+// -----------------------------------------------------------------------------
 // Constructors
 // -----------------------------------------------------------------------------
 
@@ -170,12 +241,14 @@ export const fromRetryConfig = (config: {
   maxRetries: config.max_retries,
   backoff: "exponential",
   backoffMultiplier: config.backoff_multiplier ?? 2,
-  initialDelay: Duration.seconds(config.initial_delay ?? 1),
-  maxDelay: Duration.seconds(config.max_delay ?? 60)
+  // Milliseconds as plain numbers, not Duration.seconds: a NaN stays NaN (and is reported), not 0.
+  initialDelay: (config.initial_delay ?? 1) * 1000,
+  maxDelay: (config.max_delay ?? 60) * 1000
 })
 
 /**
- * A policy from its plain-data form (as stored in a Plan).
+ * A policy from its plain-data form (as stored in a Plan). It does not throw: plans are checked when
+ * decoded and again (with {@link validate}) before a run starts.
  *
  * @category constructors
  * @since 0.1.0
@@ -193,8 +266,24 @@ export const fromData = (data: RetryPolicyData): Retry => ({
 // Combinators
 // -----------------------------------------------------------------------------
 
-const millis = (input: Duration.Input | undefined, fallback: number): number =>
-  input === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(input))
+/** Milliseconds of a duration option; an invalid one (NaN, negative, not a duration) counts as `fallback`. */
+const millis = (input: Duration.Input | undefined, fallback: number): number => {
+  if (input === undefined || (typeof input === "number" && Number.isNaN(input))) return fallback
+  const decoded = Duration.fromInput(input)
+  if (decoded._tag === "None") return fallback
+  const ms = Duration.toMillis(decoded.value)
+  return Number.isNaN(ms) || ms < 0 ? fallback : ms
+}
+
+/** A delay that can be slept: finite and ≥ 0 (NaN counts as 0, anything larger than `max` as `max`). */
+const sleepable = (delay: number, max: number): number => {
+  const capped = Number.isFinite(max) ? max : 60_000
+  return Number.isNaN(delay) || delay < 0 ? 0 : Math.min(delay, capped)
+}
+
+/** A retry count that can bound a loop: a whole number ≥ 0, else 0 (an invalid count never retries). */
+const retryLimit = (maxRetries: unknown): number =>
+  typeof maxRetries === "number" && Number.isInteger(maxRetries) && maxRetries >= 0 ? maxRetries : 0
 
 /**
  * The plain-data form of a policy's timing, carried in the Plan.
@@ -227,7 +316,7 @@ export const baseDelay = (timing: Timing, n: number): number => {
     : backoff === "linear"
     ? initial * n
     : initial * Math.pow(timing.backoffMultiplier ?? 2, n - 1)
-  return Math.min(raw, max)
+  return sleepable(raw, max)
 }
 
 /**
@@ -237,7 +326,11 @@ export const baseDelay = (timing: Timing, n: number): number => {
  * @since 0.1.0
  */
 export const jitterFraction = (timing: Timing): number =>
-  timing.jitter === true ? 0.2 : typeof timing.jitter === "number" ? Math.max(0, Math.min(1, timing.jitter)) : 0
+  timing.jitter === true
+    ? 0.2
+    : typeof timing.jitter === "number" && !Number.isNaN(timing.jitter)
+    ? Math.max(0, Math.min(1, timing.jitter))
+    : 0
 
 /**
  * Does an error match a matcher?
@@ -279,6 +372,10 @@ export const retryAfterOf = (error: unknown): number | undefined => {
  * `error` is the typed failure (undefined for defects), `retriesByRule[r]` the retries already made under
  * rule r (index `rules.length` is the policy's own timing), `random` a number in [0, 1).
  *
+ * Whatever the policy holds, the decision is bounded: a `maxRetries` that is not a whole number ≥ 0
+ * (`NaN`, `Infinity`, `-1`, `1.5`) allows no retry, and a delay is always finite and ≥ 0 (an invalid
+ * delay counts as the default, a NaN random as 0).
+ *
  * @category combinators
  * @since 0.1.0
  */
@@ -302,14 +399,15 @@ export const decide = (
     timing = policy
   }
   const done = retriesByRule[rule] ?? 0
-  if (done >= timing.maxRetries) return { _tag: "Stop", reason: "exhausted" }
+  if (!(done < retryLimit(timing.maxRetries))) return { _tag: "Stop", reason: "exhausted" }
   const max = millis(timing.maxDelay, 60_000)
   const retryAfterMs = retryAfterOf(error)
   if (retryAfterMs !== undefined) {
-    return { _tag: "Retry", delayMs: Math.min(retryAfterMs, max), rule, retryAfterMs }
+    return { _tag: "Retry", delayMs: sleepable(retryAfterMs, max), rule, retryAfterMs }
   }
   const base = baseDelay(timing, done + 1)
   const j = jitterFraction(timing)
-  const delayMs = j === 0 ? base : Math.min(max, base * (1 - j + 2 * j * random))
+  const r = Number.isNaN(random) ? 0 : random
+  const delayMs = j === 0 ? base : sleepable(base * (1 - j + 2 * j * r), max)
   return { _tag: "Retry", delayMs, rule }
 }
