@@ -37,7 +37,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, type Layer, Predicate, Schema, SchemaAST, Stream } from "effect"
+import { Cause, Duration, Effect, Layer, Predicate, Schema, SchemaAST, Stream } from "effect"
 import { type AiError, LanguageModel, type Prompt, type Response, type Tool, type Toolkit } from "effect/ai"
 import * as Agent from "./Agent.ts"
 import type * as Budget from "./Budget.ts"
@@ -140,14 +140,14 @@ export class StepLimitReached extends Schema.TaggedError<StepLimitReached>()("St
  * @since 0.1.0
  * @category models
  */
-export interface LlmOptions<RM, T extends Record<string, Tool.Any> = {}, RT = never> {
+export interface LlmOptions<RM, T extends Record<string, Tool.Any> = {}, RT = never, ET = never> {
   readonly systemPrompt?: string | undefined
   readonly model?: Layer.Layer<LanguageModel.LanguageModel, unknown, RM> | undefined
   /**
    * Tools the model may call (see `Tools`): the agent runs the tool-calling loop until the model answers
    * without calling a tool, or `maxSteps` model calls.
    */
-  readonly tools?: Tools.Toolset<T, RT> | undefined
+  readonly tools?: Tools.Toolset<T, RT, ET> | undefined
   /** The most model calls per request when the agent has tools; default 8. */
   readonly maxSteps?: number | undefined
   /**
@@ -359,13 +359,14 @@ export const make = <
   RM = LanguageModel.LanguageModel,
   K extends string = Capability.Builtin,
   T extends Record<string, Tool.Any> = {},
-  RT = never
+  RT = never,
+  ET = never
 >(
-  options: Agent.Options<K> & LlmOptions<RM, T, RT> & {
+  options: Agent.Options<K> & LlmOptions<RM, T, RT, ET> & {
     readonly name: string
     readonly capabilities: ReadonlyArray<C>
   }
-): Agent.Agent<C, LlmAgentError, RM | RT | Tools.HandlerServices<T>> => {
+): Agent.Agent<C, LlmAgentError | ET, RM | RT | Tools.HandlerServices<T>> => {
   const systemPrompt = options.systemPrompt ?? defaultSystemPrompt(options)
   const name = options.name
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS
@@ -555,31 +556,32 @@ export const make = <
     toolset === undefined
       ? ask(request)
       : Effect.flatMap(
-        Tools.resolve(toolset as unknown as Tools.Toolset<Record<string, Tool.Any>, RT>),
+        Tools.resolve(toolset as unknown as Tools.Toolset<Record<string, Tool.Any>, RT, LlmAgentError>),
         (toolkit) => loop(request, toolkit)
       )
 
-  const model = options.model
-  const run = model === undefined
-    ? (withTools as (request: Agent.AgentRequest) => Effect.Effect<Agent.AgentResponse, LlmAgentError, RM | RT>)
-    : (request: Agent.AgentRequest): Effect.Effect<Agent.AgentResponse, LlmAgentError, RM | RT> =>
-      withTools(request).pipe(
-        Effect.provide(model),
-        Effect.mapError((error): LlmAgentError =>
-          Predicate.isTagged(error, "AgentError") || Predicate.isTagged(error, "OutputDecodeError") ||
-            Predicate.isTagged(error, "StepLimitReached") || Predicate.isTagged(error, "ToolFailed") ||
-            Predicate.isTagged(error, "BudgetExceeded")
-            ? error as LlmAgentError
-            : new Agent.AgentError({
-              agent: name,
-              reason: `Could not build the language model: ${describe(error)}`,
-              retryable: false,
-              cause: error
-            })
+  // A model layer that cannot be built is the agent's non-retryable AgentError; every other failure of
+  // the run (the agent's own, a toolset's) is kept as it is.
+  const model = options.model === undefined ? undefined : Layer.catchCause(
+    options.model,
+    (cause) =>
+      Layer.effect(
+        LanguageModel.LanguageModel,
+        Effect.fail(
+          new Agent.AgentError({
+            agent: name,
+            reason: `Could not build the language model: ${describe(Cause.squash(cause))}`,
+            retryable: false,
+            cause: Cause.squash(cause)
+          })
         )
-      ) as never
+      )
+  )
+  const run = model === undefined
+    ? withTools
+    : (request: Agent.AgentRequest) => withTools(request).pipe(Effect.provide(model))
 
-  return Agent.make<C, LlmAgentError, RM | RT | Tools.HandlerServices<T>, K>({
+  return Agent.make<C, LlmAgentError | ET, RM | RT | Tools.HandlerServices<T>, K>({
     name,
     description: options.description,
     capabilities: options.capabilities,

@@ -171,6 +171,7 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
     const resolved = options instanceof Settings ? options : settings(options)
     const client = yield* HttpClient.HttpClient
     const scrub = Wire.scrubber(resolved.apiKey)
+    const scrubAnswer = Wire.answerScrubber(resolved.apiKey)
     const url = `${resolved.baseUrl}/chat/completions`
     const transformer: LanguageModel.CodecTransformer = resolved.strictJsonSchema
       ? OpenAiStructuredOutput.toCodecOpenAI
@@ -283,7 +284,7 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
         const payload = yield* body(providerOptions, method, false)
         const response = yield* send(payload, method)
         // The body is scrubbed before it is parsed: a server may echo the key in a successful answer too.
-        const text = scrub(yield* response.text.pipe(Effect.mapError(httpFailure(method))))
+        const text = scrubAnswer(yield* response.text.pipe(Effect.mapError(httpFailure(method))))
         const json = yield* Effect.try({
           try: () => JSON.parse(text) as unknown,
           catch: (error) => Wire.invalidOutput(method, `The response is not JSON: ${scrub(String(error))}`)
@@ -306,7 +307,7 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
         const state = Wire.makeStreamState({ model: resolved.model, method, makeId, deferred })
         // A server that ignores `stream: true` and answers with one JSON completion: replayed as a stream.
         if ((response.headers["content-type"] ?? "").includes("application/json")) {
-          const text = scrub(yield* response.text.pipe(Effect.mapError(httpFailure(method))))
+          const text = scrubAnswer(yield* response.text.pipe(Effect.mapError(httpFailure(method))))
           const json = yield* Effect.try({
             try: () => JSON.parse(text) as unknown,
             catch: (error) => Wire.invalidOutput(method, `The response is not JSON: ${scrub(String(error))}`)
@@ -333,7 +334,7 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
                 done = true
                 break
               }
-              const chunk = yield* decodeChunk(scrub(event.data)).pipe(
+              const chunk = yield* decodeChunk(scrubAnswer(event.data)).pipe(
                 Effect.mapError((error) => Wire.invalidOutput(method, scrub(error.message)))
               )
               parts.push(...state.onChunk(chunk))

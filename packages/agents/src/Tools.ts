@@ -162,9 +162,9 @@ export const isFatal = (error: unknown): boolean => Predicate.hasProperty(error,
  * @category models
  * @since 0.1.0
  */
-export type Toolset<T extends Record<string, Tool.Any>, R = never> =
+export type Toolset<T extends Record<string, Tool.Any>, R = never, E = never> =
   | Toolkit.WithHandler<T>
-  | Effect.Effect<Toolkit.WithHandler<T>, never, R>
+  | Effect.Effect<Toolkit.WithHandler<T>, E, R>
 
 /**
  * The services a toolset's handlers need when they run.
@@ -229,6 +229,7 @@ type ToolsOf<K> = K extends Toolkit.WithHandler<infer T> ? T
   : K extends Effect.Effect<Toolkit.WithHandler<infer T>, any, any> ? T
   : never
 type ServicesOf<K> = K extends Effect.Effect<any, any, infer R> ? R : never
+type ErrorsOf<K> = K extends Effect.Effect<any, infer E, any> ? E : never
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never
 
 /**
@@ -237,15 +238,15 @@ type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) exten
  * @category constructors
  * @since 0.1.0
  */
-export const merge = <const Kits extends ReadonlyArray<Toolset<any, any>>>(
+export const merge = <const Kits extends ReadonlyArray<Toolset<any, any, any>>>(
   ...kits: Kits
 ): Effect.Effect<
   Toolkit.WithHandler<UnionToIntersection<ToolsOf<Kits[number]>> & Record<string, Tool.Any>>,
-  never,
+  ErrorsOf<Kits[number]>,
   ServicesOf<Kits[number]>
 > =>
   Effect.map(
-    Effect.forEach(kits, (kit) => resolve(kit as Toolset<Record<string, Tool.Any>, unknown>)),
+    Effect.forEach(kits, (kit) => resolve(kit as Toolset<Record<string, Tool.Any>, unknown, unknown>)),
     (resolved) => {
       const tools: Record<string, Tool.Any> = {}
       for (const kit of resolved) Object.assign(tools, kit.tools)
@@ -269,9 +270,9 @@ export const merge = <const Kits extends ReadonlyArray<Toolset<any, any>>>(
  * @category constructors
  * @since 0.1.0
  */
-export const resolve = <T extends Record<string, Tool.Any>, R>(
-  toolset: Toolset<T, R>
-): Effect.Effect<Toolkit.WithHandler<T>, never, R> =>
+export const resolve = <T extends Record<string, Tool.Any>, R, E = never>(
+  toolset: Toolset<T, R, E>
+): Effect.Effect<Toolkit.WithHandler<T>, E, R> =>
   Effect.isEffect(toolset) ? toolset : Effect.succeed(toolset)
 
 /**

@@ -63,3 +63,13 @@ export * as Budget from "./Budget.ts"
  * @since 0.1.0
  */
 export * as Toolsets from "./Toolsets.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Mcp from "./Mcp.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as McpServe from "./McpServe.ts"

@@ -160,6 +160,18 @@ export const scrubber = (apiKey: Redacted.Redacted<string> | undefined) => {
 }
 
 /**
+ * The scrubber for successful answers: the same as {@link scrubber} for keys of at least 8 characters;
+ * shorter "keys" (placeholders such as `"x"` for local servers) are not secrets, and scrubbing them
+ * would corrupt answers.
+ *
+ * @internal
+ */
+export const answerScrubber = (apiKey: Redacted.Redacted<string> | undefined) => {
+  const secret = apiKey === undefined ? "" : Redacted.value(apiKey)
+  return secret.length >= 8 ? scrubber(apiKey) : (text: string): string => text
+}
+
+/**
  * Scrubs every string inside a JSON-like value (object keys too); other values are kept.
  *
  * @internal
