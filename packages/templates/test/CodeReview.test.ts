@@ -39,7 +39,7 @@ const makeRepo = (): string => {
   const repo = mkdtempSync(join(tmpdir(), "troupe-review-"))
   mkdirSync(join(repo, "src"))
   writeFileSync(join(repo, "src/math.ts"), "export const add = (a: number, b: number): number => a + b\n")
-  writeFileSync(join(repo, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true } }))
+  writeFileSync(join(repo, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", lib: ["ES2022"], types: [], module: "NodeNext", noEmit: true } }))
   git(repo, "init", "-q")
   git(repo, "add", ".")
   git(repo, "commit", "-q", "-m", "init")

@@ -17,6 +17,10 @@ const defaults: ts.CompilerOptions = {
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
   strict: true,
+  // No DOM and no ambient @types unless the repository's tsconfig asks for them (loading them is most of
+  // the time a small program takes).
+  lib: ["lib.es2022.d.ts"],
+  types: [],
   noEmit: true,
   allowJs: true,
   checkJs: false,
