@@ -269,6 +269,10 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
           counts.running--
           counts.waiting++
           status[i] = WAITING
+        } else if (status[i] === 0) {
+          // A ready task held back by its rate limit before it starts (it holds no slot).
+          counts.waiting++
+          status[i] = WAITING
         }
         if (status[i] === WAITING) {
           waits.set(i, {

@@ -97,6 +97,12 @@ export interface Attributes {
    * computes the key from the task's context when the task becomes ready (a tenant, an API host).
    */
   readonly concurrencyKey?: string | ((ctx: never) => string) | undefined
+  /**
+   * At most `limit` starts of this task per `interval` (with every task that uses the same `rateLimit`
+   * value, per key): requests per minute to a provider, per tenant. A task held back by its rate limit
+   * waits without a slot (`TaskWaiting` with reason `rate-limit`); see `RateLimit`.
+   */
+  readonly rateLimit?: RateLimit<never> | undefined
   /** A circuit breaker guarding the task (shared with every task that uses the same value). */
   readonly breaker?: Breaker.Breaker | undefined
   /** Cache policy, or `false` to never cache this task. */
@@ -140,6 +146,37 @@ export interface CachePolicy<Ctx = never> {
   readonly ttl?: Duration.Input | undefined
   /** Encode/decode cached outputs with this schema; a cached value that no longer decodes is a miss. */
   readonly output?: Schema.Top | undefined
+}
+
+/**
+ * A rate limit: at most `limit` task starts in any window of `interval`. The limit belongs to the value:
+ * every task (in any run of the process) that uses the same `RateLimit` value shares it, per key. `key`
+ * splits it further, by a fixed string or by a function of the task's context (a tenant, an API host),
+ * computed when the task becomes ready. A ready task whose limit is used up waits for the window to move,
+ * holding no concurrency slot, with a `TaskWaiting` event (reason `rate-limit`, the key as its name) and a
+ * `TaskResumed` when it goes on. Retries inside the task are not rate limited (they are part of one start).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Workflow } from "@troupe/core"
+ *
+ * const openAi = { limit: 60, interval: "1 minute" } as const
+ * const wf = Workflow.make<"summaries", { readonly tenant: string }>("summaries")
+ *   .task("a", { rateLimit: openAi }, () => Effect.succeed("a"))
+ *   .task("b", { rateLimit: { ...openAi, key: ({ input }) => input.tenant } }, () => Effect.succeed("b"))
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RateLimit<Ctx = object> {
+  /** Starts allowed per window: a whole number, at least 1. */
+  readonly limit: number
+  /** The window's length (more than 0). */
+  readonly interval: Duration.Input
+  /** Splits the limit by key: a string, or a function of the task's context. Default: one limit. */
+  readonly key?: string | ((ctx: Ctx) => string) | undefined
 }
 
 /**

@@ -147,6 +147,8 @@ export interface TaskOptions<Ctx, Deps extends string, RunIfSkipped extends bool
   readonly cache?: false | Task.CachePolicy<Ctx> | undefined
   /** A concurrency key, or a function computing it from the task's context when it becomes ready. */
   readonly concurrencyKey?: string | ((ctx: Ctx) => string) | undefined
+  /** A rate limit (see `Task.RateLimit`); its key function sees the task's context. */
+  readonly rateLimit?: Task.RateLimit<Ctx> | undefined
 }
 
 /**
@@ -583,6 +585,7 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
       breaker: attrs.breaker,
       cache: attrs.cache,
       keyOf: keyOf(attrs),
+      rateLimit: attrs.rateLimit,
       child: { workflow: child, input }
     })
   }
@@ -601,7 +604,8 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
     breaker: attrs.breaker,
     cache: attrs.cache,
     output: attrs.output,
-    keyOf: keyOf(attrs)
+    keyOf: keyOf(attrs),
+    rateLimit: attrs.rateLimit
   })
 }
 
@@ -620,6 +624,7 @@ const fromTaskValue = (
     cache: merged.cache,
     output: merged.output,
     keyOf: keyOf(merged),
+    rateLimit: merged.rateLimit,
     node: makeNode(id, index, task.taskType, merged, dependsOn ?? [], [],
       condition !== undefined, undefined),
     run: task.run as TaskImpl["run"],
@@ -750,6 +755,8 @@ export interface DynamicTaskOptions<Input, W extends WhenResult = boolean> exten
   readonly cache?: false | Task.CachePolicy<DynamicContext<Input>> | undefined
   /** A concurrency key, or a function computing it from the task's context when it becomes ready. */
   readonly concurrencyKey?: string | ((ctx: DynamicContext<Input>) => string) | undefined
+  /** A rate limit (see `Task.RateLimit`); its key function sees the task's context. */
+  readonly rateLimit?: Task.RateLimit<DynamicContext<Input>> | undefined
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { Effect, Schema } from "effect"
 import type * as Breaker from "../Breaker.ts"
 import * as Policy from "../Policy.ts"
-import type { CachePolicy, Condition, TaskInfo } from "../Task.ts"
+import type { CachePolicy, Condition, RateLimit, TaskInfo } from "../Task.ts"
 import type { Plan, PlanEdge, PlanNode } from "../Plan.ts"
 
 export interface TaskImpl {
@@ -25,6 +25,8 @@ export interface TaskImpl {
   /** A task value marked composite (loops, pipelines): it calls the TaskHook itself, per execution. */
   readonly composite?: true | undefined
   readonly retry?: Policy.Retry | undefined
+  /** At most `limit` starts per `interval` (per key), shared by every task using the same value. */
+  readonly rateLimit?: RateLimit<never> | undefined
   /** Computes the task's concurrency key from its context. */
   readonly keyOf?: ((ctx: never) => string) | undefined
   readonly cache?: false | CachePolicy<never> | undefined

@@ -7,9 +7,14 @@
  *   of handlers across the whole tree (the run and its sub-workflows share `Shared`).
  * - Resource pools and per-key limits (`Shared.pools`, `keyRunning`): a task that needs units or a key
  *   that is not free waits in the queue; between keys, the key served least recently goes first.
+ * - Rate limits (`rates.ts`): a task whose limit is used up waits in the queue, holding nothing, until
+ *   its window moves; `pick` reports it in `rateBlocked` (the scheduler emits `TaskWaiting` and sets a
+ *   timer for the earliest instant one may start).
  */
 import type { Plan } from "../../Plan.ts"
 import * as Heap from "../heap.ts"
+import type { TaskImpl } from "../workflowPlan.ts"
+import * as Rates from "./rates.ts"
 
 // -----------------------------------------------------------------------------
 // Ready queue
@@ -100,19 +105,33 @@ export interface Gates {
   readonly keys: Array<string | undefined>
   /** Takes (`1`) or gives back (`-1`) a dispatched task's pool units and key. */
   readonly hold: (i: number, sign: 1 | -1) => void
-  /** Picks the next ready task that fits, fairly between keys; undefined when none fits now. */
-  readonly pick: (ready: ReadyQueue) => number | undefined
-  /** Records a dispatch (for fairness between keys). */
-  readonly served: (i: number) => void
+  /** Each rate-limited task's rate key (computed when it is ready); undefined for the others. */
+  readonly rateKeys: Array<string | undefined>
+  /**
+   * Picks the next ready task that fits, fairly between keys; undefined when none fits now. Tasks held
+   * back only by their rate limit are listed in `rateBlocked` as pairs (task, earliest start).
+   */
+  readonly pick: (ready: ReadyQueue, now: number) => number | undefined
+  readonly rateBlocked: Array<number>
+  /** Records a dispatch (for fairness between keys, and in its rate window). */
+  readonly served: (i: number, now: number) => void
 }
 
-export const makeGates = (plan: Plan, shared: Shared, perKeyLimit: number): Gates => {
+export const makeGates = (
+  plan: Plan,
+  impls: ReadonlyArray<TaskImpl>,
+  shared: Shared,
+  perKeyLimit: number
+): Gates => {
   const { pools, keyRunning, keyServed } = shared
-  const gated = plan.nodes.some((node) =>
+  const rateLimited = impls.some((impl) => impl.rateLimit !== undefined)
+  const gated = rateLimited || plan.nodes.some((node) =>
     (node.resources !== undefined && Object.keys(node.resources).length > 0) ||
     ((node.concurrencyKey !== undefined || node.concurrencyKeyComputed === true) && perKeyLimit !== Infinity)
   )
   const keys: Array<string | undefined> = gated ? plan.nodes.map((node) => node.concurrencyKey) : []
+  const rateKeys: Array<string | undefined> = []
+  const rateBlocked: Array<number> = []
 
   const hold = (i: number, sign: 1 | -1) => {
     const node = plan.nodes[i]!
@@ -137,7 +156,8 @@ export const makeGates = (plan: Plan, shared: Shared, perKeyLimit: number): Gate
    * Among ready tasks that fit, the one whose key was served least recently (round-robin between keys),
    * then by the ready order.
    */
-  const pick = (ready: ReadyQueue): number | undefined => {
+  const pick = (ready: ReadyQueue, now: number): number | undefined => {
+    rateBlocked.length = 0
     if (ready.size === 0) return undefined
     const candidates = ready.drain()
     let best = -1
@@ -145,6 +165,14 @@ export const makeGates = (plan: Plan, shared: Shared, perKeyLimit: number): Gate
     for (let c = 0; c < candidates.length; c++) {
       const i = candidates[c]!
       if (!fits(i)) continue
+      const limit = rateLimited ? impls[i]!.rateLimit : undefined
+      if (limit !== undefined) {
+        const at = Rates.nextStart(limit, rateKeys[i]!, now)
+        if (at > now) {
+          rateBlocked.push(i, at)
+          continue
+        }
+      }
       const served = keyServed.get(keys[i] ?? "") ?? -1
       if (best === -1 || served < bestServed || (served === bestServed && ready.before(i, candidates[best]!))) {
         best = c
@@ -159,9 +187,11 @@ export const makeGates = (plan: Plan, shared: Shared, perKeyLimit: number): Gate
     return chosen
   }
 
-  const served = (i: number) => {
+  const served = (i: number, now: number) => {
     keyServed.set(keys[i] ?? "", shared.dispatchCount++)
+    const limit = rateLimited ? impls[i]!.rateLimit : undefined
+    if (limit !== undefined) Rates.recordStart(limit, rateKeys[i]!, now)
   }
 
-  return { gated, keys, hold, pick, served }
+  return { gated, keys, rateKeys, hold, pick, rateBlocked, served }
 }

@@ -45,20 +45,28 @@ export const amount = (path: string, value: unknown, taskId?: string): Problem =
 }
 
 /** A duration input that decodes to a non-negative, non-NaN length (`Infinity` allowed when `infinite`). */
-export const duration = (path: string, value: unknown, options: { readonly infinite?: boolean } = {}): Problem => {
+export const duration = (
+  path: string,
+  value: unknown,
+  options: { readonly infinite?: boolean; readonly positive?: boolean; readonly taskId?: string | undefined } = {}
+): Problem => {
   if (value === undefined) return undefined
   // Effect reads a NaN number as 0 ms: a NaN here is a mistake, not "no time".
-  if (typeof value === "number" && Number.isNaN(value)) return fail(path, "must be a finite duration ≥ 0, got NaN")
+  const bound = options.positive === true ? "> 0" : "≥ 0"
+  if (typeof value === "number" && Number.isNaN(value)) return fail(path, `must be a finite duration ${bound}, got NaN`, options.taskId)
   let ms: number
   try {
     const decoded = Duration.fromInput(value as Duration.Input)
-    if (decoded._tag === "None") return fail(path, `is not a duration, got ${shown(value)}`)
+    if (decoded._tag === "None") return fail(path, `is not a duration, got ${shown(value)}`, options.taskId)
     ms = Duration.toMillis(decoded.value)
   } catch {
-    return fail(path, `is not a duration, got ${shown(value)}`)
+    return fail(path, `is not a duration, got ${shown(value)}`, options.taskId)
   }
-  if (Number.isNaN(ms) || ms < 0 || (ms === Infinity && options.infinite !== true)) {
-    return fail(path, `must be a finite duration ≥ 0, got ${shown(value)}`)
+  if (
+    Number.isNaN(ms) || ms < 0 || (ms === 0 && options.positive === true) ||
+    (ms === Infinity && options.infinite !== true)
+  ) {
+    return fail(path, `must be a finite duration ${bound}, got ${shown(value)}`, options.taskId)
   }
   return undefined
 }

@@ -18,6 +18,7 @@ import { bottomLevels, index, topo } from "../graph.ts"
 import type { Compiled } from "../workflowPlan.ts"
 import { makeGates, makeReadyQueue, wakeOthers } from "./gates.ts"
 import { needsPreflight, preflight } from "./preflight.ts"
+import * as Rates from "./rates.ts"
 import type { Settings } from "./settings.ts"
 import { abort, afterDrain, finish, finishPreflight, finishTask, guarded, holdsSlot } from "./settlement.ts"
 import { direct, taskEffect } from "./stack.ts"
@@ -97,7 +98,7 @@ const makeRun = (
     completionOrder: [],
     failures: [],
     ready: makeReadyQueue(priority, remaining),
-    gates: makeGates(plan, shared, settings.perKeyLimit ?? shared.perKeyLimit ?? Infinity),
+    gates: makeGates(plan, impls, shared, settings.perKeyLimit ?? shared.perKeyLimit ?? Infinity),
     completions: [],
     preflightResults: [],
     running: 0,
@@ -111,6 +112,9 @@ const makeRun = (
     freed: false,
     resume: undefined,
     deadlineFiber: undefined,
+    rateWaiting: new Map(),
+    rateTimer: undefined,
+    rateTimerAt: Infinity,
     expressions: undefined,
     becomeReady: unbound,
     drain: unbound,
@@ -144,14 +148,19 @@ const forkInto = <A>(
   })
 }
 
-/** A task whose dependencies all settled: computes its key, then preflights or queues it. */
+/** A task whose dependencies all settled: computes its keys, then preflights or queues it. */
 const becomeReady = (run: RunCore, i: number): void => {
-  const keyOf = run.impls[i]!.keyOf
-  if (run.gates.gated && keyOf !== undefined) {
-    const ctx = run.contexts[i] ?? contextFor(run, i)
-    run.contexts[i] = ctx
+  const impl = run.impls[i]!
+  const keyOf = impl.keyOf
+  const rateKey = impl.rateLimit?.key
+  if (run.gates.gated && (keyOf !== undefined || impl.rateLimit !== undefined)) {
     try {
-      run.gates.keys[i] = keyOf(ctx as never)
+      if (keyOf !== undefined) run.gates.keys[i] = keyOf(keyContext(run, i) as never)
+      if (impl.rateLimit !== undefined) {
+        run.gates.rateKeys[i] = typeof rateKey === "function"
+          ? String(rateKey(keyContext(run, i) as never))
+          : rateKey ?? Rates.DEFAULT_KEY
+      }
     } catch (defect) {
       // A key function that throws fails its task (as a failed preflight would).
       run.status[i] = PREFLIGHT
@@ -171,16 +180,76 @@ const becomeReady = (run: RunCore, i: number): void => {
   forkInto(run, i, Effect.suspend(() => preflight(run, i)), run.preflightResults)
 }
 
+/** The context key functions see (kept for the task's run). */
+const keyContext = (run: RunCore, i: number): Record<string, unknown> => {
+  const ctx = run.contexts[i] ?? contextFor(run, i)
+  run.contexts[i] = ctx
+  return ctx
+}
+
+/**
+ * After a pick: tasks held back by their rate limit report `TaskWaiting` (once), and a timer wakes the run
+ * when the earliest of them may start.
+ */
+const rateWait = (run: RunCore): void => {
+  const blocked = run.gates.rateBlocked
+  if (blocked.length === 0) return
+  const now = run.now()
+  let earliest = Infinity
+  for (let b = 0; b < blocked.length; b += 2) {
+    const i = blocked[b]!
+    const until = blocked[b + 1]!
+    if (until < earliest) earliest = until
+    if (run.rateWaiting.has(i)) continue
+    run.rateWaiting.set(i, now)
+    run.emit({
+      _tag: "TaskWaiting",
+      runId: run.runId,
+      at: now,
+      taskId: run.g.ids[i]!,
+      reason: "rate-limit",
+      name: run.gates.rateKeys[i]!,
+      until
+    })
+  }
+  blocked.length = 0
+  if (earliest >= run.rateTimerAt) return
+  run.rateTimer?.interruptUnsafe()
+  run.rateTimerAt = earliest
+  const timer = run.fork(Effect.sleep(Duration.millis(earliest - now)))
+  run.rateTimer = timer
+  timer.addObserver((exit) => {
+    if (run.rateTimer !== timer) return
+    run.rateTimer = undefined
+    run.rateTimerAt = Infinity
+    if (Exit.isSuccess(exit)) guarded(run, run.drain)
+  })
+}
+
 /** Starts task `i`: takes its slot (and units and key), reports `TaskStarted`, runs its stack. */
 const dispatch = (run: RunCore, i: number): void => {
   run.status[i] = RUNNING
   run.running++
   if (holdsSlot(run, i)) run.shared.used++
+  const t = run.now()
   if (run.gates.gated) {
     run.gates.hold(i, 1)
-    run.gates.served(i)
+    run.gates.served(i, t)
+    const since = run.rateWaiting.get(i)
+    if (since !== undefined) {
+      run.rateWaiting.delete(i)
+      run.emit({
+        _tag: "TaskResumed",
+        runId: run.runId,
+        at: t,
+        taskId: run.g.ids[i]!,
+        reason: "rate-limit",
+        name: run.gates.rateKeys[i]!,
+        outcome: "elapsed",
+        waitedMs: t - since
+      })
+    }
   }
-  const t = run.now()
   run.startedAt[i] = t
   run.emit({ _tag: "TaskStarted", runId: run.runId, at: t, taskId: run.g.ids[i]!, attempt: 1 })
   const immediate = direct(run, i)
@@ -218,7 +287,8 @@ const drain = (run: RunCore): void => {
         }
       }
       if (run.aborting === undefined && ready.size > 0 && run.running < maxParallel && shared.used < shared.limit) {
-        const next = gates.gated ? gates.pick(ready) : ready.pop()
+        const next = gates.gated ? gates.pick(ready, run.now()) : ready.pop()
+        if (gates.gated) rateWait(run)
         if (next !== undefined) {
           dispatch(run, next)
           continue
@@ -261,6 +331,7 @@ const onInterrupt = (run: RunCore): Effect.Effect<void> =>
       finish(run)
     }
     run.deadlineFiber?.interruptUnsafe()
+    run.rateTimer?.interruptUnsafe()
     run.shared.wakers.delete(run.drain)
     if (run.freed) {
       run.freed = false

@@ -102,7 +102,15 @@ export const checkNumbers = (compiled: Compiled, options: Options): InvalidDefin
     const task = Numbers.first(
       () => Numbers.retry(`tasks[${i}].retry`, impl.retry, node.id),
       () => Numbers.amount(`tasks[${i}].timeout`, node.timeoutMs, node.id),
-      () => Numbers.amount(`tasks[${i}].attemptTimeout`, node.attemptTimeoutMs, node.id)
+      () => Numbers.amount(`tasks[${i}].attemptTimeout`, node.attemptTimeoutMs, node.id),
+      () => Numbers.count(`tasks[${i}].rateLimit.limit`, impl.rateLimit?.limit, 1, { taskId: node.id }),
+      () =>
+        impl.rateLimit === undefined
+          ? undefined
+          : Numbers.duration(`tasks[${i}].rateLimit.interval`, impl.rateLimit.interval, {
+            positive: true,
+            taskId: node.id
+          })
     )
     if (task !== undefined) return task
   }

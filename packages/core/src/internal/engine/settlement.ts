@@ -268,6 +268,8 @@ export const finish = (run: RunCore): void => {
   run.done = true
   run.shared.wakers.delete(run.drain)
   run.deadlineFiber?.interruptUnsafe()
+  run.rateTimer?.interruptUnsafe()
+  run.rateTimer = undefined
   const failed = run.cancelled || run.deadlineHit || run.failures.length > 0
   const needsCompensation = failed && !run.cancelled && run.settings.compensateOnFailure &&
     run.completionOrder.some((i) => run.impls[i]!.compensate !== undefined)

@@ -125,6 +125,11 @@ export interface RunCore {
   freed: boolean
   resume: ((outcome: Outcome) => void) | undefined
   deadlineFiber: Fiber.Fiber<unknown, unknown> | undefined
+  /** Ready tasks held back by their rate limit, with the time they started waiting. */
+  readonly rateWaiting: Map<number, number>
+  /** The timer that wakes the run when the earliest rate-limited task may start (`rateTimerAt`). */
+  rateTimer: Fiber.Fiber<unknown, unknown> | undefined
+  rateTimerAt: number
   expressions: Map<string, Expression.Compiled | Expression.ExpressionIssue> | undefined
 
   // ---- steps bound by the scheduler ------------------------------------------------------------
