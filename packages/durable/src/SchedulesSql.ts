@@ -22,7 +22,7 @@
  *   yield* schedules.add({
  *     id: "nightly",
  *     when: Schedules.cron("0 2 * * *", { timeZone: "Europe/Paris" }),
- *     target: Schedules.effect("nightly", (_: void, fire) => Durable.run(nightly, undefined, { runId: fire.runId })),
+ *     target: SchedulesSql.durableWorkflow(nightly),
  *     missed: { catchUp: 1 }
  *   })
  * }).pipe(Effect.provide(SchedulesSql.layer().pipe(Layer.provideMerge(Durable.layer({ filename: "app.db" })))))
@@ -33,7 +33,8 @@
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import { Schedules } from "@troupe/core"
+import { Schedules, type Workflow } from "@troupe/core"
+import * as Durable from "./Durable.ts"
 
 const ddl = `CREATE TABLE IF NOT EXISTS troupe_schedules (
   schedule_id TEXT PRIMARY KEY,
@@ -130,3 +131,22 @@ export const layer = (
   options?: Schedules.Options
 ): Layer.Layer<Schedules.Schedules | Schedules.Store, Schedules.ScheduleStoreError, SqlClient.SqlClient> =>
   Schedules.layer(options).pipe(Layer.provideMerge(layerStore))
+
+/**
+ * A schedule target that runs a workflow durably (`Durable.run`) with the fire's run id
+ * (`<scheduleId>@<ISO time>`): a fire started again after a restart joins or resumes the same run instead of
+ * starting another one.
+ *
+ * @category targets
+ * @since 0.1.0
+ */
+export const durableWorkflow = <W extends Workflow.Any>(
+  workflow: W,
+  options?: Omit<Durable.DurableOptions, "runId">
+): Schedules.Target<Workflow.Input<W>, Durable.DurableRuntime | Workflow.Services<W>> =>
+  Schedules.effect(workflow.name, (input: Workflow.Input<W>, fire) =>
+    (Durable.run as (...args: Array<unknown>) => Effect.Effect<unknown, unknown, Durable.DurableRuntime | Workflow.Services<W>>)(
+      workflow,
+      input,
+      { ...options, runId: fire.runId }
+    ))
