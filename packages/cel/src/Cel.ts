@@ -306,7 +306,7 @@ export const compileValue = (
  * @category constructors
  * @since 0.1.0
  */
-export const language: Expression.Language = { name: "cel", compile }
+export const language: Expression.Language = { name: "cel", compile, compileValue }
 
 // -----------------------------------------------------------------------------
 // Layers

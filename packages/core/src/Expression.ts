@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Context } from "effect"
+import { Context, type Result } from "effect"
 
 // -----------------------------------------------------------------------------
 // Models
@@ -64,6 +64,25 @@ export interface Language {
   readonly name: string
   /** Parses and checks `source`; `knownTasks` are the ids `results.<id>` may name. */
   readonly compile: (source: string, knownTasks: ReadonlyArray<string>) => Compiled | ExpressionIssue
+  /**
+   * Parses and checks an expression that evaluates to any value (a definition's `output_mapping`). A
+   * language without it cannot run definitions that map outputs (`Workflow.fromPlan` says so).
+   */
+  readonly compileValue?: ((source: string, knownTasks: ReadonlyArray<string>) => CompiledValue | ExpressionIssue) | undefined
+}
+
+/**
+ * A checked expression that evaluates to any value.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CompiledValue {
+  readonly source: string
+  /** Task ids the expression refers to (`results.<id>`). */
+  readonly references: ReadonlyArray<string>
+  /** The value, or an issue. */
+  readonly evaluate: (scope: Scope) => Result.Result<unknown, ExpressionIssue>
 }
 
 // -----------------------------------------------------------------------------

@@ -22,7 +22,8 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, type Pipeable, Schema } from "effect"
+import { Duration, Effect, type Pipeable, Result, Schema } from "effect"
+import * as Expression from "./Expression.ts"
 import { pipeArguments } from "effect/Pipeable"
 import {
   type Compiled,
@@ -934,22 +935,29 @@ export const fromPlan = <
   >,
   InvalidDefinition
 > =>
-  Effect.suspend(() => {
+  Effect.gen(function*() {
+    const language = yield* Expression.ExpressionLanguage
+    const taken = new Set(plan.nodes.map((node) => node.id))
+    // Mapped names by the task they map: later tasks that read that task read its mapped values too.
+    const mappedBy = new Map<string, ReadonlyArray<string>>()
     let head: Entry | undefined
+    const push = (impl: TaskImpl) => {
+      head = { parent: head, impl, size: (head?.size ?? 0) + 1 }
+    }
     for (let i = 0; i < plan.nodes.length; i++) {
-      const node = plan.nodes[i]!
-      const handler = options.handlers[node.taskType]
+      const declared = plan.nodes[i]!
+      // Own properties only: a task type such as "constructor" or "toString" is not a handler.
+      const handler = Object.hasOwn(options.handlers, declared.taskType) ? options.handlers[declared.taskType] : undefined
       if (handler === undefined) {
-        return Effect.fail(
-          new InvalidDefinition({
-            path: `tasks[${i}].task_type`,
-            taskId: node.id,
-            reason: `no handler for task type "${node.taskType}"; handlers: [${Object.keys(options.handlers).join(", ")}]`
-          })
-        )
+        return yield* new InvalidDefinition({
+          path: `tasks[${i}].task_type`,
+          taskId: declared.id,
+          reason: `no handler for task type "${declared.taskType}"; handlers: [${Object.keys(options.handlers).join(", ")}]`
+        })
       }
+      const node = withMappedDependencies(declared, mappedBy)
       const retry = node.retry === undefined ? undefined : Policy.fromData(node.retry)
-      const impl: TaskImpl = Task.isTask(handler)
+      push(Task.isTask(handler)
         ? {
           node,
           run: handler.run as TaskImpl["run"],
@@ -962,10 +970,26 @@ export const fromPlan = <
           run: (ctx: never, info: Task.TaskInfo) =>
             Task.fromHandler(node.id, () => (handler as PlanHandler<unknown, unknown>)(node, ctx, info)),
           retry
+        })
+      const mapping = node.metadata["outputMapping"] as Readonly<Record<string, string>> | undefined
+      if (mapping === undefined) continue
+      const names: Array<string> = []
+      for (const [name, source] of Object.entries(mapping)) {
+        const path = `tasks[${i}].output_mapping.${name}`
+        if (taken.has(name) || name === "input") {
+          return yield* new InvalidDefinition({
+            path,
+            taskId: node.id,
+            reason: `the mapped name "${name}" is already ${name === "input" ? "the run's input" : "a task id or a mapped name"}`
+          })
         }
-      head = { parent: head, impl, size: i + 1 }
+        taken.add(name)
+        names.push(name)
+        push(yield* mappedValue(language, source, node, name, path, plan.nodes.map((n) => n.id), (head?.size ?? 0)))
+      }
+      mappedBy.set(node.id, names)
     }
-    return Effect.succeed(makeWorkflow({
+    return makeWorkflow({
       id: plan.id,
       name: plan.name,
       description: plan.description,
@@ -980,8 +1004,54 @@ export const fromPlan = <
       continueOnFailure: plan.continueOnFailure,
       metadata: plan.metadata,
       head
-    }) as never)
+    }) as never
   })
+
+/** A node whose data dependencies include the values mapped from them (a definition cannot name those). */
+const withMappedDependencies = (node: PlanNode, mappedBy: ReadonlyMap<string, ReadonlyArray<string>>): PlanNode => {
+  if (mappedBy.size === 0) return node
+  const extra = node.dependsOn.flatMap((id) => mappedBy.get(id) ?? [])
+  return extra.length === 0 ? node : Object.freeze({ ...node, dependsOn: Object.freeze([...node.dependsOn, ...extra]) })
+}
+
+/**
+ * A definition's output mapping entry as a published value: a node named `name` (task type
+ * `output_mapping`) that depends on the task and on the tasks the expression reads, and evaluates the
+ * expression over their outputs, like `.publish` does for code-built workflows.
+ */
+const mappedValue = (
+  language: Expression.Language | undefined,
+  source: string,
+  from: PlanNode,
+  name: string,
+  path: string,
+  known: ReadonlyArray<string>,
+  index: number
+): Effect.Effect<TaskImpl, InvalidDefinition> => {
+  const invalid = (reason: string) => new InvalidDefinition({ path, taskId: from.id, reason })
+  if (language?.compileValue === undefined) {
+    return Effect.fail(invalid(
+      `evaluating output mappings needs an expression language that evaluates values (provide @troupe/cel's Cel.layer)`
+    ))
+  }
+  const compiled = language.compileValue(source, known)
+  if (Expression.isIssue(compiled)) return Effect.fail(invalid(`invalid output mapping "${source}": ${compiled.message}`))
+  const reads = [from.id, ...compiled.references.filter((id) => id !== from.id)]
+  return Effect.succeed({
+    node: makeNode(name, index, "output_mapping", { description: `${from.id} → ${name}` }, reads, [], false, undefined),
+    run: (ctx: never) =>
+      Effect.suspend(() => {
+        const outputs = ctx as Readonly<Record<string, unknown>> & { readonly input: unknown }
+        const results = Object.fromEntries(reads.map((id) => [id, { status: "completed", output: outputs[id] }]))
+        const value = compiled.evaluate({ input: outputs.input, results })
+        return Result.isSuccess(value)
+          ? Effect.succeed(value.success)
+          : Effect.fail(invalid(`evaluating "${source}" failed: ${value.failure.message}`))
+      }),
+    cache: false,
+    derived: true
+  })
+}
 
 // -----------------------------------------------------------------------------
 // Guards
