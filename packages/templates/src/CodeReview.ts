@@ -151,7 +151,7 @@ export type Review = typeof Review.Type
 export interface Signals {
   readonly files: ReadonlyArray<{ readonly path: string; readonly lines: number; readonly content: string }>
   readonly diagnostics: ReadonlyArray<Ts.Diagnostic>
-  /** `git diff <baseRef> -- <files>`; undefined when the repository is not a git repository. */
+  /** `git diff <baseRef> -- <files>`; undefined outside a git work tree (or without git). */
   readonly diff: string | undefined
 }
 
@@ -386,8 +386,12 @@ export const codeReview = (params: Parameters): CodeReviewWorkflow => {
           const content = readFileSync(join(repo, path), "utf8")
           return { path, lines: content.split("\n").length, content: content.slice(0, 20_000) }
         })
-        const isGit = existsSync(join(repo, ".git"))
-        const diff = isGit
+        // Outside a git work tree (or without git) there is no diff.
+        const inGit = yield* Command.run({ command: "git", args: ["rev-parse", "--is-inside-work-tree"], cwd: repo }).pipe(
+          Effect.map((result) => result.stdout.trim() === "true"),
+          Effect.catchTags({ CommandFailed: () => Effect.succeed(false), CommandNotFound: () => Effect.succeed(false) })
+        )
+        const diff = inGit
           ? (yield* Command.run(
             { command: "git", args: ["diff", "--no-color", baseRef, "--", ...files], cwd: repo },
             { taskId: info.node.id }

@@ -140,9 +140,10 @@ describe("CodeReview.codeReview", () => {
       rmSync(repo, { recursive: true, force: true })
     }))
 
-  it.live("only the focus tasks asked for; no report or fixes unless asked", () =>
+  it.live("only the focus tasks asked for; no report or fixes unless asked; outside git there is no diff", () =>
     Effect.gen(function*() {
       const repo = makeRepo()
+      rmSync(join(repo, ".git"), { recursive: true, force: true })
       const wf = CodeReview.codeReview({
         repositoryPath: repo,
         targetFiles: ["src/math.ts"],
@@ -153,6 +154,8 @@ describe("CodeReview.codeReview", () => {
       expect(Plan.fromWorkflow(wf).nodes.map((n) => n.id)).toEqual(["collect-static-signals", "performance-analysis"])
       const result = yield* Engine.run(wf).pipe(Effect.provide(layers([])))
       expect(result.outputs["performance-analysis"]).toEqual({ summary: "Nothing to say.", findings: [] })
+      expect(result.outputs["collect-static-signals"].diff).toBeUndefined()
+      expect(result.outputs["collect-static-signals"].diagnostics).toHaveLength(1)
       expect(existsSync(join(repo, ".troupe"))).toBe(false)
       rmSync(repo, { recursive: true, force: true })
     }))
