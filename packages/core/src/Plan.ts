@@ -3,7 +3,7 @@
  *
  * Both front ends produce a Plan: the typed builder (`Plan.fromWorkflow`) and data definitions
  * (`Plan.fromDefinition`, with the seeds' snake_case field names or camelCase). Everything else reads the
- * Plan: the engine, analysis, renderers, the CLI and the cluster compiler.
+ * Plan: the engine, analysis, the renderers (`@troupe/visualize`) and the CLI (`@troupe/cli`).
  *
  * @since 0.1.0
  */
