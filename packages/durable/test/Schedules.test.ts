@@ -7,10 +7,10 @@ import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { Schedules } from "@troupe/core"
-import { SchedulesSql, SqliteClient } from "@troupe/durable"
+import { RunStore, Schedules, Workflow } from "@troupe/core"
+import { Durable, SchedulesSql, SqliteClient } from "@troupe/durable"
 import { fixture, node } from "./fixtures/node.ts"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -114,4 +114,38 @@ describe("SchedulesSql", () => {
       ])
       expect(stored.rows).toMatchObject([{ id: "hourly", paused: false, nextFireAt: Date.parse("2024-12-20T08:00:00Z") }])
     }))
+
+  it.live("a durable workflow target runs each fire as a durable run named by the fire", () =>
+    Effect.gen(function*() {
+      const greet = Workflow.make("greet", { input: Schema.Struct({ at: Schema.String }) })
+        .task("hello", ({ input }) => Effect.succeed(`hello at ${input.at}`))
+      const schedules = yield* Schedules.Schedules
+      yield* schedules.add({
+        id: "greeter",
+        when: Schedules.every("300 millis"),
+        target: SchedulesSql.durableWorkflow(greet),
+        input: (at) => ({ at: at.toISOString() })
+      })
+      yield* Effect.sleep("1 second")
+      yield* schedules.delete("greeter")
+      const runs = yield* RunStore.RunStore.use((store) => store.list({ workflow: "greet" }))
+      expect(runs.length).toBeGreaterThanOrEqual(2)
+      for (const run of runs) {
+        expect(run.runId).toMatch(/^greeter@\d{4}-\d\d-\d\dT/)
+        expect(run.durable).toBe(true)
+      }
+      const done = runs.filter((r) => r.status === "completed")
+      expect(done.length).toBeGreaterThanOrEqual(1)
+      // The same fire again (a restart that re-ran it) joins the stored run and gets its result.
+      const at = done[0]!.runId.slice("greeter@".length)
+      const again = yield* Durable.run(greet, { at }, { runId: done[0]!.runId })
+      expect(again.outputs.hello).toBe(`hello at ${at}`)
+      expect(again.executed).toEqual([])
+    }).pipe(
+      Effect.provide(
+        SchedulesSql.layer().pipe(
+          Layer.provideMerge(Durable.layer({ filename: join(mkdtempSync(join(tmpdir(), "troupe-schedules-")), "d.db") }))
+        )
+      )
+    ), 30_000)
 })
