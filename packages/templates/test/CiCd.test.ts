@@ -8,7 +8,8 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Command } from "@troupe/node"
 import { Engine, Plan } from "@troupe/core"
-import { Cause, Effect, Layer, Option } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
 import { CiCd, Template } from "../src/index.ts"
 
 const makeRepo = (files: Record<string, string>): string => {
@@ -153,6 +154,47 @@ describe("CiCd.ciCd", () => {
         error: expect.objectContaining({ _tag: "CommandNotFound", command: "troupe-test-runner", taskId: "run-tests" })
       }])
       expect((notInstalled as { completed: ReadonlyArray<string> }).completed).toEqual([])
+      rmSync(repo, { recursive: true, force: true })
+    }))
+
+  it.effect("a command past commandTimeout fails its task with CommandTimedOut and its process tree is killed", () =>
+    Effect.gen(function*() {
+      const repo = makeRepo({
+        ...app,
+        // The tests start a child process that never ends, and print its pid.
+        "test/hang.js": [
+          "import { spawn } from 'node:child_process'",
+          "const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })",
+          "console.log(child.pid)",
+          "setInterval(() => {}, 1000)",
+          ""
+        ].join("\n")
+      })
+      const started = yield* Deferred.make<number>()
+      const fiber = yield* Engine.run(
+        CiCd.ciCd({ ...params(repo), testCommand: "node test/hang.js", commandTimeout: "10 minutes", runSecurityScan: false })
+      ).pipe(
+        Effect.provide(NodeServices.layer),
+        Effect.provideService(Command.OutputListener, (line) => {
+          if (line.taskId === "run-tests") Deferred.doneUnsafe(started, Exit.succeed(Number(line.line)))
+        }),
+        Effect.flip,
+        Effect.forkChild
+      )
+      const grandchild = yield* Deferred.await(started)
+      yield* TestClock.adjust("10 minutes")
+      const [failure] = firstError(yield* Fiber.join(fiber))
+      expect(failure).toMatchObject({ taskId: "run-tests", error: { _tag: "CommandTimedOut", timeoutMs: 600_000 } })
+      const alive = () => {
+        try {
+          process.kill(grandchild, 0)
+          return true
+        } catch {
+          return false
+        }
+      }
+      for (let i = 0; i < 100 && alive(); i++) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 20)))
+      expect(alive()).toBe(false)
       rmSync(repo, { recursive: true, force: true })
     }))
 
