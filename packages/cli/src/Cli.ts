@@ -8,13 +8,14 @@
  */
 import { writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { NodeServices } from "@effect/platform-node"
-import { Cel } from "@troupe/cel"
-import { Engine, Plan, RunEvent, Workflow } from "@troupe/core"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import type * as Engine from "@troupe/core/Engine"
+import * as Plan from "@troupe/core/Plan"
 import type { Plan as PlanModel } from "@troupe/core/Plan"
+import * as RunEvent from "@troupe/core/RunEvent"
 import type { RunState } from "@troupe/core/RunState"
+import * as Workflow from "@troupe/core/Workflow"
 import { Command as Command_ } from "@troupe/node"
-import { Ascii, Dot, Json, Mermaid } from "@troupe/visualize"
 import { Cause, Effect, Exit, Layer, Option, Schema } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { parse as parseYaml } from "yaml"
@@ -158,7 +159,18 @@ type Start = (
   input: unknown,
   options: Engine.RunOptions
 ) => Effect.Effect<Engine.RunHandle<unknown, unknown>, unknown, unknown>
-const start = Engine.start as unknown as Start
+
+/** The engine, loaded when a command runs something (`validate` and `graph` do without it). */
+const engineStart: Effect.Effect<Start> = Effect.promise(() => import("@troupe/core/Engine")).pipe(
+  Effect.map((Engine) => Engine.start as unknown as Start)
+)
+
+/** Whether running a plan needs the expression language (expressions in conditions, mappings, loops). */
+const needsExpressions = (plan: PlanModel): boolean =>
+  plan.nodes.some((node) =>
+    node.condition?._tag === "Expression" || node.loop?._tag === "While" || node.metadata.outputMapping !== undefined ||
+    (node.workflow !== undefined && needsExpressions(node.workflow))
+  )
 
 const summary = (state: RunState, s: Progress.Style): string => {
   const failed = state.tasks.filter((t) => t.status === "failed")
@@ -251,10 +263,14 @@ const execute = (
       view?.onEvent(event)
       if (options.json) io.stdout(eventLine(event))
     }
-    const services = layers.reduce<Layer.Layer<unknown, unknown, never>>(
+    const expressions = needsExpressions(plan)
+      ? [(yield* Effect.promise(() => import("@troupe/cel"))).Cel.layer as unknown as Layer.Layer<unknown, unknown, never>]
+      : []
+    const services = [...expressions, ...layers].reduce<Layer.Layer<unknown, unknown, never>>(
       (acc, layer) => Layer.merge(acc, layer),
-      Cel.layer as unknown as Layer.Layer<unknown, unknown, never>
+      Layer.empty as unknown as Layer.Layer<unknown, unknown, never>
     )
+    const start = yield* engineStart
     const program = Effect.gen(function*() {
       const handle = yield* start(workflow, input, {
         ...(options.maxParallel === undefined ? {} : { maxParallel: options.maxParallel }),
@@ -410,6 +426,7 @@ const graphCommand = Command.make(
       const target = yield* load(flags.file, { exportName: exportOf(flags.exportName) })
       const plan = target.plan
       const options = { direction: flags.direction, descriptions: false }
+      const { Ascii, Dot, Json, Mermaid } = yield* Effect.promise(() => import("@troupe/visualize"))
       let text: string
       switch (flags.format) {
         case "mermaid":

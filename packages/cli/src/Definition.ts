@@ -13,9 +13,10 @@
  *
  * @since 0.1.0
  */
-import type { Workflow } from "@troupe/core"
-import { Expression, Task } from "@troupe/core"
+import * as Expression from "@troupe/core/Expression"
 import type { Plan, PlanNode } from "@troupe/core/Plan"
+import * as Task from "@troupe/core/Task"
+import type * as Workflow from "@troupe/core/Workflow"
 import { Command } from "@troupe/node"
 import { Duration, Effect, Result, Schema } from "effect"
 

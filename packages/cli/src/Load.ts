@@ -4,9 +4,11 @@
  *
  * @since 0.1.0
  */
-import { Cel } from "@troupe/cel"
-import { Plan, Task, Workflow } from "@troupe/core"
+import * as Expression from "@troupe/core/Expression"
+import * as Plan from "@troupe/core/Plan"
 import type { Plan as PlanModel } from "@troupe/core/Plan"
+import * as Task from "@troupe/core/Task"
+import * as Workflow from "@troupe/core/Workflow"
 import { Effect, Layer, Schema } from "effect"
 import * as Definition from "./Definition.ts"
 import * as ExitCode from "./ExitCode.ts"
@@ -107,10 +109,17 @@ export const diagnoseFile = (file: string): Effect.Effect<
     const read = yield* Effect.result(Source.readDefinition(file))
     if (read._tag === "Failure") return { source: undefined, plan: undefined, problems: [sourceProblem(read.failure)], warnings: [] }
     const source = read.success
-    const diagnosis = yield* Plan.diagnose(source.value).pipe(Effect.provide(Cel.layer))
+    // The expression language (CEL) is loaded only for definitions that use expressions.
+    let diagnosis = yield* Plan.diagnose(source.value)
+    if (diagnosis.problems.some((p) => p.message.includes("no expression language is provided"))) {
+      const { Cel } = yield* Effect.promise(() => import("@troupe/cel"))
+      diagnosis = yield* Plan.diagnose(source.value).pipe(
+        Effect.provideService(Expression.ExpressionLanguage, Cel.language)
+      )
+    }
     const locate = (path: string, message: string, severity: "error" | "warning"): Located => ({
       file,
-      ...source.locate(path),
+      ...source.locate(path, { key: severity === "warning" }),
       path,
       message,
       severity

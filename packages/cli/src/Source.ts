@@ -82,8 +82,14 @@ const readText = (file: string): Effect.Effect<string, SourceError> =>
 export interface DefinitionFile {
   readonly file: string
   readonly value: unknown
-  /** Line and column (from 1) of the value at a path such as `tasks[3].depends_on[1]`, if known. */
-  readonly locate: (path: string) => { readonly line: number; readonly column: number } | undefined
+  /**
+   * Line and column (from 1) of the value at a path such as `tasks[3].depends_on[1]` (of its key, with
+   * `key: true`), if known; a path that does not exist gives the position of its nearest existing parent.
+   */
+  readonly locate: (
+    path: string,
+    options?: { readonly key?: boolean | undefined }
+  ) => { readonly line: number; readonly column: number } | undefined
 }
 
 /** Splits `tasks[3].depends_on[1]` into `["tasks", 3, "depends_on", 1]`. */
@@ -130,7 +136,7 @@ export const parseDefinition = (file: string, text: string): Effect.Effect<Defin
         : String(cause)
       return Effect.fail(new SourceError({ file, reason }))
     }
-    const locate = (path: string) => {
+    const locate = (path: string, options?: { readonly key?: boolean | undefined }) => {
       let node: unknown = doc.contents
       let last: { readonly line: number; readonly column: number } | undefined
       const rangeOf = (n: unknown) => {
@@ -138,12 +144,15 @@ export const parseDefinition = (file: string, text: string): Effect.Effect<Defin
         return range === undefined ? undefined : position(range[0])
       }
       last = rangeOf(node)
-      for (const segment of parsePath(path)) {
+      const segments = parsePath(path)
+      for (let i = 0; i < segments.length; i++) {
+        const segment = segments[i]!
         if (isMap(node)) {
           const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment))
           if (pair === undefined) return last
           node = pair.value ?? pair.key
-          last = rangeOf(pair.value) ?? rangeOf(pair.key) ?? last
+          const atKey = options?.key === true && i === segments.length - 1
+          last = (atKey ? rangeOf(pair.key) : rangeOf(pair.value) ?? rangeOf(pair.key)) ?? last
         } else if (isSeq(node) && typeof segment === "number") {
           const item = node.items[segment]
           if (item === undefined) return last
