@@ -427,3 +427,30 @@ describe("collaborative", () => {
       expect(log).toHaveLength(4)
     }))
 })
+
+describe("supervisor events (issue 8)", () => {
+  it.effect("the subtasks' events reach the parent run's event stream as SubWorkflowEvents", () =>
+    Effect.gen(function*() {
+      const log: Array<Agent.AgentRequest & { readonly agent: string }> = []
+      const lead = scripted("lead", (request) =>
+        request.parameters.phase === "plan"
+          ? { subtasks: [{ id: "parse", agent: "coder", description: "write the parser" }, { id: "docs", agent: "writer", description: "document it", dependsOn: ["parse"] }] }
+          : "combined", log)
+      const wf = Workflow.make("build").task("build", Patterns.supervisor({ description: "build it", supervisor: "lead" }))
+      const events: Array<import("@troupe/core").RunEvent.RunEvent> = []
+      const result = yield* Engine.run(wf, undefined, { onEvent: (event) => events.push(event) }).pipe(
+        Effect.provide(AgentRegistry.layer([lead, scripted("coder", () => "parser", log), scripted("writer", () => "docs", log)]))
+      )
+      expect(result.outputs.build.result).toBe("combined")
+      const nested = events.filter((e) => e._tag === "SubWorkflowEvent")
+      expect(nested.length).toBeGreaterThan(0)
+      for (const e of nested) expect(e.taskId).toBe("build")
+      const inner = nested.map((e) => (e as { readonly event: import("@troupe/core").RunEvent.RunEvent }).event)
+      expect(inner[0]!._tag).toBe("RunStarted")
+      expect(inner.at(-1)!._tag).toBe("RunCompleted")
+      const completed = inner.filter((e) => e._tag === "TaskCompleted").map((e) => (e as { taskId: string }).taskId)
+      expect(completed).toEqual(["parse", "docs"])
+      // the parent's own task events are untouched
+      expect(events.filter((e) => e._tag === "TaskCompleted").map((e) => (e as { taskId: string }).taskId)).toEqual(["build"])
+    }))
+})

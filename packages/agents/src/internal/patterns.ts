@@ -5,14 +5,15 @@
  * @internal
  */
 import type * as Breaker from "@troupe/core/Breaker"
+import type * as Policy from "@troupe/core/Policy"
 import type { PlanNode } from "@troupe/core/Plan"
 import * as Task from "@troupe/core/Task"
 import { Effect, Schema } from "effect"
 import type * as Agent from "../Agent.ts"
 import * as AgentRegistry from "../AgentRegistry.ts"
 import type * as Budget from "../Budget.ts"
+import type * as AgentTask from "../AgentTask.ts"
 import type { Breakers } from "../AgentTask.ts"
-import type { CommonOptions } from "../Patterns.ts"
 import {
   callAgent,
   decodeOutput,
@@ -22,6 +23,36 @@ import {
   staticParameters
 } from "./agentCall.ts"
 import { familyOf } from "./agentTask.ts"
+
+/**
+ * Options every pattern takes: its description, parameters (a record, or a function of the task's
+ * context), task attributes (priority, timeout, ...), a retry policy for the whole pattern, and per-agent
+ * circuit breakers for the agents it asks.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CommonOptions<Needs> extends
+  Omit<
+    Task.Attributes,
+    "description" | "capabilities" | "skills" | "agentType" | "parameters" | "retry" | "breaker" | "output"
+  >
+{
+  readonly description: string
+  readonly parameters?: AgentTask.Parameters<Needs> | undefined
+  /** Re-runs the whole pattern on retryable failures. */
+  readonly retry?: Policy.Retry | undefined
+  readonly breaker?: AgentTask.BreakerOption | undefined
+}
+
+
+/**
+ * A pattern's output type for an optional schema: the schema's type, else `Fallback`.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type OutputOr<S, Fallback> = S extends Agent.OutputSchema ? S["Type"] : Fallback
 
 /**
  * A pattern could not go on: a coordinating agent produced something unusable (a subtask for an agent
