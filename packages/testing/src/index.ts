@@ -13,4 +13,9 @@ export * as Dags from "./Dags.ts"
 /**
  * @since 0.1.0
  */
+export * as Hostile from "./Hostile.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as RunAssertions from "./RunAssertions.ts"
