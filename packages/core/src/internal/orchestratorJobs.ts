@@ -86,7 +86,7 @@ export const clampPriority = (p: number): Task.Priority =>
   (Number.isFinite(p) ? Math.min(10, Math.max(1, Math.round(p))) : 5) as Task.Priority
 
 /** A one-line description of a failure, whatever the values inside it. Never throws. */
-export const describeCause = (cause: Cause.Cause<unknown>): string => {
+const describeCause = (cause: Cause.Cause<unknown>): string => {
   try {
     return Engine.describeCause(cause)
   } catch {
