@@ -14,6 +14,7 @@ import * as Expression from "../../Expression.ts"
 import type { RunEvent } from "../../RunEvent.ts"
 import * as TaskCache from "../../TaskCache.ts"
 import { TaskHook } from "../../TaskHook.ts"
+import { TaskException } from "../../WorkflowError.ts"
 import { bottomLevels, index, topo } from "../graph.ts"
 import type { Compiled } from "../workflowPlan.ts"
 import { makeGates, makeReadyQueue, wakeOthers } from "./gates.ts"
@@ -226,6 +227,24 @@ const rateWait = (run: RunCore): void => {
   })
 }
 
+/**
+ * Settles task `i` when the Promise its handler returned settles, without a fiber (a rejection becomes a
+ * `TaskException` naming the task, as `Task.fromHandler` does). A task settled meanwhile (cancelled by an
+ * abort) ignores it.
+ */
+const awaitPromise = (run: RunCore, i: number, promise: PromiseLike<unknown>): void => {
+  const settleWith = (exit: Exit.Exit<unknown, unknown>) => {
+    if (run.status[i] !== RUNNING || run.done) return
+    run.completions.push(i, exit)
+    guarded(run, run.drain)
+  }
+  // `Promise.resolve` adopts a foreign thenable (whose `then` may throw: that is a rejection).
+  Promise.resolve(promise).then(
+    (value) => settleWith(Exit.succeed(value)),
+    (cause) => settleWith(Exit.fail(new TaskException({ taskId: run.g.ids[i]!, cause })))
+  )
+}
+
 /** Starts task `i`: takes its slot (and units and key), reports `TaskStarted`, runs its stack. */
 const dispatch = (run: RunCore, i: number): void => {
   run.status[i] = RUNNING
@@ -257,9 +276,13 @@ const dispatch = (run: RunCore, i: number): void => {
     run.completions.push(i, immediate)
     return
   }
+  if (immediate !== undefined && "_tag" in immediate && immediate._tag === "Pending") {
+    awaitPromise(run, i, immediate.promise)
+    return
+  }
   let effect: Effect.Effect<unknown, unknown, unknown>
   try {
-    effect = immediate ?? taskEffect(run, i)
+    effect = (immediate as Effect.Effect<unknown, unknown, unknown> | undefined) ?? taskEffect(run, i)
   } catch (defect) {
     // A task value whose `run` throws while building its Effect: a defect of that task.
     effect = Effect.die(defect)

@@ -21,7 +21,6 @@ import { Cause, type Context, Duration, Effect, Exit, Option } from "effect"
 import { CircuitOpen } from "../../Breaker.ts"
 import * as Policy from "../../Policy.ts"
 import type { RunEvent } from "../../RunEvent.ts"
-import * as Task from "../../Task.ts"
 import type { TaskInfo } from "../../Task.ts"
 import * as TaskCache from "../../TaskCache.ts"
 import { TaskTimeout } from "../../WorkflowError.ts"
@@ -54,13 +53,22 @@ export const isSimple = (run: RunCore, i: number): boolean => {
     impl.fallback === undefined && run.cacheKeys[i] === undefined
 }
 
+/** A handler's Promise, settled by the dispatcher without a fiber. */
+export interface Pending {
+  readonly _tag: "Pending"
+  readonly promise: PromiseLike<unknown>
+}
+
+const isPromiseLike = (u: object): u is PromiseLike<unknown> => typeof (u as { then?: unknown }).then === "function"
+
 /**
  * For a simple task declared inline, when no tracer wants a span and no TaskHook is installed: calls the
  * handler here. A handler that returns an already-finished Effect (`Effect.succeed`, `Effect.fail`,
- * `Effect.void`) or a plain value completes without a fiber (an Exit); otherwise the Effect it returned is
- * what the fiber runs. Undefined: the task takes the full stack.
+ * `Effect.void`) or a plain value completes without a fiber (an Exit); a Promise is settled by the
+ * dispatcher when it settles, also without a fiber (`Pending`: a Promise cannot be interrupted anyway);
+ * otherwise the Effect it returned is what the fiber runs. Undefined: the task takes the full stack.
  */
-export const direct = (run: RunCore, i: number): Exit.Exit<unknown, unknown> | Eff | undefined => {
+export const direct = (run: RunCore, i: number): Exit.Exit<unknown, unknown> | Pending | Eff | undefined => {
   const impl = run.impls[i]!
   if (run.tracing || run.hook !== undefined || impl.handler === undefined || !isSimple(run, i)) return undefined
   // A handler that declares no parameter (`() => ...`) cannot read the context: it is not built.
@@ -70,9 +78,10 @@ export const direct = (run: RunCore, i: number): Exit.Exit<unknown, unknown> | E
   run.contexts[i] = impl.compensate === undefined ? undefined : ctx
   try {
     const result: unknown = impl.handler(ctx as never)
+    if (typeof result !== "object" || result === null) return Exit.succeed(result)
     if (Exit.isExit(result)) return result
-    // Anything else that is not a plain value (an Effect to run, a Promise) goes the usual way.
-    if (typeof result === "object" && result !== null) return Task.fromHandler(impl.node.id, () => result)
+    if (Effect.isEffect(result)) return result
+    if (isPromiseLike(result)) return { _tag: "Pending", promise: result }
     return Exit.succeed(result)
   } catch (defect) {
     // A handler that throws, or returns a value that throws when looked at (a hostile Proxy).
