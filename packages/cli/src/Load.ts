@@ -251,14 +251,23 @@ export const runnable = (target: Target, handlersFile: string | undefined): Effe
     if (made._tag === "Failure") {
       const e = made.failure
       const type = target.plan.nodes.find((n) => n.id === e.taskId)?.taskType ?? ""
-      const where = target.source.locate(e.path.replace(/\.task_type$/, "")) ?? target.source.locate(e.path)
+      // The path as written: `steps[i].agent_id` rather than the canonical `tasks[i].task_type`.
+      const i = Number(/\[(\d+)\]/.exec(e.path)?.[1] ?? -1)
+      const root = target.source.value as Record<string, unknown>
+      const tasksKey = ["tasks", "steps"].find((k) => Array.isArray(root?.[k])) ?? "tasks"
+      const task = (root?.[tasksKey] as ReadonlyArray<unknown> | undefined)?.[i]
+      const field = typeof task === "object" && task !== null
+        ? ["task_type", "taskType", "type", "agent_id", "agentId"].find((k) => Object.hasOwn(task, k))
+        : undefined
+      const path = i < 0 ? e.path : field === undefined ? `${tasksKey}[${i}]` : `${tasksKey}[${i}].${field}`
+      const where = target.source.locate(path)
       const hint = handlersFile === undefined ? " (pass a module of handlers with --handlers)" : ""
       return yield* fail(
         ExitCode.DefinitionError,
         formatLocated({
           file: target.file,
           ...where,
-          path: e.path,
+          path,
           message: `no handler for task type "${type}"${hint}; known task types: ${Object.keys(all).sort().join(", ")}`,
           severity: "error"
         })

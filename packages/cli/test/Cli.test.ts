@@ -99,7 +99,7 @@ describe.concurrent("troupe run", { timeout }, () => {
     expect(several.stderr).toContain("choose one with --export: failing, greet, hello")
     const noHandler = await troupe(["run", example("research-plan.yaml")])
     expect(noHandler.code, noHandler.stderr).toBe(3)
-    expect(noHandler.stderr).toMatch(/research-plan\.yaml:\d+:\d+: steps\[0\]\.task_type: no handler for task type "agent" \(pass a module of handlers with --handlers\)/)
+    expect(noHandler.stderr).toMatch(/research-plan\.yaml:\d+:\d+: steps\[0\]\.agent_id: no handler for task type "agent" \(pass a module of handlers with --handlers\)/)
   })
 
   it("runs an agent plan with a handlers module: for-each and while loops, a condition", async () => {
