@@ -40,6 +40,7 @@
  * @since 0.1.0
  */
 import { Cause, Clock, Context, Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import * as RunStore from "./RunStore.ts"
 import * as Task from "./Task.ts"
 import type { TaskInfo } from "./Task.ts"
 
@@ -308,13 +309,15 @@ interface Mailbox {
 /**
  * Builds the in-memory service: waits and kept signals live as long as the layer, timers are
  * `Effect.sleep` (so `TestClock` drives them). At most `maxRuns` runs are kept (the oldest without a wait
- * in progress is dropped first).
+ * in progress is dropped first). When a `RunStore` is provided, a run it records as finished refuses
+ * signals, and a run it records as unfinished accepts them before any of its tasks waited.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const makeMemory = (options?: { readonly maxRuns?: number | undefined }): Effect.Effect<SignalsApi> =>
-  Effect.sync(() => {
+  Effect.gen(function*() {
+    const runStore = yield* Effect.serviceOption(RunStore.RunStore)
     const maxRuns = Math.max(1, options?.maxRuns ?? 10_000)
     const mailboxes = new Map<string, Mailbox>()
 
@@ -334,6 +337,20 @@ export const makeMemory = (options?: { readonly maxRuns?: number | undefined }):
       }
       return box
     }
+
+    /** The run's mailbox if it accepts signals (see the RunStore rule above). */
+    const accepting = (runId: string): Effect.Effect<Mailbox | undefined> =>
+      Effect.gen(function*() {
+        if (Option.isSome(runStore)) {
+          const record = yield* Effect.option(runStore.value.get(runId))
+          if (Option.isSome(record)) {
+            const status = record.value.status
+            if (status === "completed" || status === "failed" || status === "cancelled") return undefined
+            return mailbox(runId)
+          }
+        }
+        return mailboxes.get(runId)
+      })
 
     const deliver = (runId: string, box: Mailbox, name: string, value: unknown) => {
       const waiters = box.waiters.get(name)
@@ -406,7 +423,7 @@ export const makeMemory = (options?: { readonly maxRuns?: number | undefined }):
         }),
       send: (runId, signal, payload) =>
         Effect.gen(function*() {
-          const box = mailboxes.get(runId)
+          const box = yield* accepting(runId)
           if (box === undefined) return yield* new UnknownRun({ runId, signal: signal.name })
           const value = yield* checkPayload(runId, signal, payload, false)
           if (!box.signals.has(signal.name)) box.signals.set(signal.name, signal)
@@ -414,7 +431,7 @@ export const makeMemory = (options?: { readonly maxRuns?: number | undefined }):
         }),
       sendUnknown: (runId, name, payload) =>
         Effect.gen(function*() {
-          const box = mailboxes.get(runId)
+          const box = yield* accepting(runId)
           if (box === undefined) return yield* new UnknownRun({ runId, signal: name })
           const signal = box.signals.get(name)
           if (signal === undefined) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Schema, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { Engine, RunEvent, RunState, Signal, TaskHook, Workflow } from "@troupe/core"
+import { Engine, RunEvent, RunState, RunStore, Signal, TaskHook, Workflow } from "@troupe/core"
 
 const Approval = Signal.make("approval", Schema.Struct({ approved: Schema.Boolean, by: Schema.String }))
 
@@ -186,6 +186,19 @@ describe("Signal", () => {
       yield* Fiber.join(fiber)
       expect(wrapped).toEqual(["build", "deploy"])
     }).pipe(Effect.provide(Signal.layerMemory)))
+
+  it.effect("with a RunStore, finished runs refuse signals and unfinished ones accept them before any wait", () =>
+    Effect.gen(function*() {
+      const store = yield* RunStore.RunStore
+      const plan = Workflow.compiled(release).plan
+      yield* store.register({ runId: "old", workflow: "release", plan })
+      yield* store.setStatus("old", "completed")
+      yield* store.register({ runId: "queued", workflow: "release", plan })
+      const refused = yield* Effect.flip(Signal.send("old", Approval, { approved: true, by: "ada" }))
+      expect(refused._tag).toBe("UnknownRun")
+      yield* Signal.send("queued", Approval, { approved: true, by: "early" })
+      expect(yield* Signal.await("queued", Approval)).toEqual({ approved: true, by: "early" })
+    }).pipe(Effect.provide(Signal.layerMemory.pipe(Layer.provideMerge(RunStore.layerMemory)))))
 
   it("RunState folds TaskWaiting / TaskResumed into a waiting status", () => {
     const plan = Workflow.compiled(release).plan
