@@ -19,6 +19,15 @@ export const hybrid = FileTaskCache.layerHybrid({ directory: ".troupe/cache", ma
   Layer.provide(NodeServices.layer)
 )
 
+// The disk cache's limits: the largest entry file read or written, and the age after which temporary
+// files left by a crash are removed when the layer is built. Invalid numbers throw InvalidDefinition.
+export const diskWithLimits = FileTaskCache.layer({
+  directory: ".troupe/cache",
+  ttl: "7 days",
+  maxEntryBytes: 8 * 1024 * 1024,
+  temporaryFileMaxAge: "30 minutes"
+}).pipe(Layer.provide(NodeServices.layer))
+
 export const program = Effect.gen(function*() {
   yield* Engine.run(report, { month: "2026-11" })
   const second = yield* Engine.run(report, { month: "2026-11" }) // fetch and render come from the cache
