@@ -1,18 +1,20 @@
 /**
  * Templates (docs/templates.md): run the CI/CD template on a small repository and extend it with a task of
- * your own, run the ETL template on a public dataset, and build a template's workflow from raw parameters
- * the way the command line does.
+ * your own, run the ETL template on a public dataset, use a command task, document and review a small
+ * library, and build a template's workflow from raw parameters the way the command line does.
  *
  * Run: npx node --conditions=source docs/examples/templates.ts
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeServices } from "@effect/platform-node"
 import { Engine, Plan, Workflow } from "@troupe/core"
 import { Command } from "@troupe/node"
-import { CiCd, Etl, Template, Templates } from "@troupe/templates"
-import { Effect, Layer } from "effect"
+import { AgentRegistry, LlmAgent } from "@troupe/agents"
+import { CiCd, CodeReview, Documentation, Etl, Template, Templates } from "@troupe/templates"
+import { Effect, Layer, Stream } from "effect"
+import { LanguageModel } from "effect/ai"
 
 // A small repository to build: a module, a test, a build script.
 const makeRepository = (): string => {
@@ -93,7 +95,74 @@ export const commandExample = Effect.gen(function*() {
   return { major: result.outputs.major, lines }
 })
 
-// 4. What a command line does: list the templates, build one from raw (JSON) parameters checked by its Schema.
+// 4. Documentation of a small library, as HTML; 5. a code review by an agent on a scripted model (the layer
+// a test swaps in for a real provider such as OpenAiCompatible).
+const makeLibrary = (): string => {
+  const repo = mkdtempSync(join(tmpdir(), "troupe-docs-lib-"))
+  mkdirSync(join(repo, "src"))
+  writeFileSync(join(repo, "package.json"), JSON.stringify({ name: "tiny-math", description: "Small math helpers." }))
+  writeFileSync(
+    join(repo, "src", "index.ts"),
+    "/**\n * Adds two numbers.\n * @example\n * add(1, 2) // 3\n */\nexport const add = (a: number, b: number): number => a + b\n" +
+      "\nexport const half: number = add(1, \"1\")\n"
+  )
+  return repo
+}
+
+export const documentationExample = Effect.gen(function*() {
+  const repo = makeLibrary()
+  const result = yield* Engine.run(Documentation.documentation({
+    repositoryPath: repo,
+    docTypes: ["api", "user-guide"],
+    outputFormat: "html",
+    includeExamples: true
+  }))
+  const built = result.outputs["build-documentation"]
+  const api = readFileSync(join(built.directory, "api.html"), "utf8")
+  rmSync(repo, { recursive: true, force: true })
+  return { files: built.files.map((f) => f.slice(built.directory.length + 1)), documentsAdd: api.includes("Adds two numbers.") }
+})
+
+const scriptedModel = Layer.effect(
+  LanguageModel.LanguageModel,
+  LanguageModel.make({
+    generateText: () =>
+      Effect.succeed([{
+        type: "text" as const,
+        text: JSON.stringify({
+          summary: "A string is added to a number.",
+          findings: [{
+            file: "src/index.ts",
+            line: 7,
+            severity: "high",
+            message: "add(1, \"1\") passes a string",
+            fix: { search: "add(1, \"1\")", replace: "add(1, 1)" }
+          }]
+        })
+      }]),
+    streamText: () => Stream.empty
+  })
+)
+
+export const codeReviewExample = Effect.gen(function*() {
+  const repo = makeLibrary()
+  const reviewer = LlmAgent.make({ name: "reviewer", capabilities: ["code_analysis"], model: scriptedModel })
+  const result = yield* Engine.run(CodeReview.codeReview({
+    repositoryPath: repo,
+    targetFiles: ["src/index.ts"],
+    reviewFocus: ["types"],
+    generateReport: true,
+    autoFix: true
+  })).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, AgentRegistry.layer([reviewer]))))
+  rmSync(repo, { recursive: true, force: true })
+  return {
+    diagnostics: result.outputs["collect-static-signals"].diagnostics.map((d) => `TS${d.code}`),
+    afterFix: result.outputs["verify-fixes"]?.after,
+    reportStartsWith: result.outputs["generate-review-report"]?.markdown.split("\n")[0]
+  }
+})
+
+// 6. What a command line does: list the templates, build one from raw (JSON) parameters checked by its Schema.
 export const registryExample = Effect.gen(function*() {
   const names = Templates.list().map((t) => t.name)
   const wf = yield* Templates.instantiate("documentation", {
@@ -107,5 +176,5 @@ export const registryExample = Effect.gen(function*() {
 })
 
 if (import.meta.main) {
-  Effect.runPromise(Effect.all([ciCdExample, etlExample, registryExample])).then((r) => console.log(r))
+  Effect.runPromise(Effect.all([ciCdExample, etlExample, commandExample, documentationExample, codeReviewExample, registryExample])).then((r) => console.log(r))
 }

@@ -26,6 +26,19 @@ describe("docs/examples/templates.ts", () => {
       expect(major).toBe(Number(/v(\d+)/.exec(lines[0]!)![1]))
     }))
 
+  it.live("documentation and code review of a small library", () =>
+    Effect.gen(function*() {
+      expect(yield* templates.documentationExample).toEqual({
+        files: ["index.html", "api.html", "user-guide.html", "examples.html"],
+        documentsAdd: true
+      })
+      expect(yield* templates.codeReviewExample).toEqual({
+        diagnostics: ["TS2345"],
+        afterFix: 0,
+        reportStartsWith: "# Code review"
+      })
+    }))
+
   it.live("the registry, as the command line uses it", () =>
     Effect.gen(function*() {
       const result = yield* templates.registryExample

@@ -39,8 +39,8 @@ export class TemplateParameterError extends Schema.TaggedError<TemplateParameter
   reason: Schema.String
 }) {
   override get message(): string {
-    const at = this.parameter === "" ? "its parameters" : `parameter "${this.parameter}"`
-    return `Template "${this.template}": ${at} ${this.reason}`
+    const at = this.parameter === "" ? "parameters" : `parameter "${this.parameter}"`
+    return `Template "${this.template}": ${at}: ${this.reason}`
   }
 }
 
@@ -205,15 +205,22 @@ export const decodeParameters = <S extends Schema.Codec<any, any, never, never>>
 ): Effect.Effect<S["Type"], TemplateParameterError> => {
   const result = Schema.decodeUnknownResult(schema as Schema.Codec<S["Type"], unknown>, { errors: "all" })(raw)
   if (Result.isSuccess(result)) return Effect.succeed(result.success)
-  const message = result.failure.message
-  const at = /\n\s*at (\[.*\])/.exec(message)?.[1]
-  const reason = message.split("\n")[0]!
+  // The Schema's message lists issues as "<what>\n  at [path]" pairs.
+  const issues: Array<{ readonly what: string; readonly at: string }> = []
+  const lines = result.failure.message.split("\n")
+  for (let i = 0; i < lines.length; i++) {
+    const at = /^\s*at (\[.*\])$/.exec(lines[i + 1] ?? "")?.[1]
+    issues.push({ what: lines[i]!.trim(), at: at === undefined ? "" : pathOf(at) })
+    if (at !== undefined) i++
+  }
+  const [first, ...rest] = issues
+  const lower = (s: string) => s.charAt(0).toLowerCase() + s.slice(1)
   return Effect.fail(
     new TemplateParameterError({
       template,
-      parameter: at === undefined ? "" : pathOf(at),
-      reason: reason.charAt(0).toLowerCase() + reason.slice(1) +
-        (message.includes("\n", message.indexOf("\n") + 1) ? ` (${message.replace(/\n\s*/g, " ")})` : "")
+      parameter: first?.at ?? "",
+      reason: lower(first?.what ?? result.failure.message) +
+        (rest.length === 0 ? "" : `; also: ${rest.map((r) => `${r.at === "" ? "" : `"${r.at}": `}${lower(r.what)}`).join("; ")}`)
     })
   )
 }
