@@ -28,9 +28,10 @@
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Agent, AgentRegistry, AgentTask, LlmAgent, OpenAiCompatible, Patterns, Skills } from "@troupe/agents"
+import { Agent, AgentRegistry, AgentTask, LlmAgent, OpenAiCompatible, Patterns, Skills, Tools } from "@troupe/agents"
 import { Engine, Policy, Workflow } from "@troupe/core"
 import { Config, Console, Effect, Layer, Option, Schema } from "effect"
+import { Tool } from "effect/ai"
 import { FetchHttpClient } from "effect/http"
 
 // -----------------------------------------------------------------------------
@@ -273,6 +274,67 @@ export const offlineLayer: Layer.Layer<AgentRegistry.AgentRegistry | Skills.Skil
 // LLM agents
 // -----------------------------------------------------------------------------
 
+// -----------------------------------------------------------------------------
+// A tool for the LLM researchers
+// -----------------------------------------------------------------------------
+
+/**
+ * The team's notes: what the researchers' `search_notes` tool looks up (a stand-in for a search API or
+ * an MCP server; see docs/agents.md).
+ *
+ * @category tools
+ * @since 0.1.0
+ */
+export const notes: ReadonlyArray<{ readonly title: string; readonly url: string; readonly text: string }> = [
+  {
+    title: "WebAssembly outside the browser",
+    url: "https://webassembly.org/docs/non-web/",
+    text: "WASI lets WebAssembly modules run on servers with a capability-based sandbox."
+  },
+  {
+    title: "Edge functions on WebAssembly",
+    url: "https://example.org/edge-wasm",
+    text: "Several CDNs run customer code as WebAssembly for fast cold starts and isolation."
+  },
+  {
+    title: "Risks of adopting WebAssembly",
+    url: "https://example.org/wasm-risks",
+    text: "Tooling maturity, debugging and the evolving component model are the main risks."
+  }
+]
+
+/** The notes whose title or text contains every word of the query (case-insensitive), best first. */
+const searchNotes = (query: string) => {
+  const words = query.toLowerCase().split(/\W+/).filter((w) => w.length > 2)
+  const score = (note: (typeof notes)[number]) =>
+    words.filter((w) => `${note.title} ${note.text}`.toLowerCase().includes(w)).length
+  return notes.map((note) => ({ note, score: score(note) }))
+    .filter(({ score }) => score > 0)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, 3)
+    .map(({ note }) => note)
+}
+
+/**
+ * The `search_notes` tool: the LLM researchers call it for sources before they answer.
+ *
+ * @category tools
+ * @since 0.1.0
+ */
+export const SearchNotes = Tool.make("search_notes", {
+  description: "Search the team's research notes. Returns matching notes with their URLs, best match first.",
+  parameters: Schema.Struct({ query: Schema.String }),
+  success: Schema.Array(Schema.Struct({ title: Schema.String, url: Schema.String, text: Schema.String }))
+})
+
+/**
+ * The tool with its handler.
+ *
+ * @category tools
+ * @since 0.1.0
+ */
+export const notesTool = Tools.make(SearchNotes, ({ query }) => Effect.succeed(searchNotes(query)))
+
 /**
  * The same agents (same names, capabilities and limits) as LLM agents.
  *
@@ -293,7 +355,9 @@ export const llmAgents = [
       maxConcurrent: 2,
       description: "LLM researcher",
       systemPrompt:
-        "You are a careful researcher. Answer the question from what you know, concisely, and list the sources (URLs or references) you rely on."
+        "You are a careful researcher. Search the team's notes with the search_notes tool first, then answer the question concisely and list the sources (URLs) you rely on.",
+      tools: notesTool,
+      maxSteps: 4
     })
   ),
   LlmAgent.make({

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { AgentRegistry } from "@troupe/agents"
+import { AgentRegistry, OpenAiCompatible } from "@troupe/agents"
 import { Engine, Plan } from "@troupe/core"
 import { ConfigProvider, Effect, Fiber, Layer } from "effect"
 import { TestClock, TestConsole } from "effect/testing"
-import { layer, main, offlineLayer, research } from "../src/research.ts"
+import { FetchHttpClient } from "effect/http"
+import { chatServer, completion } from "../../packages/agents/test/fixtures/chatServer.ts"
+import { Finding, layer, llmAgents, main, offlineLayer, research } from "../src/research.ts"
 
 describe("research", () => {
   it.effect("runs the multi-agent research workflow offline with scripted agents", () =>
@@ -72,4 +74,43 @@ describe("research", () => {
       expect(yield* plannerOf({})).toBe("offline: scripted planner")
       expect(yield* plannerOf({ OPENAI_BASE_URL: "http://127.0.0.1:9/v1" })).toBe("LLM planner")
     }))
+})
+
+describe("research with tools", () => {
+  it.effect("an LLM researcher searches the notes with its tool before it answers (local chat server)", () =>
+    Effect.gen(function*() {
+      const server = yield* chatServer
+      server.script(
+        { json: completion(null, { toolCalls: [{ id: "s1", name: "search_notes", arguments: "{\"query\":\"WebAssembly risks\"}" }] }) },
+        {
+          json: completion(JSON.stringify({
+            question: "What are the risks?",
+            answer: "Tooling maturity.",
+            sources: ["https://example.org/wasm-risks"]
+          }))
+        }
+      )
+      const researcher = llmAgents.find((agent) => agent.name === "researcher-1")!
+      const response = yield* researcher.run({
+        taskId: "search_3",
+        description: "Answer the question",
+        parameters: { question: "What are the risks?" },
+        dependencies: {},
+        skills: [],
+        attempt: 1,
+        outputSchema: Finding
+      }).pipe(
+        Effect.provide(
+          OpenAiCompatible.layer({ model: "m", baseUrl: server.baseUrl }).pipe(Layer.provide(FetchHttpClient.layer))
+        )
+      )
+      expect(response.output).toEqual({
+        question: "What are the risks?",
+        answer: "Tooling maturity.",
+        sources: ["https://example.org/wasm-risks"]
+      })
+      expect(server.requests[0]!.body.tools[0].function.name).toBe("search_notes")
+      const toolResult = JSON.parse(server.requests[1]!.body.messages.at(-1).content)
+      expect(toolResult[0].url).toBe("https://example.org/wasm-risks")
+    }).pipe(Effect.scoped))
 })

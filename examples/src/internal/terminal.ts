@@ -71,6 +71,10 @@ export const describeEvent = (event: RunEvent.RunEvent): string | undefined => {
       return `■ ${event.taskId}: ${event.reason}`
     case "TaskRetrying":
       return `↻ ${event.taskId}: attempt ${event.attempt} failed (${event.message}), retrying in ${event.delayMs} ms`
+    case "ToolCalled":
+      return `⚙ ${event.taskId}: ${event.agent} called ${event.tool} (${event.outcome}, ${Math.round(event.durationMs)} ms)${
+        event.message === undefined ? "" : `: ${event.message}`
+      }`
     case "RunCompleted":
     case "RunFailed":
     case "RunCancelled":
@@ -88,20 +92,28 @@ export const describeEvent = (event: RunEvent.RunEvent): string | undefined => {
  */
 export const progressView = (options: ProgressOptions): ProgressView => {
   const running = new Set<string>()
+  // the latest text each running agent streamed (AgentText events), shown on the live line
+  const latest = new Map<string, string>()
   let live = false
   const onProgress = (progress: RunState.Progress, event: RunEvent.RunEvent) => {
     if (event._tag === "TaskStarted") running.add(event.taskId)
     else if (
       event._tag === "TaskCompleted" || event._tag === "TaskFailed" || event._tag === "TaskSkipped" ||
       event._tag === "TaskCancelled"
-    ) running.delete(event.taskId)
+    ) {
+      running.delete(event.taskId)
+      latest.delete(event.taskId)
+    } else if (event._tag === "AgentText") {
+      latest.delete(event.taskId) // re-inserted: the Map's last entry is the agent that spoke last
+      latest.set(event.taskId, event.text.replace(/\s+/g, " ").trim())
+    }
     if (!options.tty) {
       const line = describeEvent(event)
       if (line !== undefined) options.write(`${percent(progress)} ${line}\n`)
       return
     }
-    // Failures and retries stay on screen: printed above the live line.
-    if (event._tag === "TaskFailed" || event._tag === "TaskRetrying") {
+    // Failures, retries and tool calls stay on screen: printed above the live line.
+    if (event._tag === "TaskFailed" || event._tag === "TaskRetrying" || event._tag === "ToolCalled") {
       options.write(`${CLEAR_LINE}${describeEvent(event)}\n`)
     }
     const done = progress.completed + progress.failed + progress.skipped + progress.cancelled
@@ -111,9 +123,12 @@ export const progressView = (options: ProgressOptions): ProgressView => {
       progress.cancelled > 0 ? `${progress.cancelled} cancelled` : ""
     ].filter((s) => s !== "")
     const now = running.size > 0 ? ` · running: ${[...running].join(", ")}` : ""
+    // the most recently streaming agent's latest words (its tail, so the newest text is visible)
+    const speaking = [...latest].at(-1)
+    const said = speaking === undefined ? "" : ` · ${speaking[0]}: "…${speaking[1].slice(-60)}"`
     const line = `${percent(progress)} ${done}/${progress.total} done${
       problems.length > 0 ? ` (${problems.join(", ")})` : ""
-    }${now}`
+    }${now}${said}`
     options.write(CLEAR_LINE + cut(line, Math.max(20, (options.columns ?? 80) - 1)))
     live = true
   }
