@@ -215,11 +215,16 @@ const compileProgram = (source: string, knownTasks: ReadonlyArray<string>): Prog
     references,
     // Only what the expression reads is converted to CEL values.
     run: (scope) => {
-      const results: Record<string, CelInput> = {}
+      // A Map, read with an own-property check: a task id such as `constructor` or `__proto__` is found
+      // only when that task has a result (never an inherited member of the scope object).
+      const results = new Map<string, CelInput>()
       for (const id of references) {
-        const result = scope.results[id]
+        const result = Object.hasOwn(scope.results, id) ? scope.results[id] : undefined
         if (result !== undefined) {
-          results[id] = { status: result.status, output: toCel(result.status === "completed" ? result.output : null) }
+          results.set(id, new Map<string, CelInput>([
+            ["status", result.status],
+            ["output", toCel(result.status === "completed" ? result.output : null)]
+          ]))
         }
       }
       try {

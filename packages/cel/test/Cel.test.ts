@@ -306,3 +306,39 @@ describe("Cel: very deep expressions are issues, never RangeError (issue 9)", ()
     expect(Result.isSuccess(r) || Result.isFailure(r)).toBe(true)
   })
 })
+
+describe("Cel: inherited names are names (issue 9)", () => {
+  const ownRecord = (entries: Record<string, unknown>, extra: ReadonlyArray<readonly [string, unknown]>) => {
+    const out: Record<string, unknown> = { ...entries }
+    for (const [k, v] of extra) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+    return out
+  }
+
+  it("a task named constructor or __proto__ is found only when it has a result, like any task", () => {
+    const known = ["a", "constructor", "__proto__"]
+    const absent = (id: string) => Cel.compile(`results[${JSON.stringify(id)}].status == 'completed'`, known)
+    for (const id of known) {
+      const c = absent(id)
+      if (Expression.isIssue(c)) throw new Error(c.message)
+      expect(c.evaluate(scope({})), id).toEqual({ message: `field not found: ${id}`, offset: 0 })
+    }
+    const results = ownRecord({}, [["__proto__", { status: "completed", output: 1 }], ["constructor", { status: "failed" }]])
+    const present = compiled(
+      "results['__proto__'].status == 'completed' && results['__proto__'].output == 1 && results['constructor'].status == 'failed'",
+      known
+    )
+    expect(present.evaluate(scope(results as Expression.Scope["results"]))).toBe(true)
+    expect(compiled("has(results.constructor)", known).evaluate(scope({}))).toBe(false)
+  })
+
+  it("input fields named __proto__ are kept, inherited ones are absent", () => {
+    const input = ownRecord({ a: 1 }, [["__proto__", { x: 2 }]])
+    expect(compiled("input.__proto__.x == 2 && input.a == 1", []).evaluate(scope({}, input))).toBe(true)
+    expect(compiled("has(input.constructor) || has(input.toString)", []).evaluate(scope({}, {}))).toBe(false)
+    const value = Cel.compileValue("input", [])
+    if (Expression.isIssue(value)) throw new Error(value.message)
+    const out = Result.getOrThrow(value.evaluate(scope({}, input))) as Record<string, unknown>
+    expect(Object.getOwnPropertyDescriptor(out, "__proto__")?.value).toEqual({ x: 2 })
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+  })
+})

@@ -2,8 +2,9 @@
  * Conversions between JavaScript values (run inputs, task outputs) and CEL values.
  *
  * Into CEL: integral numbers become CEL `int`s and other numbers `double`s (so `count + 1` and `n % 2`
- * work on JSON data), `Date`s become `timestamp`s, sets become lists, class instances become maps of
- * their own enumerable fields, and `undefined` fields are absent (`has(x.f)` is false).
+ * work on JSON data), `Date`s become `timestamp`s, sets become lists, objects (class instances too) become
+ * maps of their own enumerable fields (so `__proto__` and `constructor` are plain keys, present only when
+ * the object has them), and `undefined` fields are absent (`has(x.f)` is false).
  * Out of CEL: `int`/`uint` become numbers (bigints when beyond 2^53), lists arrays, maps plain objects,
  * timestamps `Date`s.
  *
@@ -63,11 +64,13 @@ export const toCel = (value: unknown, seen: WeakMap<object, CelInput> = new Weak
     return out
   }
   if (!isPlainRecord(object) && (isCelType(object) || isReflectMessage(object))) return object as CelInput
-  const out: Record<string, CelInput> = {}
+  // A CEL map, not an object: a field named `__proto__` or `constructor` is a key like any other (an
+  // assignment to `out["__proto__"]` would set a prototype, and inherited names must not look present).
+  const out = new Map<string, CelInput>()
   seen.set(object, out)
   for (const [key, item] of Object.entries(object)) {
     if (item === undefined || typeof item === "function" || typeof item === "symbol") continue
-    out[key] = toCel(item, seen)
+    out.set(key, toCel(item, seen))
   }
   return out
 }
