@@ -1,10 +1,11 @@
 /**
- * Property tests of the overlap policies against a reference model: for any interval, work duration and
- * policy, the fires that start (and when) are exactly what the policy says, over 12 simulated hours.
+ * Property tests against reference models: for any interval, work duration and overlap policy, the fires
+ * that start (and when) are exactly what the policy says, over 12 simulated hours; for any downtime and
+ * catch-up count, a restart runs exactly the fires the missed-run policy says.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { Schedules } from "@troupe/core"
 
@@ -80,6 +81,70 @@ describe("Schedules properties", () => {
         }
       ),
       { numRuns: 60 }
+    )
+  }, 60_000)
+
+  it("a restart after any downtime runs exactly the fires the missed-run policy says", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 5, max: 120 }),
+        fc.integer({ min: 0, max: 5 * 3600 }),
+        fc.integer({ min: 0, max: 10 * 3600 }),
+        fc.integer({ min: 0, max: 3 }),
+        async (intervalMin, upSeconds, downSeconds, catchUp) => {
+          const interval = intervalMin * MIN
+          const t1 = upSeconds * 1000
+          const restart = t1 + downSeconds * 1000
+          // Reference model.
+          const firstRun: Array<number> = []
+          for (let f = interval; f <= t1; f += interval) firstRun.push(f)
+          const due: Array<number> = []
+          for (let f = (firstRun.length + 1) * interval; f <= restart; f += interval) due.push(f)
+          const latest = due.at(-1)
+          const onTime = latest !== undefined && restart - latest <= 60_000
+          const late = onTime ? due.slice(0, -1) : due
+          const caught = late.slice(late.length - Math.min(catchUp, late.length))
+          const expected = [...caught.map((at) => ({ at, catchUp: true })), ...(onTime ? [{ at: latest!, catchUp: false }] : [])]
+          const missed = late.length - caught.length
+
+          const store = Schedules.makeMemoryStore()
+          const log: Array<{ at: number; catchUp: boolean }> = []
+          const definition = {
+            id: "m",
+            when: Schedules.every(interval),
+            missed: { catchUp } as const,
+            target: Schedules.effect<void>("m", (_, fire) => Effect.sync(() => void log.push({ at: fire.at.getTime(), catchUp: fire.catchUp })))
+          }
+          const process = <A>(body: (s: Schedules.SchedulesApi) => Effect.Effect<A, unknown>) =>
+            Effect.gen(function*() {
+              const scope = yield* Scope.make()
+              const ctx = yield* Layer.build(Schedules.layer().pipe(Layer.provide(Layer.succeed(Schedules.Store, store)))).pipe(
+                Scope.provide(scope)
+              )
+              const out = yield* body(Context.get(ctx, Schedules.Schedules))
+              yield* Scope.close(scope, Exit.void)
+              return out
+            })
+          const history = await Effect.runPromise(
+            Effect.gen(function*() {
+              yield* process((s) => Effect.andThen(s.add(definition), TestClock.adjust(t1)))
+              yield* TestClock.adjust(restart - t1)
+              return yield* process((s) =>
+                Effect.gen(function*() {
+                  yield* s.add(definition)
+                  yield* TestClock.adjust("1 second")
+                  return yield* s.history("m")
+                })
+              )
+            }).pipe(Effect.provide(TestClock.layer()), Effect.scoped)
+          )
+          expect(log.slice(0, firstRun.length)).toEqual(firstRun.map((at) => ({ at, catchUp: false })))
+          expect(log.slice(firstRun.length)).toEqual(expected)
+          const missedRecords = history.filter((r) => r.status === "missed")
+          expect(missedRecords.map((r) => r.count)).toEqual(missed > 0 ? [missed] : [])
+        }
+      ),
+      { numRuns: 100 }
     )
   }, 60_000)
 })
