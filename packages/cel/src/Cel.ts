@@ -217,17 +217,18 @@ const compileProgram = (source: string, knownTasks: ReadonlyArray<string>): Prog
     run: (scope) => {
       // A Map, read with an own-property check: a task id such as `constructor` or `__proto__` is found
       // only when that task has a result (never an inherited member of the scope object).
-      const results = new Map<string, CelInput>()
-      for (const id of references) {
-        const result = Object.hasOwn(scope.results, id) ? scope.results[id] : undefined
-        if (result !== undefined) {
-          results.set(id, new Map<string, CelInput>([
-            ["status", result.status],
-            ["output", toCel(result.status === "completed" ? result.output : null)]
-          ]))
-        }
-      }
       try {
+        // Converting a value (an output thousands of levels deep included) fails this evaluation only.
+        const results = new Map<string, CelInput>()
+        for (const id of references) {
+          const result = Object.hasOwn(scope.results, id) ? scope.results[id] : undefined
+          if (result !== undefined) {
+            results.set(id, new Map<string, CelInput>([
+              ["status", result.status],
+              ["output", toCel(result.status === "completed" ? result.output : null)]
+            ]))
+          }
+        }
         return evaluate({ input: usesInput ? toCel(scope.input) : null, results })
       } catch (error) {
         return celError(error)

@@ -304,6 +304,11 @@ describe("Cel: very deep expressions are issues, never RangeError (issue 9)", ()
     if (Expression.isIssue(c)) throw new Error(c.message)
     const r = c.evaluate(scope({}, deep))
     expect(Result.isSuccess(r) || Result.isFailure(r)).toBe(true)
+    // A deep output of a task read under results fails the evaluation, not the caller.
+    const cond = Cel.compile("results.build.output.a == 1", ["build"])
+    if (Expression.isIssue(cond)) throw new Error(cond.message)
+    const verdict = cond.evaluate(scope({ build: { status: "completed", output: deep } }))
+    expect(typeof verdict === "boolean" || Expression.isIssue(verdict)).toBe(true)
   })
 })
 

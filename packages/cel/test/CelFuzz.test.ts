@@ -55,6 +55,26 @@ describe("CEL fuzzing (issue 9 standing guard)", () => {
     )
   }, 120_000)
 
+  it("a task's result is seen exactly when the scope has it as an own entry, whatever its id", () => {
+    const id = fc.oneof(fc.constantFrom(...Hostile.inheritedNames), fc.constantFrom("a", "build"), Hostile.oddString())
+    fc.assert(
+      fc.property(id, fc.boolean(), fc.constantFrom("completed" as const, "failed" as const), (taskId, present, status) => {
+        const c = Cel.compile(`results[${JSON.stringify(taskId)}].status == 'completed'`, [taskId])
+        if (Expression.isIssue(c)) {
+          // CEL strings cannot hold lone surrogates; every other id can be written.
+          if (/surrogate/.test(c.message)) return
+          throw new Error(`${JSON.stringify(taskId)}: ${c.message}`)
+        }
+        const results: Record<string, unknown> = {}
+        if (present) Object.defineProperty(results, taskId, { value: { status, output: null }, enumerable: true })
+        const verdict = c.evaluate({ input: null, results } as unknown as Expression.Scope)
+        if (present) expect(verdict).toBe(status === "completed")
+        else expect(verdict).toEqual({ message: `field not found: ${taskId}`, offset: 0 })
+      }),
+      { numRuns: Hostile.runs(200) }
+    )
+  })
+
   it("definitions with CEL conditions decode under Cel.layer to a Plan or a typed error", () => {
     fc.assert(
       fc.property(Hostile.definition(), (definition) => {
