@@ -2,8 +2,8 @@
  * docs/orchestrator.md: the Orchestrator service and the Promise facade.
  * Run: `npx node --conditions=source docs/examples/orchestrator.ts`
  */
-import { Effect } from "effect"
-import { Orchestrator, Report, Troupe, workflow } from "@troupe/core"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { JobStore, Orchestrator, Report, Troupe, workflow } from "@troupe/core"
 
 const nightly = workflow("nightly")
   .task("fetch", () => Effect.succeed([1, 2, 3]))
@@ -35,9 +35,33 @@ export const withPromises = async () => {
   }
 }
 
+// Persistence: jobs submitted by a registered agent's name survive a restart (here an in-memory JobStore
+// shared by two orchestrators, one after the other; @troupe/durable stores the same records in SQLite).
+export const restart = Effect.gen(function*() {
+  const store = yield* Layer.build(JobStore.layerMemory)
+  const agents = { double: (n: number) => Effect.sleep("10 millis").pipe(Effect.as(n * 2)) }
+  const boot = Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const services = yield* Layer.buildWithScope(
+      Orchestrator.layer({ workers: 1, agents }).pipe(Layer.provide(Layer.succeedContext(store))),
+      scope
+    )
+    return { orchestrator: Context.get(services, Orchestrator.Orchestrator), stop: Scope.close(scope, Exit.void) }
+  })
+  const first = yield* boot
+  const a = yield* first.orchestrator.submit("double", 1)
+  const b = yield* first.orchestrator.submit("double", 2) // queued behind a: one worker
+  yield* first.stop // the process stops: a was running, b queued
+  const second = yield* boot // the next process: both resume by themselves
+  const results = [(yield* second.orchestrator.awaitJob(a)).result, (yield* second.orchestrator.awaitJob(b)).result]
+  yield* second.stop
+  return results
+}).pipe(Effect.scoped)
+
 if (import.meta.main) {
   const out = await Effect.runPromise(withEffect)
   console.log(out.sum, out.doubled)
   console.log(out.report)
   console.log(await withPromises())
+  console.log(await Effect.runPromise(restart))
 }

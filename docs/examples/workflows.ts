@@ -2,7 +2,7 @@
  * docs/workflows.md: building workflows. Run: `npx node --conditions=source docs/examples/workflows.ts`
  */
 import { Effect, Schema } from "effect"
-import { Engine, Task, workflow } from "@troupe/core"
+import { Engine, Task, Workflow, workflow } from "@troupe/core"
 
 // A workflow with an input schema: handlers receive `{ input, ...outputs of their dependencies }`.
 export const release = workflow("release", { input: Schema.Struct({ version: Schema.String }) })
@@ -30,6 +30,19 @@ export const parent = workflow("parent")
   .task("seed", () => Effect.succeed(7))
   .task("sub", child, { dependsOn: ["seed"], input: ({ seed }) => ({ n: seed }) })
   .task("report", { dependsOn: ["sub"] }, ({ sub }) => Effect.succeed(`square is ${sub.square}`))
+
+// A workflow whose tasks are only known at run time: ids and dependencies from data.
+const steps = [
+  { id: "fetch", after: [] },
+  { id: "parse", after: ["fetch"] },
+  { id: "report", after: ["parse"] }
+]
+let dynamic: Workflow.Dynamic<"steps", string> = Workflow.dynamic<"steps", string>("steps")
+for (const step of steps) {
+  dynamic = dynamic.task(step.id, { dependsOn: step.after }, (ctx) =>
+    Effect.succeed([ctx.input, ...step.after.map((id) => ctx[id])].join(" → ") + ` → ${step.id}`))
+}
+export const fromSteps = dynamic
 
 if (import.meta.main) {
   const result = await Effect.runPromise(Engine.run(withNotify, { version: "1.2.0" }))

@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import { Engine } from "@troupe/core"
 import * as caching from "../../docs/examples/caching.ts"
 import * as controlFlow from "../../docs/examples/control-flow.ts"
+import * as events from "../../docs/examples/events.ts"
 import * as orchestrator from "../../docs/examples/orchestrator.ts"
 import * as plans from "../../docs/examples/plans.ts"
 import * as resilience from "../../docs/examples/resilience.ts"
@@ -21,6 +22,9 @@ describe("docs examples", () => {
       expect((yield* Engine.run(workflows.parent)).outputs.report).toBe("square is 49")
       expect((yield* Engine.run(workflows.left)).outputs.left).toBe(2)
       expect((yield* Engine.run(workflows.right)).outputs).toEqual({ a: 1, right: 10 })
+      expect((yield* Engine.run(workflows.fromSteps, "url")).outputs["report"]).toBe(
+        "url → url → url → fetch → parse → report"
+      )
     }))
 
   it.live("plans.ts", () =>
@@ -69,6 +73,16 @@ describe("docs examples", () => {
       expect(out.ascii).toContain("← backend, frontend")
     }))
 
+  it.live("events.ts", () =>
+    Effect.gen(function*() {
+      const out = yield* events.program
+      expect(out.log).toContain("uploaded sales.csv (1024 bytes)")
+      expect(out.log).toContain("TaskCompleted index") // the triggered run of ingest
+      expect(out.log).toContain("TaskCompleted job") // a job is a task too
+      expect(out).toMatchObject({ triggered: 1, uploads: 2, slowDropped: 1 })
+      expect(out.invalid).toContain("file.uploaded")
+    }))
+
   it.live("orchestrator.ts", () =>
     Effect.gen(function*() {
       const out = yield* orchestrator.withEffect
@@ -76,5 +90,6 @@ describe("docs examples", () => {
       expect(out.doubled).toBe(42)
       expect(out.report).toContain("WORKFLOW PERFORMANCE REPORT")
       expect(yield* Effect.promise(orchestrator.withPromises)).toBe(6)
+      expect(yield* orchestrator.restart).toEqual([2, 4]) // both jobs resumed after the "restart"
     }))
 })
