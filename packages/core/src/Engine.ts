@@ -62,15 +62,25 @@ export type FailureMode = "fail-fast" | "continue"
  * @since 0.1.0
  */
 export interface RunOptions {
-  /** Default: the plan's strategy, else `dag`. */
+  /**
+   * Default: the plan's strategy, else `dag`. `parallel` means "no limit" only when no `maxParallel` was
+   * declared (by the run or the workflow): a declared limit holds for every strategy.
+   */
   readonly strategy?: Strategy | undefined
-  /** Most tasks running at once. Default: the plan's `maxParallel`, else unbounded. */
+  /**
+   * Most tasks running at once: a whole number ≥ 1, or `"unbounded"`. Default: the plan's `maxParallel`,
+   * else unbounded. Sub-workflows share it (it counts their handlers). Anything else (`NaN`, `0`, `1.5`) is an
+   * `InvalidDefinition` naming `RunOptions.maxParallel`, like every numeric option.
+   */
   readonly maxParallel?: number | "unbounded" | undefined
   /** Default: `continue` when the plan says `continue_on_failure`, else `fail-fast`. */
   readonly failureMode?: FailureMode | undefined
-  /** Called after every event with the progress it produced. */
+  /**
+   * Called after every event with the progress it produced. A callback that throws is reported (a warning
+   * in the Effect log) and detached; the run goes on.
+   */
   readonly onProgress?: ((progress: RunState.Progress, event: RunEvent) => void) | undefined
-  /** Called with every event. */
+  /** Called with every event (isolated like `onProgress`). */
   readonly onEvent?: ((event: RunEvent) => void) | undefined
   /** Default: a random id. */
   readonly runId?: string | undefined
@@ -116,7 +126,10 @@ export interface RunResult<Outputs> {
  */
 export interface RunHandle<Outputs, E> {
   readonly runId: string
-  /** Every event of the run from its start (late subscribers get the past too); ends with the run. */
+  /**
+   * Every event of the run from its start (late subscribers get the replayed past); ends with the run's
+   * one terminal event, however the run ends (completed, failed, cancelled, or interrupted).
+   */
   readonly events: Stream.Stream<RunEvent>
   readonly state: Effect.Effect<RunState.RunState>
   readonly progress: Effect.Effect<RunState.Progress>
