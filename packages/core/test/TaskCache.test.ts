@@ -1,5 +1,5 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Cause, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { TaskCache } from "../src/TaskCache.ts"
 import * as TC from "../src/TaskCache.ts"
@@ -485,5 +485,34 @@ describe("the engine with deep dependency outputs (issue 9)", () => {
       expect(first.outputs.b).toBe(1)
       expect(second.outputs.b).toBe(1)
       expect(runs).toBe(1)
+    }).pipe(Effect.provide(TC.layerMemory())))
+})
+
+describe("the engine with hostile values in cache keys (issue 9)", () => {
+  it.effect("a dependency output with a throwing getter fails only its cached dependant, naming the path", () =>
+    Effect.gen(function*() {
+      const hostile = { items: [1, { get secret(): unknown { throw new Error("no access") } }] }
+      const wf = workflow("hostile")
+        .task("a", { cache: false }, () => Effect.succeed(hostile))
+        .task("b", { dependsOn: ["a"] }, () => Effect.succeed("never"))
+      const exit = yield* Effect.exit(Engine.run(wf))
+      assert(exit._tag === "Failure")
+      const failed = Cause.findErrorOption(exit.cause)
+      assert(failed._tag === "Some")
+      const error = failed.value as { readonly failures: ReadonlyArray<{ readonly taskId: string; readonly cause: Cause.Cause<unknown> }>; readonly completed: ReadonlyArray<string> }
+      expect(error.failures.map((f) => f.taskId)).toEqual(["b"])
+      expect(Cause.pretty(error.failures[0]!.cause)).toContain("$.dependencyOutputs.a.output.items[1]")
+      expect([...error.completed]).toEqual(["a"])
+    }).pipe(Effect.provide(TC.layerMemory())))
+
+  it.effect("a task cache policy with a NaN TTL caches nothing (never an entry with a NaN expiry)", () =>
+    Effect.gen(function*() {
+      let runs = 0
+      const wf = workflow("ttl-nan").task("t", { cache: { ttl: Number.NaN } }, () => Effect.sync(() => ++runs))
+      yield* Engine.run(wf).pipe(Effect.exit)
+      yield* Engine.run(wf).pipe(Effect.exit)
+      const stats = yield* TaskCache.use((cache) => cache.stats)
+      expect(stats.size).toBe(0)
+      expect(stats.hits).toBe(0)
     }).pipe(Effect.provide(TC.layerMemory())))
 })
