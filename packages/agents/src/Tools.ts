@@ -36,7 +36,8 @@
  * @since 0.1.0
  */
 import * as Engine from "@troupe/core/Engine"
-import type * as Workflow from "@troupe/core/Workflow"
+import type * as Task from "@troupe/core/Task"
+import * as Workflow from "@troupe/core/Workflow"
 import { Cause, Clock, Effect, Exit, Option, Predicate, Schema, Stream } from "effect"
 import { AiError, Tool, Toolkit } from "effect/ai"
 
@@ -315,6 +316,37 @@ export const fromWorkflow = <
       Effect.map((result) => options.select !== undefined ? options.select(result as never) : result.outputs),
       Effect.mapError((error) => options.fatal === true ? fatal(error.message, error) : error)
     )) as never
+}
+
+/**
+ * A task as a tool: the model fills in the task's input (described by `parameters`), a call runs the
+ * task alone (in a one-task workflow, with its retry, timeout and other attributes) and answers with its
+ * output. The task reads the arguments as `input`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromTask = <A, E, R, const Name extends string, P extends Schema.Codec<any, unknown>>(
+  task: Task.Task<A, E, R, { readonly input: P["Type"] }>,
+  options: {
+    readonly name: Name
+    readonly description?: string | undefined
+    readonly parameters: P
+    readonly fatal?: boolean | undefined
+  }
+): Effect.Effect<
+  Toolkit.WithHandler<{ readonly [K in Name]: Tool.Tool<Name, { readonly parameters: P; readonly success: typeof Schema.Unknown; readonly failure: typeof Schema.Never; readonly failureMode: "error" }>}>,
+  never,
+  R
+> => {
+  const workflow = Workflow.dynamic<string, P["Type"]>(options.name).task(options.name, task as never)
+  return fromWorkflow(workflow as unknown as Workflow.Workflow<string, P["Type"], Record<string, unknown>, E, R>, {
+    name: options.name,
+    description: options.description ?? task.attributes.description ?? `Runs the task "${options.name}"`,
+    parameters: options.parameters as never,
+    select: (result) => (result.outputs as Record<string, unknown>)[options.name],
+    ...(options.fatal === undefined ? {} : { fatal: options.fatal })
+  }) as never
 }
 
 const workflowName = (workflow: Workflow.Any): string =>

@@ -9,6 +9,7 @@ import * as Engine from "@troupe/core/Engine"
 import type * as RunEvent from "@troupe/core/RunEvent"
 import * as RunMetrics from "@troupe/core/RunMetrics"
 import * as Plan from "@troupe/core/Plan"
+import * as Task from "@troupe/core/Task"
 import * as Workflow from "@troupe/core/Workflow"
 import { Effect, Exit, Layer, Redacted, Schema } from "effect"
 import { Tool } from "effect/ai"
@@ -229,5 +230,20 @@ describe("Tools and the tool-calling loop", () => {
       expect(bad.error._tag).toBe("InvalidToolArguments")
       const exit = yield* Effect.exit(agent.run(request()))
       expect(Exit.isFailure(exit)).toBe(true) // no scripted reply left: a typed model failure, not a crash
+    }))
+
+  it.effect("a task is a tool: it runs alone with the arguments as its input", () =>
+    Effect.gen(function*() {
+      const Input = Schema.Struct({ text: Schema.String })
+      const shout = Task.make(
+        { description: "Upper-cases a text" },
+        ({ input }: { readonly input: typeof Input.Type }) => Effect.succeed(input.text.toUpperCase())
+      )
+      const kit = yield* Tools.resolve(Tools.fromTask(shout, { name: "shout", parameters: Input }))
+      expect(Tool.getDescription(kit.tools.shout as Tool.Any)).toBe("Upper-cases a text")
+      const outcome = yield* Tools.run(kit, { id: "1", name: "shout", params: { text: "hi" } })
+      expect(outcome.result).toBe("HI")
+      const bad = yield* Tools.run(kit, { id: "2", name: "shout", params: { text: 1 } })
+      expect((bad.result as any).error._tag).toBe("InvalidToolArguments")
     }))
 })
