@@ -26,6 +26,7 @@ import { Clock, Context, Duration, Effect, Layer, Option, Result, Schema } from 
 import type * as Scope from "effect/Scope"
 import { canonicalJson, HashError, hashValue } from "./internal/cacheKey.ts"
 import { checkCount, checkDuration, orThrow } from "./internal/checkOptions.ts"
+import { InvalidDefinition } from "./WorkflowError.ts"
 
 // -----------------------------------------------------------------------------
 // Models
@@ -311,6 +312,34 @@ export interface MakeOptions {
   readonly strategy: Strategy
   /** Default TTL of entries; without it entries live until evicted or invalidated. */
   readonly ttl?: Duration.Input | undefined
+}
+
+/**
+ * Checks the numbers of cache options, as the layers and a task's cache policy take them: `ttl` a
+ * duration ≥ 0 (`"Infinity"` allowed), `maxEntries` a whole number ≥ 0 (or `Infinity`). Returns the first
+ * problem as an `InvalidDefinition` whose path is `path` (default `"cache"`) and the option, or
+ * `undefined`. The layers throw it when built; the engine can report a task's policy with the task.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { TaskCache } from "@troupe/core"
+ *
+ * TaskCache.validateOptions({ ttl: -1 }, { path: "tasks[2].cache", taskId: "fetch" })?.path
+ * // "tasks[2].cache.ttl"
+ * ```
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const validateOptions = (
+  options: { readonly ttl?: Duration.Input | undefined; readonly maxEntries?: number | undefined },
+  at?: { readonly path?: string | undefined; readonly taskId?: string | undefined }
+): InvalidDefinition | undefined => {
+  const path = at?.path ?? "cache"
+  const ttl = checkDuration(`${path}.ttl`, options.ttl, { infinite: true, taskId: at?.taskId })
+  if (ttl instanceof InvalidDefinition) return ttl
+  return checkCount(`${path}.maxEntries`, options.maxEntries, 0, { unbounded: true, taskId: at?.taskId })
 }
 
 /** Checks a TTL option (a duration ≥ 0, `"Infinity"` allowed); throws `InvalidDefinition` naming it. */

@@ -462,6 +462,17 @@ describe("numeric options of caches (issue 9)", () => {
     TC.layerMemory({ maxEntries: Infinity, ttl: "Infinity" })
   })
 
+  it("validateOptions names the option and the task, for the engine to report a task's cache policy", () => {
+    expect(TC.validateOptions({ ttl: -1 }, { path: "tasks[2].cache", taskId: "fetch" })).toMatchObject({
+      _tag: "InvalidDefinition",
+      path: "tasks[2].cache.ttl",
+      taskId: "fetch"
+    })
+    expect(TC.validateOptions({ maxEntries: Number.NaN })?.path).toBe("cache.maxEntries")
+    expect(TC.validateOptions({ ttl: "Infinity", maxEntries: Infinity })).toBeUndefined()
+    expect(TC.validateOptions({})).toBeUndefined()
+  })
+
   it.effect("a set with an invalid TTL stores nothing (never an entry that expires at NaN)", () =>
     withCache(TC.layerMemory(), (cache) =>
       Effect.gen(function*() {
