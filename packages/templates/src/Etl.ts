@@ -39,7 +39,7 @@ import { dirname, resolve } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import type { PlanNode } from "@troupe/core/Plan"
 import * as Workflow from "@troupe/core/Workflow"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Result, Schema, SchemaTransformation } from "effect"
 import * as Csv from "./internal/csv.ts"
 import { dynamic } from "./internal/dynamic.ts"
 import * as Template from "./Template.ts"
@@ -423,10 +423,13 @@ const fieldSchema = (type: string): Schema.Codec<unknown, unknown> => {
     ? Schema.Union([Schema.Int, Schema.FiniteFromString.check(Schema.isInt())])
     : base === "boolean"
     ? Schema.Union([Schema.Boolean, Schema.Literals(["true", "false"]).pipe(
-      Schema.decodeTo(Schema.Boolean, {
-        decode: (s: "true" | "false") => s === "true",
-        encode: (b: boolean) => (b ? "true" : "false")
-      } as never)
+      Schema.decodeTo(
+        Schema.Boolean,
+        SchemaTransformation.transform({
+          decode: (s: "true" | "false") => s === "true",
+          encode: (b: boolean): "true" | "false" => (b ? "true" : "false")
+        })
+      )
     )])
     : base === "date"
     ? Schema.String.check(Schema.makeFilter((s: string) => !Number.isNaN(Date.parse(s)) || "is not a date"))

@@ -3,7 +3,7 @@
  * an HTTP endpoint on 127.0.0.1 and SQLite (node:sqlite), with row counts checked against an independent
  * computation.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -216,6 +216,25 @@ describe("Etl.etl", () => {
       const [failure] = failures(error)
       assert(failure!.error instanceof Etl.InvalidRows)
       expect(failure!.error.invalid).toBe(penguins.filter((p) => p["Body Mass (g)"] === null).length)
+    }))
+
+  it.live("field types: integer, boolean and date decode from CSV text; optional fields may be empty", () =>
+    Effect.gen(function*() {
+      const file = join(tmp, "types.csv")
+      writeFileSync(file, "n,ok,when,name\n1,true,2020-01-01,x\n2,false,2020-01-02,\n2.5,true,2020-01-03,y\nx,maybe,never,z\n")
+      const result = yield* Engine.run(Etl.etl({
+        sources: [{ type: "csv", path: file, schema: { n: "integer", ok: "boolean", when: "date", name: "string?" } }],
+        transformationSteps: [],
+        destination: { type: "json", path: join(tmp, "types.json") },
+        validateData: true
+      }))
+      const validated = result.outputs["validate-extracted-data"]
+      expect(validated.rows).toEqual([
+        { n: 1, ok: true, when: "2020-01-01", name: "x" },
+        { n: 2, ok: false, when: "2020-01-02", name: null }
+      ])
+      expect(validated.invalid).toBe(2)
+      expect(validated.problems.map((p) => p.row)).toEqual([2, 3])
     }))
 
   it.effect("parameters from data: errors name the parameter's path", () =>
