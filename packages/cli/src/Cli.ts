@@ -22,6 +22,7 @@ import { parse as parseYaml } from "yaml"
 import * as ExitCode from "./ExitCode.ts"
 import { CliExit, diagnoseFile, formatLocated, load, runnable } from "./Load.ts"
 import * as Progress from "./Progress.ts"
+import * as Runs from "./Runs.ts"
 import * as Source from "./Source.ts"
 
 const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version
@@ -196,8 +197,16 @@ const runCommand = Command.make(
       Flag.optional
     ),
     durable: Flag.Boolean("durable").pipe(
-      Flag.withDescription("Record the run in the durable store so it can be listed and resumed (troupe runs ...)"),
+      Flag.withDescription("Run durably: journaled in the SQLite store, resumable after Ctrl-C or a crash (troupe runs ...)"),
       Flag.withDefault(false)
+    ),
+    db: Flag.String("db").pipe(
+      Flag.withDescription("The durable store's SQLite file (default: $TROUPE_DB, else .troupe/troupe.db)"),
+      Flag.optional
+    ),
+    runId: Flag.String("run-id").pipe(
+      Flag.withDescription("The run's id (default: a new one); with --durable, an unfinished run with this id resumes"),
+      Flag.optional
     ),
     json: Flag.Boolean("json").pipe(
       Flag.withDescription("Print every RunEvent as one JSON line on stdout (NDJSON) instead of the live view"),
@@ -209,12 +218,6 @@ const runCommand = Command.make(
       const maxParallel = Option.getOrUndefined(flags.maxParallel)
       if (maxParallel !== undefined && maxParallel < 1) {
         return yield* new CliExit({ code: ExitCode.InvalidInput, text: `--max-parallel must be a positive integer, got ${maxParallel}` })
-      }
-      if (flags.durable) {
-        return yield* new CliExit({
-          code: ExitCode.InvalidInput,
-          text: "--durable: no durable run store is available in this build of @troupe/cli"
-        })
       }
       const target = yield* load(flags.file, { exportName: exportOf(flags.exportName) })
       const s = errStyle()
@@ -229,7 +232,15 @@ const runCommand = Command.make(
           (e) => new CliExit({ code: ExitCode.InvalidInput, text: `invalid --input for workflow "${target.plan.name}":\n${e}` })
         )
         : raw
-      return yield* execute(workflow, target.plan, input, layers, { maxParallel, json: flags.json })
+      const runId = Option.getOrUndefined(flags.runId)
+      return yield* execute(workflow, target.plan, input, layers, {
+        maxParallel,
+        json: flags.json,
+        runId,
+        durable: flags.durable
+          ? { db: Runs.databaseOf(flags.db, io.env), resume: false, file: flags.file, exportName: exportOf(flags.exportName), handlers: Option.getOrUndefined(flags.handlers) }
+          : undefined
+      })
     })
 ).pipe(
   Command.withDescription("Run a workflow module or a definition file, with live progress"),
@@ -237,7 +248,8 @@ const runCommand = Command.make(
     { command: "troupe run workflow.ts", description: "Run the module's default-exported workflow" },
     { command: "troupe run pipelines.ts --export nightly --input '{\"day\":\"2026-01-01\"}'", description: "Run a named export with a JSON input" },
     { command: "troupe run ci.yaml --handlers ./handlers.ts --max-parallel 4", description: "Run a definition whose task types map to handlers in a module" },
-    { command: "troupe run ci.yaml --input @input.json --json | jq .", description: "Stream the run's events as NDJSON" }
+    { command: "troupe run ci.yaml --input @input.json --json | jq .", description: "Stream the run's events as NDJSON" },
+    { command: "troupe run workflow.ts --durable", description: "Run durably; after Ctrl-C or a crash: troupe runs resume <run-id> workflow.ts" }
   ])
 )
 
@@ -247,7 +259,18 @@ const execute = (
   plan: PlanModel,
   input: unknown,
   layers: ReadonlyArray<Layer.Layer<unknown, unknown, never>>,
-  options: { readonly maxParallel: number | undefined; readonly json: boolean }
+  options: {
+    readonly maxParallel: number | undefined
+    readonly json: boolean
+    readonly runId?: string | undefined
+    readonly durable?: {
+      readonly db: string | undefined
+      readonly resume: boolean
+      readonly file: string
+      readonly exportName: string | undefined
+      readonly handlers: string | undefined
+    } | undefined
+  }
 ): Effect.Effect<void, CliExit> =>
   Effect.gen(function*() {
     const s = errStyle()
@@ -270,10 +293,56 @@ const execute = (
       (acc, layer) => Layer.merge(acc, layer),
       Layer.empty as unknown as Layer.Layer<unknown, unknown, never>
     )
+    if (options.durable !== undefined) {
+      const durable = options.durable
+      const runId = options.runId ?? newRunId()
+      const resumeHint = `troupe runs resume ${runId} ${durable.file}${durable.exportName === undefined ? "" : ` --export ${durable.exportName}`}${
+        durable.handlers === undefined ? "" : ` --handlers ${durable.handlers}`
+      }${durable.db === undefined ? "" : ` --db ${durable.db}`}`
+      const outcome = yield* Runs.runDurable({
+        db: durable.db,
+        workflow,
+        input,
+        runId,
+        resume: durable.resume,
+        maxParallel: options.maxParallel,
+        onEvent,
+        services,
+        onSignal: (stop) =>
+          io.onSignal(() => {
+            view?.cancelling("Stopping this process: the durable run stays in the store, resumable…")
+            stop()
+          })
+      }).pipe(Effect.tapError(() => Effect.sync(() => view?.end())))
+      view?.end()
+      switch (outcome._tag) {
+        case "Completed":
+          if (!options.json) {
+            if (outcome.skipped.length > 0) io.stderr(`${s.dim(`resumed: ${outcome.skipped.length} tasks came from the journal`)}
+`)
+            io.stdout(`${safeJson(outcome.outputs, 2)}
+`)
+          }
+          return
+        case "Stopped":
+          io.stderr(`${s.magenta(`Stopped. Run ${runId} is resumable:`)} ${resumeHint}
+`)
+          return yield* new CliExit({ code: ExitCode.Cancelled, text: "" })
+        case "Cancelled":
+          io.stderr(`${s.magenta(`Run ${runId} was cancelled.`)}
+`)
+          return yield* new CliExit({ code: ExitCode.Cancelled, text: "" })
+        case "Failed":
+          if (!options.json) io.stderr(`${s.red(`run ${runId} failed:`)} ${outcome.message}
+`)
+          return yield* new CliExit({ code: ExitCode.RunFailed, text: "" })
+      }
+    }
     const start = yield* engineStart
     const program = Effect.gen(function*() {
       const handle = yield* start(workflow, input, {
         ...(options.maxParallel === undefined ? {} : { maxParallel: options.maxParallel }),
+        ...(options.runId === undefined ? {} : { runId: options.runId }),
         onEvent
       })
       let interrupts = 0
@@ -338,6 +407,9 @@ const execute = (
     }
     return yield* new CliExit({ code: ExitCode.RunFailed, text: "" })
   })
+
+const newRunId = (): string =>
+  `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, "0")}`
 
 const isDefinitionError = (u: unknown): boolean =>
   typeof u === "object" && u !== null &&
@@ -471,6 +543,25 @@ const graphCommand = Command.make(
 // Root
 // -----------------------------------------------------------------------------
 
+const runsCommand = () =>
+  Runs.commands({
+    stdout: (t) => io.stdout(t),
+    stderr: (t) => io.stderr(t),
+    env: io.env,
+    color: () => color(io.stdoutIsTTY),
+    resume: (args) =>
+      Effect.gen(function*() {
+        const target = yield* load(args.file, { exportName: args.exportName })
+        const { workflow, layers } = yield* runnable(target, args.handlers)
+        yield* execute(workflow, target.plan, undefined, layers, {
+          maxParallel: undefined,
+          json: args.json,
+          runId: args.runId,
+          durable: { db: args.db, resume: true, file: args.file, exportName: args.exportName, handlers: args.handlers }
+        })
+      })
+  })
+
 /**
  * Extra subcommands, added by the modules over stored runs, schedules and templates.
  *
@@ -490,7 +581,7 @@ export const command = () =>
       "Run, check and draw Troupe workflows: TypeScript modules or YAML/JSON definitions. " +
         "Exit codes: 0 ok, 1 run failed, 2 invalid input or usage, 3 definition error, 4 not found, 130 cancelled."
     ),
-    Command.withSubcommands([runCommand, validateCommand, graphCommand, ...extraCommands] as never),
+    Command.withSubcommands([runCommand, validateCommand, graphCommand, runsCommand(), ...extraCommands] as never),
     Command.withExamples([
       { command: "troupe run workflow.ts", description: "Run a workflow module with live progress" },
       { command: "troupe validate ci.yaml", description: "Check a definition file" },

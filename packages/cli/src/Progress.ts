@@ -101,8 +101,8 @@ export interface View {
   readonly onEvent: (event: RunEvent) => void
   /** Redraws now (a TTY view redraws on a timer too). */
   readonly render: () => void
-  /** Shows that the run is being cancelled. */
-  readonly cancelling: () => void
+  /** Shows that the run is being cancelled (or, with a message, stopped some other way). */
+  readonly cancelling: (message?: string) => void
   /** Shows a line a task printed (a command task's output). */
   readonly output: (taskId: string, stream: "stdout" | "stderr", line: string) => void
   /** Draws the final state and gives the terminal back. */
@@ -398,9 +398,9 @@ export const make = (options: Options): View => {
     }
   }
 
-  const cancelling = () => {
+  const cancelling = (message?: string) => {
     isCancelling = true
-    print(s.magenta("Cancelling the run: tasks are being interrupted (press Ctrl-C again to exit at once)…"))
+    print(s.magenta(message ?? "Cancelling the run: tasks are being interrupted (press Ctrl-C again to exit at once)…"))
     redraw()
   }
 
