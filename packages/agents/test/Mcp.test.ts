@@ -4,6 +4,11 @@
  * `McpServe` are called through the MCP client.
  */
 import { NodeServices } from "@effect/platform-node"
+import { McpServer as SdkServer } from "@modelcontextprotocol/sdk/server/mcp.js"
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import * as z from "zod"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { FetchHttpClient } from "effect/http"
@@ -81,6 +86,85 @@ describe("Mcp: an agent uses the tools of an MCP server", () => {
       ),
       Effect.scoped
     ), 30_000)
+})
+
+/**
+ * An MCP server over Streamable HTTP on 127.0.0.1, built with the official TypeScript SDK (stateless: a
+ * server and transport per request).
+ */
+const sdkHttpServer = Effect.acquireRelease(
+  Effect.callback<{ readonly url: string; readonly close: () => void }>((resume) => {
+    const http = createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (chunk: Buffer) => chunks.push(chunk))
+      req.on("end", () => {
+        const body = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : undefined
+        const server = new SdkServer({ name: "sdk-calculator", version: "1.0.0" })
+        server.registerTool(
+          "add",
+          { description: "Adds two numbers", inputSchema: { a: z.number(), b: z.number() } },
+          async ({ a, b }) => ({ content: [{ type: "text", text: String(a + b) }] })
+        )
+        server.registerTool(
+          "fail",
+          { description: "Always fails", inputSchema: {} },
+          async () => ({ isError: true, content: [{ type: "text", text: "it failed on purpose" }] })
+        )
+        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined })
+        res.on("close", () => {
+          void transport.close()
+          void server.close()
+        })
+        server.connect(transport).then(() => transport.handleRequest(req, res, body))
+      })
+    })
+    http.listen(0, "127.0.0.1", () => {
+      const { port } = http.address() as AddressInfo
+      resume(Effect.succeed({
+        url: `http://127.0.0.1:${port}/mcp`,
+        close: () => {
+          http.closeAllConnections()
+          http.close()
+        }
+      }))
+    })
+  }),
+  (server) => Effect.sync(server.close)
+)
+
+describe("Mcp over Streamable HTTP", () => {
+  it.live("an agent uses the tools of an MCP server built with the official SDK", () =>
+    Effect.gen(function*() {
+      const server = yield* sdkHttpServer
+      const result = yield* Effect.gen(function*() {
+        const kit = yield* Mcp.toolset({ prefix: "calc_" })
+        expect(Object.keys(kit.tools).sort()).toEqual(["calc_add", "calc_fail"])
+        const model = yield* chatServer
+        model.script(
+          {
+            json: completion(null, {
+              toolCalls: [
+                { id: "a", name: "calc_add", arguments: "{\"a\":2,\"b\":40}" },
+                { id: "f", name: "calc_fail", arguments: "{}" }
+              ]
+            })
+          },
+          { json: completion("42") }
+        )
+        const agent = LlmAgent.make({
+          name: "calc",
+          capabilities: ["research"],
+          tools: Mcp.toolset({ prefix: "calc_" }),
+          model: OpenAiCompatible.layer({ model: "m", baseUrl: model.baseUrl }).pipe(Layer.provide(FetchHttpClient.layer))
+        })
+        const response = yield* agent.run(request("2 + 40?"))
+        const [added, failed] = model.requests[1]!.body.messages.slice(-2)
+        return { response, added, failed }
+      }).pipe(Effect.provide(Mcp.http({ url: server.url }).pipe(Layer.provide(FetchHttpClient.layer))))
+      expect(result.response.output).toBe("42")
+      expect(result.added).toEqual({ role: "tool", tool_call_id: "a", content: "42" })
+      expect(JSON.parse(result.failed.content).error.message).toContain("it failed on purpose")
+    }).pipe(Effect.scoped), 30_000)
 })
 
 describe("McpServe: workflows served as MCP tools over stdio", () => {
