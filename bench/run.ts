@@ -2,7 +2,9 @@
  * `npm run bench`: Troupe's scheduler against four peers, in one run.
  *
  * 1. Per-task overhead of no-op tasks on wide, chain and layered DAGs of 1 000, 10 000 and 100 000 tasks
- *    (end to end: each runner builds its own representation of the DAG, then runs it; best of k runs).
+ *    (end to end: each runner builds its own representation of the DAG, then runs it), for the same unit of
+ *    work in every runner: a Promise task (`() => Promise.resolve()`, every runner) and an Effect task
+ *    (`Effect.void`, the runners that take Effects). Medians of k ≥ 3 runs, with their spread (min–max).
  * 2. Memory per task at 100 000 tasks: heap used after GC with the run's result alive, minus before.
  * 3. Makespan on random DAGs whose tasks sleep 2 to 40 ms, at c = 2, 4, 8 and unlimited, divided by the
  *    lower bound max(critical path, work / c).
@@ -34,9 +36,18 @@ const runners: ReadonlyArray<Runner> = [troupe, ...peers]
 // Work
 // -----------------------------------------------------------------------------
 
+/** The no-op Effect task (`Effect.void`): Troupe and the Effect-fiber peer. */
 const noop: Work = {
+  kind: "effect",
   promise: () => undefined,
   effect: () => Effect.void
+}
+
+/** The no-op Promise task (`() => Promise.resolve()`): every runner, in its own way of taking a Promise. */
+const noopPromise: Work = {
+  kind: "promise",
+  promise: () => Promise.resolve(),
+  effect: () => Effect.promise(() => Promise.resolve())
 }
 
 /** Tasks that sleep their duration with one `setTimeout` (the same timer code for every runner). */
@@ -44,6 +55,7 @@ const sleeping = (dag: Dag) => {
   const started = new Float64Array(dag.size)
   const ended = new Float64Array(dag.size)
   const work: Work = {
+    kind: "promise",
     promise: (i) =>
       new Promise<void>((resolve) => {
         started[i] = performance.now()
@@ -155,56 +167,102 @@ const progress = (message: string) => process.stderr.write(`${message}\n`)
 const benchStart = performance.now()
 const startLoad = loadavg().map((x) => x.toFixed(1)).join(" ")
 const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]
-const repetitions = (n: number) => (n <= 1_000 ? 7 : n <= 10_000 ? 3 : 2)
+const repetitions = (n: number) => (quick ? 3 : n <= 1_000 ? 7 : n <= 10_000 ? 5 : 3)
 const shapes: ReadonlyArray<(n: number) => Dag> = [wide, chain, (n) => layered(n)]
+const works: ReadonlyArray<{ readonly name: string; readonly work: Work }> = [
+  { name: "Promise task", work: noopPromise },
+  { name: "Effect task", work: noop }
+]
 
 progress("warming up")
-for (const shape of shapes) for (const runner of runners) await runner.run(shape(1_000), noop, Infinity)
+for (const shape of shapes) {
+  for (const { work } of works) {
+    for (const runner of runners) if (runner.takes.includes(work.kind)) await runner.run(shape(1_000), work, Infinity)
+  }
+}
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
 
 interface NoopRow {
+  readonly work: string
   readonly dag: string
   readonly size: number
-  readonly ms: ReadonlyMap<string, number>
+  /** Every run's time (ms), per runner that takes the work. */
+  readonly ms: ReadonlyMap<string, ReadonlyArray<number>>
 }
 const noopRows: Array<NoopRow> = []
-for (const size of sizes) {
-  for (const shape of shapes) {
-    const dag = shape(size)
-    const best = new Map<string, number>()
-    for (let rep = 0; rep < repetitions(size); rep++) {
-      for (const runner of runners) {
-        const ms = await timeRun(runner, dag, noop, Infinity)
-        best.set(runner.name, Math.min(best.get(runner.name) ?? Infinity, ms))
+for (const { name: workName, work } of works) {
+  const taking = runners.filter((r) => r.takes.includes(work.kind))
+  for (const size of sizes) {
+    for (const shape of shapes) {
+      const dag = shape(size)
+      const times = new Map<string, Array<number>>()
+      for (let rep = 0; rep < repetitions(size); rep++) {
+        // Alternate the runners' order so none always runs right after another's garbage.
+        const order = rep % 2 === 0 ? taking : [...taking].reverse()
+        for (const runner of order) {
+          const ms = await timeRun(runner, dag, work, Infinity)
+          times.set(runner.name, [...(times.get(runner.name) ?? []), ms])
+        }
       }
+      noopRows.push({ work: workName, dag: dag.name, size, ms: times })
+      progress(
+        `no-op ${workName} ${dag.name} ${size}: ${
+          taking.map((r) => `${r.name} ${fmt(median(times.get(r.name)!))} ms`).join(", ")
+        }`
+      )
     }
-    noopRows.push({ dag: dag.name, size, ms: best })
-    progress(`no-op ${dag.name} ${size}: ${runners.map((r) => `${r.name} ${fmt(best.get(r.name)!)} ms`).join(", ")}`)
   }
 }
 progress(`no-op: ${fmt((performance.now() - benchStart) / 1000, 0)} s`)
 
-const perTask = (row: NoopRow, name: string) => (row.ms.get(name)! * 1000) / row.size
-const throughput = (row: NoopRow, name: string) => row.size / (row.ms.get(name)! / 1000)
+const has = (row: NoopRow, name: string) => row.ms.has(name)
+const medianMs = (row: NoopRow, name: string) => median(row.ms.get(name)!)
+const perTask = (row: NoopRow, name: string) => (medianMs(row, name) * 1000) / row.size
+const throughput = (row: NoopRow, name: string) => row.size / (medianMs(row, name) / 1000)
+/** `median (min–max)` of the per-task overhead in µs. */
+const perTaskCell = (row: NoopRow, name: string): string => {
+  if (!has(row, name)) return "–"
+  const xs = row.ms.get(name)!.map((ms) => (ms * 1000) / row.size)
+  return `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`
+}
+/** Troupe's throughput over the peer's, median of each, with the range of per-run ratios. */
+const ratioCell = (row: NoopRow, peer: string): string => {
+  if (!has(row, peer)) return "–"
+  const t = row.ms.get(troupe.name)!
+  const p = row.ms.get(peer)!
+  const ratios = t.map((ms, k) => p[k]! / ms)
+  return `${fmt(medianMs(row, peer) / medianMs(row, troupe.name))}× (${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})`
+}
 
-section(
-  `No-op tasks: per-task overhead (µs per task, end to end: build + run; best of ${sizes.map(repetitions).join("/")} runs)`,
-  table(
-    ["DAG", "tasks", ...runners.map((r) => r.name)],
-    noopRows.map((row) => [row.dag, kilo(row.size), ...runners.map((r) => fmt(perTask(row, r.name)))])
+for (const { name: workName } of works) {
+  const rows = noopRows.filter((r) => r.work === workName)
+  section(
+    `No-op ${workName}s: per-task overhead (µs per task, end to end: build + run; median (min–max) of ${
+      sizes.map(repetitions).join("/")
+    } runs)`,
+    table(
+      ["DAG", "tasks", ...runners.map((r) => r.name)],
+      rows.map((row) => [row.dag, kilo(row.size), ...runners.map((r) => perTaskCell(row, r.name))])
+    )
   )
-)
-section(
-  "No-op tasks: throughput (tasks/s) and Troupe's ratio to each peer (> 1: Troupe faster)",
-  table(
-    ["DAG", "tasks", "Troupe tasks/s", ...peers.map((p) => `vs ${p.name}`)],
-    noopRows.map((row) => [
-      row.dag,
-      kilo(row.size),
-      kilo(throughput(row, troupe.name)),
-      ...peers.map((p) => `${fmt(throughput(row, troupe.name) / throughput(row, p.name))}×`)
-    ])
+  section(
+    `No-op ${workName}s: Troupe's throughput (tasks/s, median) and its ratio to each peer (> 1: Troupe faster; median, then the range over paired runs)`,
+    table(
+      ["DAG", "tasks", "Troupe tasks/s", ...peers.map((p) => `vs ${p.name}`)],
+      rows.map((row) => [
+        row.dag,
+        kilo(row.size),
+        kilo(throughput(row, troupe.name)),
+        ...peers.map((p) => ratioCell(row, p.name))
+      ])
+    )
   )
-)
+}
 
 // -----------------------------------------------------------------------------
 // 2. Memory
@@ -351,20 +409,24 @@ const worstNominal = Math.max(...troupeSpans.map((s) => s.nominal))
 const worstMeasured = Math.max(...troupeSpans.map((s) => s.measured))
 const worstEstimated = Math.max(...limits.map((c) => spans.get(c)!.get(troupeEstimated.name)!.nominal))
 const bigRows = noopRows.filter((row) => row.size >= 10_000)
-const vsPGraph = bigRows.map((row) => throughput(row, troupe.name) / throughput(row, pGraph.name))
-const worstVsPGraph = Math.min(...vsPGraph)
+const ratioTo = (row: NoopRow, peer: string) => medianMs(row, peer) / medianMs(row, troupe.name)
+const target = (label: string, peer: string, factor: number, work: string) => {
+  const rows = bigRows.filter((r) => r.work === work && has(r, peer))
+  if (rows.length === 0) return `- ${label}: not measured`
+  const ratios = rows.map((r) => ratioTo(r, peer))
+  return `- ${label} (${work}s, medians): ${metOrNot(Math.min(...ratios) >= factor)} (worst ${fmt(Math.min(...ratios))}×; ` +
+    `${rows.map((r, k) => `${r.dag} ${kilo(r.size)} ${fmt(ratios[k]!)}×`).join(", ")})`
+}
 const worstMemory = Math.max(...memoryDags.map((d) => memory.get(troupe.name)!.get(d.name)!))
 section(
-  "Targets",
-  `- makespan / max(critical path, work / c) ≤ 1.02 everywhere: ${metOrNot(worstNominal <= 1.02)} ` +
-    `(worst ${fmt(worstNominal, 3)} with nominal durations; ${fmt(worstMeasured, 3)} with measured durations: ` +
-    `${metOrNot(worstMeasured <= 1.02)}; with duration estimates ${fmt(worstEstimated, 3)}: ` +
-    `${metOrNot(worstEstimated <= 1.02)})`,
-  `- no-op throughput at 10k and 100k tasks ≥ p-graph's: ${metOrNot(worstVsPGraph >= 1)} ` +
-    `(worst ${fmt(worstVsPGraph)}× p-graph; ${bigRows.map((r, k) => `${r.dag} ${kilo(r.size)} ${fmt(vsPGraph[k]!)}×`).join(", ")}); ` +
-    `stretch goal 2×: ${metOrNot(worstVsPGraph >= 2)}`,
-  `- memory < 2 KB per task at ${kilo(memorySize)} tasks: ${metOrNot(worstMemory < 2048)} ` +
-    `(worst ${fmt(worstMemory, 0)} B/task)`
+  "Targets (issue 8)",
+  `- makespan / max(critical path, work / c) ≤ 1.02 with duration estimates: ${metOrNot(worstEstimated <= 1.02)} ` +
+    `(worst ${fmt(worstEstimated, 3)}); ≤ 1.03 without: ${metOrNot(worstNominal <= 1.03)} (worst ${fmt(worstNominal, 3)} ` +
+    `with nominal durations, ${fmt(worstMeasured, 3)} with measured durations)`,
+  target("no-op throughput at 10k and 100k ≥ raw Effect fibers", effectFibers.name, 1, "Promise task"),
+  target("no-op throughput at 10k and 100k ≥ raw Effect fibers", effectFibers.name, 1, "Effect task"),
+  target("no-op throughput at 10k and 100k ≥ 2× p-graph", pGraph.name, 2, "Promise task"),
+  `- ≤ 1 KB per task at ${kilo(memorySize)} tasks: ${metOrNot(worstMemory <= 1024)} (worst ${fmt(worstMemory, 0)} B/task)`
 )
 
 const seconds = (performance.now() - benchStart) / 1000

@@ -7,6 +7,7 @@ import type { Runner } from "../runner.ts"
 
 export const levelRunner: Runner = {
   name: "Levels",
+  takes: ["promise"],
   run: async (dag, work, concurrency) => {
     const byLevel = levels(dag)
     for (const level of byLevel) {

@@ -7,6 +7,7 @@ import type { Runner } from "../runner.ts"
 
 export const pGraph: Runner = {
   name: "p-graph",
+  takes: ["promise"],
   run: async (dag, work, concurrency) => {
     const nodes: PGraphNodeMap = new Map()
     const edges: DependencyList = []

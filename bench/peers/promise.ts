@@ -6,6 +6,7 @@ import type { Runner } from "../runner.ts"
 
 export const promiseScheduler: Runner = {
   name: "Promise",
+  takes: ["promise"],
   run: (dag, work, concurrency) =>
     new Promise<unknown>((resolve, reject) => {
       const n = dag.size

@@ -18,7 +18,7 @@ interface LooseBuilder {
   readonly task: (
     id: string,
     options: { readonly dependsOn: ReadonlyArray<string>; readonly estimatedDuration?: number },
-    handler: () => Effect.Effect<void>
+    handler: () => Effect.Effect<void> | Promise<void> | undefined
   ) => LooseBuilder
 }
 
@@ -26,14 +26,16 @@ export const buildWorkflow = (dag: Dag, work: Work, estimates = false): BenchWor
   let wf = Workflow.make("bench") as unknown as LooseBuilder
   for (let i = 0; i < dag.size; i++) {
     const dependsOn = dag.deps[i]!.map(taskId)
-    wf = wf.task(taskId(i), estimates ? { dependsOn, estimatedDuration: dag.durations[i]! } : { dependsOn }, () =>
-      work.effect(i))
+    // The task in its own form: a handler returning the Promise, or the Effect.
+    const handler = work.kind === "promise" ? () => work.promise(i) : () => work.effect(i)
+    wf = wf.task(taskId(i), estimates ? { dependsOn, estimatedDuration: dag.durations[i]! } : { dependsOn }, handler)
   }
   return wf as unknown as BenchWorkflow
 }
 
 export const troupe: Runner = {
   name: "Troupe",
+  takes: ["promise", "effect"],
   run: async (dag, work, concurrency) => {
     const wf = buildWorkflow(dag, work)
     const maxParallel = Number.isFinite(concurrency) ? concurrency : "unbounded"
@@ -49,6 +51,7 @@ export const troupe: Runner = {
  */
 export const troupeEstimated: Runner = {
   name: "Troupe (estimates)",
+  takes: ["promise", "effect"],
   run: async (dag, work, concurrency) => {
     const wf = buildWorkflow(dag, work, true)
     const maxParallel = Number.isFinite(concurrency) ? concurrency : "unbounded"
