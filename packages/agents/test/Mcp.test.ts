@@ -110,7 +110,8 @@ const sdkHttpServer = Effect.acquireRelease(
           { description: "Always fails", inputSchema: {} },
           async () => ({ isError: true, content: [{ type: "text", text: "it failed on purpose" }] })
         )
-        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined })
+        // stateless: no session id generator
+        const transport = new StreamableHTTPServerTransport({})
         res.on("close", () => {
           void transport.close()
           void server.close()
