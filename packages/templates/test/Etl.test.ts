@@ -256,6 +256,47 @@ describe("Etl.etl", () => {
     }))
 })
 
+describe("Etl.applyStep", () => {
+  const rows = [
+    { city: "Oslo", temp: 3, tag: "north-cold" },
+    { city: "Rome", temp: 21, tag: "south-warm" },
+    { city: "Oslo", temp: 5, tag: "north-cold" },
+    { city: "Lima", temp: 19, tag: null }
+  ]
+  it("filters with in, contains and exists; limits; concatenates", () => {
+    expect(Etl.applyStep({ type: "filter", field: "city", op: "in", value: ["Oslo", "Lima"] }, rows)).toHaveLength(3)
+    expect(Etl.applyStep({ type: "filter", field: "tag", op: "contains", value: "warm" }, rows)).toEqual([rows[1]])
+    expect(Etl.applyStep({ type: "filter", field: "tag", op: "exists" }, rows)).toHaveLength(3)
+    expect(Etl.applyStep({ type: "filter", field: "temp", op: "lte", value: 5 }, rows)).toHaveLength(2)
+    expect(Etl.applyStep({ type: "limit", count: 2 }, rows)).toEqual(rows.slice(0, 2))
+    expect(Etl.applyStep({ type: "derive", field: "label", op: "concat", left: "city", right: "tag" }, rows)[0])
+      .toMatchObject({ label: "Oslonorth-cold" })
+    expect(Etl.applyStep({ type: "derive", field: "r", op: "divide", left: "temp", rightValue: 0 }, rows)[0]!.r).toBeNull()
+  })
+  it("aggregates count, sum, avg, min and max per group, in first-seen order", () => {
+    expect(Etl.applyStep({
+      type: "aggregate",
+      groupBy: ["city"],
+      aggregates: {
+        n: { op: "count" },
+        total: { op: "sum", field: "temp" },
+        mean: { op: "avg", field: "temp" },
+        low: { op: "min", field: "temp" },
+        high: { op: "max", field: "temp" }
+      }
+    }, rows)).toEqual([
+      { city: "Oslo", n: 2, total: 8, mean: 4, low: 3, high: 5 },
+      { city: "Rome", n: 1, total: 21, mean: 21, low: 21, high: 21 },
+      { city: "Lima", n: 1, total: 19, mean: 19, low: 19, high: 19 }
+    ])
+  })
+  it("sorts numbers numerically and strings by locale; dedupes by fields", () => {
+    expect(Etl.applyStep({ type: "sort", field: "temp" }, rows).map((r) => r.temp)).toEqual([3, 5, 19, 21])
+    expect(Etl.applyStep({ type: "sort", field: "city", order: "desc" }, rows).map((r) => r.city)).toEqual(["Rome", "Oslo", "Oslo", "Lima"])
+    expect(Etl.applyStep({ type: "dedupe", fields: ["city"] }, rows).map((r) => r.city)).toEqual(["Oslo", "Rome", "Lima"])
+  })
+})
+
 describe("CSV", () => {
   it.prop(
     "stringify then parse gives the records back (any text: commas, quotes, line breaks)",
