@@ -76,6 +76,15 @@ const answer = (prompt: string) => {
       findings: [{ file: "src/math.ts", line: 5, severity: "critical", message: "eval of a caller-supplied string." }]
     }
   }
+  if (prompt.includes("focus \\\"style\\\"")) {
+    return {
+      summary: "Two suggestions that cannot be applied.",
+      findings: [
+        { file: "src/math.ts", severity: "low", message: "rename b", fix: { search: "const nothing", replace: "x" } },
+        { file: "src/math.ts", severity: "low", message: "spacing", fix: { search: "export const", replace: "export  const" } }
+      ]
+    }
+  }
   return { summary: "Nothing to say.", findings: [] }
 }
 
@@ -121,10 +130,14 @@ describe("CodeReview.codeReview", () => {
       expect(report.markdown).toContain("| critical | 1 |")
       expect(report.markdown).toContain("## security (`security-analysis`)")
       expect(report.markdown).toContain("TS2345")
-      expect(report.findings).toBe(2)
+      expect(report.findings).toBe(4)
 
       const fixes = result.outputs["auto-fix"]!
       expect(fixes.applied).toHaveLength(1)
+      expect(fixes.skipped.map((f) => f.reason)).toEqual([
+        "the text to replace is not in the file",
+        "the text to replace is not unique"
+      ])
       expect(fixes.patches).toHaveLength(1)
       expect(readFileSync(join(repo, "src/math.ts"), "utf8")).toContain("add(1, 2)")
       const patch = readFileSync(fixes.patches[0]!.path, "utf8")
