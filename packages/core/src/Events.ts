@@ -465,7 +465,7 @@ export interface Bus {
   ) => Effect.Effect<Subscription>
   /** Waits until every subscriber has handled every event published so far (or was detached). */
   readonly flush: Effect.Effect<void>
-  /** The stats of every subscription made on this bus (active ones and those that ended). */
+  /** The stats of the active subscriptions and of the last 100 that ended. */
   readonly stats: Effect.Effect<ReadonlyArray<SubscriberStats>>
 }
 
@@ -529,6 +529,7 @@ export const makeBus: Effect.Effect<Bus, never, Scope.Scope> = Effect.gen(functi
   const scope = yield* Effect.scope
   const context = yield* Effect.context<never>()
   const all: Array<Subscriber> = []
+  const ended: Array<Subscriber> = []
   const active = new Set<Subscriber>()
   // name -> the active subscribers matching it; cleared whenever the set of subscribers changes.
   const routes = new Map<string, ReadonlyArray<Subscriber>>()
@@ -539,6 +540,7 @@ export const makeBus: Effect.Effect<Bus, never, Scope.Scope> = Effect.gen(functi
     let found = routes.get(name)
     if (found === undefined) {
       found = [...active].filter((s) => s.matches(name))
+      if (routes.size >= 4096) routes.clear() // many distinct custom names: start over rather than grow
       routes.set(name, found)
     }
     return found
@@ -564,6 +566,13 @@ export const makeBus: Effect.Effect<Bus, never, Scope.Scope> = Effect.gen(functi
     routes.clear()
     Queue.shutdownUnsafe(s.queue)
     settleIdle(s)
+    // Keep the stats of the last ended subscriptions only.
+    ended.push(s)
+    if (ended.length > 100) {
+      const gone = ended.shift()!
+      const at = all.indexOf(gone)
+      if (at >= 0) all.splice(at, 1)
+    }
   }
 
   const publish = (name: string, event: unknown): void => {

@@ -568,7 +568,7 @@ export interface OrchestratorApi {
   }
   /** Waits until every subscriber has handled the events published so far. */
   readonly flushEvents: Effect.Effect<void>
-  /** The stats of every subscription (including triggers'), active or ended. */
+  /** The stats of the subscriptions (including triggers'): the active ones and the last 100 that ended. */
   readonly subscribers: Effect.Effect<ReadonlyArray<Events.SubscriberStats>>
 
   /**

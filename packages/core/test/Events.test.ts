@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Schema } from "effect"
+import { Effect, Exit, Fiber, Metric, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Events, Orchestrator, Workflow } from "@troupe/core"
 
@@ -115,6 +115,10 @@ describe("Events: isolation", () => {
       expect(fast).toBe(50)
       // The run finished before the subscriber's fiber took its first event: its buffer kept 2, 48 were dropped.
       expect(yield* slow.stats).toMatchObject({ delivered: 0, dropped: 48, pending: 2, status: "active" })
+      // The same count as an Effect metric, by pattern.
+      yield* Effect.yieldNow
+      const counter = yield* Metric.value(Metric.withAttributes(Events.droppedCounter, { pattern: "task.completed" }))
+      expect(counter.count).toBeGreaterThanOrEqual(48)
       yield* TestClock.adjust("2 hours")
       yield* o.flushEvents
       expect(yield* slow.stats).toMatchObject({ delivered: 2, dropped: 48, pending: 0 })
