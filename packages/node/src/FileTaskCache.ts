@@ -170,30 +170,45 @@ export const encodeSegment = (text: string): string => {
 // JSON data
 // -----------------------------------------------------------------------------
 
-const isJsonData = (value: unknown, ancestors: Set<object>): boolean => {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true
-    case "number":
-      return Number.isFinite(value)
-    case "object": {
-      if (value === null) return true
-      if (ancestors.has(value)) return false
-      ancestors.add(value)
-      try {
-        if (Array.isArray(value)) return value.every((item) => isJsonData(item, ancestors))
+/** Walks without recursion (any depth), so a deep output is judged, not a stack overflow. */
+const isJsonData = (root: unknown): boolean => {
+  const ancestors = new Set<object>()
+  // An object on the stack is visited; the EXIT marker after it removes it from the ancestors.
+  const EXIT = Symbol("exit")
+  const stack: Array<unknown> = [root]
+  while (stack.length > 0) {
+    const value = stack.pop()
+    if (value === EXIT) {
+      ancestors.delete(stack.pop() as object)
+      continue
+    }
+    switch (typeof value) {
+      case "string":
+      case "boolean":
+        continue
+      case "number":
+        if (!Number.isFinite(value)) return false
+        continue
+      case "object": {
+        if (value === null) continue
+        if (ancestors.has(value)) return false
+        ancestors.add(value)
+        stack.push(value, EXIT)
+        if (Array.isArray(value)) {
+          for (const item of value) stack.push(item)
+          continue
+        }
         const proto: unknown = Object.getPrototypeOf(value)
         if (proto !== Object.prototype && proto !== null) return false
         // `undefined` properties are allowed: JSON drops them, which reads back the same.
-        return Object.values(value).every((item) => item === undefined || isJsonData(item, ancestors))
-      } finally {
-        ancestors.delete(value)
+        for (const item of Object.values(value)) if (item !== undefined) stack.push(item)
+        continue
       }
+      default:
+        return false
     }
-    default:
-      return false
   }
+  return true
 }
 
 /**
@@ -202,7 +217,23 @@ const isJsonData = (value: unknown, ancestors: Set<object>): boolean => {
  * @category guards
  * @since 0.1.0
  */
-export const isStorable = (value: unknown): boolean => value === undefined || isJsonData(value, new Set())
+export const isStorable = (value: unknown): boolean => {
+  if (value === undefined) return true
+  try {
+    return isJsonData(value)
+  } catch {
+    return false // a throwing getter or Proxy trap
+  }
+}
+
+/** `JSON.stringify` that reports a failure (a value too deep for it, a throwing `toJSON`) as `undefined`. */
+const stringify = (value: unknown): string | undefined => {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return undefined
+  }
+}
 
 // -----------------------------------------------------------------------------
 // Backend
@@ -446,8 +477,8 @@ export const makeBackend = (options: {
           return yield* discard("corrupted cache file; treating it as a miss and removing it", decoded.failure.message)
         }
         const stored = decoded.success
-        const valueText = stored.value === undefined ? "" : JSON.stringify(stored.value)
-        if (stored.integrity !== integrityOf(key, stored.storedAt, stored.expiresAt, valueText)) {
+        const valueText = stored.value === undefined ? "" : stringify(stored.value)
+        if (valueText === undefined || stored.integrity !== integrityOf(key, stored.storedAt, stored.expiresAt, valueText)) {
           return yield* discard("a cache file fails its integrity check; treating it as a miss and removing it")
         }
         const expiresAt = stored.expiresAt === null ? undefined : stored.expiresAt
@@ -465,9 +496,14 @@ export const makeBackend = (options: {
         }
         const taskDir = taskDirOf(key.workflow, key.taskId)
         const expiresAt = entry.expiresAt ?? null
-        const valueText = entry.value === undefined ? "" : JSON.stringify(entry.value)
+        const valueText = entry.value === undefined ? "" : stringify(entry.value)
+        if (valueText === undefined) {
+          return yield* warn("the value cannot be written as JSON (too deep?); not cached", file)
+        }
         const integrity = integrityOf(key, entry.storedAt, expiresAt, valueText)
-        const text = JSON.stringify({ value: entry.value, storedAt: entry.storedAt, expiresAt, integrity })
+        // The value's text is spliced in as it is (it was just produced by JSON.stringify).
+        const fields = JSON.stringify({ storedAt: entry.storedAt, expiresAt, integrity })
+        const text = entry.value === undefined ? fields : `{"value":${valueText},${fields.slice(1)}`
         if (Buffer.byteLength(text, "utf8") > maxEntryBytes) {
           return yield* warn(`the entry is over maxEntryBytes (${maxEntryBytes}); not cached`, file)
         }

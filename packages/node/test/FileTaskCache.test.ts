@@ -1,6 +1,8 @@
 import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
+import * as Engine from "@troupe/core/Engine"
 import * as TaskCache from "@troupe/core/TaskCache"
+import { workflow } from "@troupe/core/Workflow"
 import { InvalidDefinition } from "@troupe/core/WorkflowError"
 import { Effect, Layer, Logger, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
@@ -476,4 +478,35 @@ describe("FileTaskCache: nothing read from disk is trusted (issue 9)", () => {
       expect((thrown as InvalidDefinition).path, path).toBe(path)
     }
   })
+})
+
+describe("FileTaskCache: deep values (issue 9)", () => {
+  const nested = (depth: number, leaf: unknown): unknown => {
+    let out: unknown = leaf
+    for (let i = 0; i < depth; i++) out = i % 2 === 0 ? { a: out } : [out]
+    return out
+  }
+
+  it.effect("a 20 000-deep output neither fails its task nor the run: it is judged without recursion and not cached if JSON cannot hold it", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      let runs = 0
+      const wf = workflow("deep")
+        .task("a", () => Effect.sync(() => nested(20_000, ++runs)))
+        .task("b", { dependsOn: ["a"] }, () => Effect.succeed("done"))
+      const first = yield* Engine.run(wf).pipe(Effect.provide(disk({ directory: dir })))
+      expect(first.outputs.b).toBe("done")
+      // Moderately deep values are cached and read back intact.
+      yield* withCache(disk({ directory: dir }), (cache) =>
+        Effect.gen(function*() {
+          yield* cache.set(key("mid"), nested(500, "leaf"))
+          expect(yield* cache.get(key("mid"))).toEqual(Option.some(nested(500, "leaf")))
+        }))
+      expect(FileTaskCache.isStorable(nested(100_000, 1))).toBe(true)
+      const cyclic: Record<string, unknown> = {}
+      cyclic.self = [cyclic]
+      expect(FileTaskCache.isStorable(cyclic)).toBe(false)
+      const shared = { x: 1 }
+      expect(FileTaskCache.isStorable([shared, shared])).toBe(true)
+    }))
 })
