@@ -34,10 +34,12 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Engine, Plan, Workflow } from "@troupe/core"
+import { Engine, Plan, RunState, RunStore, Workflow } from "@troupe/core"
+import { Durable } from "@troupe/durable"
 import { Ascii } from "@troupe/visualize"
 import { Clock, Console, Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError } from "effect/PlatformError"
+import { mkdirSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { type ProgressOptions, progressView, table, taskTable } from "./internal/terminal.ts"
 
@@ -590,6 +592,13 @@ export const main = (root?: string | undefined, output: ProgressOptions = stdout
     const result = yield* Engine.run(repoReport, input, { onProgress: view.onProgress }).pipe(
       Effect.ensuring(Effect.sync(view.end))
     )
+    yield* printResult(result)
+    return result
+  })
+
+/** The task table, the per-package table and the summary lines of a finished run. */
+const printResult = (result: Engine.RunResult<Workflow.Outputs<typeof repoReport>>) =>
+  Effect.gen(function*() {
     const { summary, report } = result.outputs
     const total = summary.reduce<Counts>((sum, p) => add(sum, p.total), zero)
     yield* Console.log("")
@@ -611,9 +620,66 @@ export const main = (root?: string | undefined, output: ProgressOptions = stdout
         `${total.files} files, ${total.lines} lines (${total.code} code).`
     )
     yield* Console.log(`Report: ${report}`)
+  })
+
+/**
+ * `main`, durably (what `npm start` runs): the run is journaled in `<root>/.troupe/flagship.db`
+ * (`Durable.layer`). Stop it with Ctrl-C midway and start it again: the unfinished run of the same root is
+ * resumed, and the tasks it had finished are skipped (listed). `delayMs` slows each task down (default
+ * 0; `npm start` on a terminal uses 400 ms, or `TROUPE_FLAGSHIP_DELAY_MS`) so there is time to stop it.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const mainDurable = (
+  root?: string | undefined,
+  output: ProgressOptions = stdoutProgress(),
+  options: { readonly delayMs?: number | undefined } = {}
+) =>
+  Effect.gen(function*() {
+    const input = yield* Workflow.decodeInput(repoReport, root === undefined ? {} : { root })
+    const store = yield* RunStore.RunStore
+    const unfinished = (yield* store.list({ workflow: repoReport.name, status: ["pending", "running"] }))
+      .filter((r) => (r.input as { readonly root?: unknown } | undefined)?.root === input.root)
+    const runId = unfinished[0]?.runId ?? `repo-report-${(yield* Clock.currentTimeMillis).toString(36)}`
+    yield* Console.log(
+      unfinished.length > 0
+        ? `Resuming run ${runId}, interrupted earlier (durable: .troupe/flagship.db).`
+        : `Run ${runId} (durable: .troupe/flagship.db; stop it with Ctrl-C, run it again to resume).`
+    )
+    yield* Console.log(Ascii.render(Plan.fromWorkflow(repoReport), { width: output.columns, legend: false }))
+    yield* Console.log("")
+    const view = progressView(output)
+    const tracker = RunState.tracker(Plan.fromWorkflow(repoReport), runId)
+    const delayMs = options.delayMs ?? 0
+    const result = yield* Durable.run(repoReport, input, {
+      runId,
+      onEvent: (event) => {
+        tracker.apply(event)
+        view.onProgress(tracker.progress(), event)
+      },
+      ...(delayMs > 0 ? { around: (_execution, effect) => Effect.delay(effect, delayMs) } : {})
+    }).pipe(Effect.ensuring(Effect.sync(view.end)))
+    if (result.skipped.length > 0) {
+      yield* Console.log("")
+      yield* Console.log(
+        `Skipped ${result.skipped.length} task${result.skipped.length === 1 ? "" : "s"} finished before the ` +
+          `interruption: ${result.skipped.join(", ")}.`
+      )
+    }
+    yield* printResult(result)
     return result
   })
 
 if (import.meta.main) {
-  NodeRuntime.runMain(main(process.argv[2]).pipe(Effect.provide(NodeServices.layer)))
+  const root = process.argv[2] ?? defaultRoot
+  mkdirSync(`${root}/.troupe`, { recursive: true })
+  const envDelay = process.env["TROUPE_FLAGSHIP_DELAY_MS"]
+  const delayMs = envDelay !== undefined ? Number(envDelay) : process.stdout.isTTY ? 400 : 0
+  NodeRuntime.runMain(
+    mainDurable(root, stdoutProgress(), { delayMs }).pipe(
+      Effect.provide(Durable.layer({ filename: `${root}/.troupe/flagship.db` })),
+      Effect.provide(NodeServices.layer)
+    )
+  )
 }

@@ -185,8 +185,13 @@ export interface DurableOptions
   /** Default: the workflow's `metadata.version`, else "". */
   readonly version?: string | undefined
   readonly migrate?: Migration | undefined
-  /** Called with every event of this process's part of the run. */
+  /**
+   * Called with every event of this process's part of the run (tasks replayed from the journal complete
+   * again here, at once, without a `TaskStarted`).
+   */
   readonly onEvent?: ((event: RunEvent.RunEvent) => void) | undefined
+  /** Wraps each task execution inside its journaled step (tracing, throttling, a demo's slow motion). */
+  readonly around?: (<A, E, R>(execution: TaskHook.TaskExecution, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
   /**
    * Duration estimates (ms by task id) for critical-path priority. Default: the estimates declared on the
    * tasks, else the mean durations learned from past runs of the workflow in the store.
@@ -574,7 +579,14 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
         : "taskId" in event
         ? prefix + event.taskId
         : undefined
+    // Once a task was interrupted from outside (the process is stopping), nothing more of this attempt is
+    // recorded: the run is unfinished, not failed.
+    let stopping = false
     const onEvent = (event: RunEvent.RunEvent) => {
+      const last = innermost(event)
+      if (last._tag === "TaskFailed" && Cause.hasInterruptsOnly(last.cause)) stopping = true
+      if (stopping) return
+      local.options.onEvent?.(event)
       // A task whose result the store already has was recorded by an earlier process: its replayed
       // events would count it twice (and with a zero duration).
       const path = pathOf(event)
@@ -585,7 +597,6 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
           inner._tag === "TaskRetrying")
       ) return
       Queue.offerUnsafe(queue, { event })
-      local.options.onEvent?.(event)
     }
 
     const hook: TaskHook.TaskHookShape = {
@@ -597,7 +608,8 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
           success: Schema.String,
           execute: Effect.suspend(() => {
             executed.add(path)
-            return Effect.exit(effect)
+            const around = local.options.around
+            return Effect.exit(around === undefined ? effect : around(execution, effect))
           }).pipe(
             Effect.flatMap((exit): Effect.Effect<string> => {
               if (Exit.isSuccess(exit)) {
@@ -643,7 +655,7 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
 
     const estimates = yield* estimatesFor(store, workflow, local.options)
     const input = yield* decodeInput(workflow, payload.input)
-    const { migrate: _m, version: _v, onEvent: _o, estimates: _e, ...engineOptions } = local.options
+    const { around: _a, estimates: _e, migrate: _m, onEvent: _o, version: _v, ...engineOptions } = local.options
     const handle = yield* Engine.start(estimates === undefined ? workflow : withEstimates(workflow, estimates), input as never, {
       ...engineOptions,
       runId,
@@ -672,8 +684,24 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
     yield* drain
     local.skipped = [...skipped]
     local.executed = [...executed]
+    if (interruptedByShutdown(exit)) {
+      // The process is stopping (Ctrl-C, a shutdown): a task was interrupted, not failed. Store no result:
+      // the run stays unfinished in the journal and resumes on the next start.
+      return yield* Effect.interrupt
+    }
     return JSON.stringify(envelopeOf(exit, codecs, liveErrors))
   }).pipe(Effect.provideService(TaskHook.TaskHook, undefined)) as never
+
+/** A run that ended because its tasks were interrupted from outside (not failed, not cancelled). */
+const interruptedByShutdown = (exit: Exit.Exit<unknown, unknown>): boolean => {
+  if (Exit.isSuccess(exit)) return false
+  if (Cause.hasInterruptsOnly(exit.cause)) return true
+  const error = Cause.findErrorOption(exit.cause)
+  if (error._tag === "None") return false
+  const e = error.value as { readonly _tag?: string }
+  if (e._tag !== "WorkflowFailed") return false
+  return (e as WorkflowError.WorkflowFailed<unknown>).failures.some((f) => Cause.hasInterruptsOnly(f.cause))
+}
 
 const innermost = (event: RunEvent.RunEvent): RunEvent.RunEvent =>
   event._tag === "SubWorkflowEvent" ? innermost(event.event) : event
@@ -1021,10 +1049,12 @@ const resultOf = <W extends Workflow.Any>(
     const compensations = (envelope.compensations ?? []).map((c) => ({ taskId: c.taskId, status: c.status }))
     switch (envelope.status) {
       case "completed": {
-        const state = local.state ?? (yield* RunStore.state(runId).pipe(
+        // The stored history (every process's part of the run, with the original durations), else what
+        // this process saw.
+        const state = yield* RunStore.state(runId).pipe(
           Effect.provideService(RunStore.RunStore, runtime.store),
-          Effect.orElseSucceed(() => RunState.fold(Workflow.compiled(workflow).plan, runId, []))
-        ))
+          Effect.orElseSucceed(() => local.state ?? RunState.fold(Workflow.compiled(workflow).plan, runId, []))
+        )
         return {
           runId,
           workflow: workflow.name,
