@@ -231,7 +231,9 @@ const compileProgram = (source: string, knownTasks: ReadonlyArray<string>): Prog
         }
         return evaluate({ input: usesInput ? toCel(scope.input) : null, results })
       } catch (error) {
-        return celError(error)
+        return celError(
+          isStackOverflow(error) ? new Error("a value is nested too deeply to evaluate the expression over it") : error
+        )
       }
     },
     offsetOf: (error) => (error.exprId === undefined ? undefined : positions[String(error.exprId)])

@@ -309,6 +309,7 @@ describe("Cel: very deep expressions are issues, never RangeError (issue 9)", ()
     if (Expression.isIssue(cond)) throw new Error(cond.message)
     const verdict = cond.evaluate(scope({ build: { status: "completed", output: deep } }))
     expect(typeof verdict === "boolean" || Expression.isIssue(verdict)).toBe(true)
+    if (Expression.isIssue(verdict)) expect(verdict.message).toContain("nested too deeply")
   })
 })
 
