@@ -1,0 +1,49 @@
+/**
+ * `troupe runs ...` over the durable store, as child processes.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { example, fixture, troupe } from "./helpers.ts"
+
+describe("troupe runs", { timeout: 240_000 }, () => {
+  it("run --durable records runs that list, show, cancel and prune see", async () => {
+    const db = join(mkdtempSync(join(tmpdir(), "troupe-runs-")), "runs.db")
+    const ok = await troupe(["run", example("etl.json"), "--durable", "--db", db, "--run-id", "etl-1"])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout).load).toBe("3 rows loaded")
+    const failed = await troupe(["run", fixture("workflows.ts"), "--export", "failing", "--durable", "--run-id", "fail-1"], {
+      env: { TROUPE_DB: db }
+    })
+    expect(failed.code, failed.stderr).toBe(1)
+
+    const list = await troupe(["runs", "list", "--db", db])
+    expect(list.code, list.stderr).toBe(0)
+    const lines = list.stdout.trim().split("\n")
+    expect(lines[0]).toMatch(/^RUN\s+WORKFLOW\s+STATUS\s+TASKS\s+CREATED\s+DURATION$/)
+    expect(lines).toHaveLength(3)
+    expect(lines[1]).toMatch(/^fail-1\s+failing\s+failed\s+1\/2\s/)
+    expect(lines[2]).toMatch(/^etl-1\s+ETL pipeline\s+completed\s+3\/3\s/)
+    const json = await troupe(["runs", "list", "--db", db, "--status", "failed", "--json"])
+    expect(JSON.parse(json.stdout).map((r: { runId: string }) => r.runId)).toStrictEqual(["fail-1"])
+
+    const show = await troupe(["runs", "show", "fail-1", "--db", db])
+    expect(show.code, show.stderr).toBe(0)
+    expect(show.stdout).toMatch(/Run fail-1\s+failing\s+failed\s+\(durable\)/)
+    expect(show.stdout).toContain("✗ boom")
+    const missing = await troupe(["runs", "show", "nope", "--db", db])
+    expect(missing.code).toBe(4)
+    expect(missing.stderr).toContain("nope")
+
+    const cancel = await troupe(["runs", "cancel", "etl-1", "--db", db])
+    expect(cancel.stdout).toContain("run etl-1 is completed")
+    const badPrune = await troupe(["runs", "prune", "--db", db, "--older-than", "soon"])
+    expect(badPrune.code).toBe(2)
+    const prune = await troupe(["runs", "prune", "--db", db, "--older-than", "0 millis"])
+    expect(prune.code, prune.stderr).toBe(0)
+    expect(prune.stdout).toBe("removed 2 runs\n")
+    const empty = await troupe(["runs", "list", "--db", db])
+    expect(empty.stdout).toBe("no runs\n")
+  })
+})
