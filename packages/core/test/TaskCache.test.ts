@@ -1,6 +1,8 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Cause, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
+import { Hostile } from "@troupe/testing"
+import * as fc from "fast-check"
 import { TaskCache } from "../src/TaskCache.ts"
 import * as TC from "../src/TaskCache.ts"
 import { canonicalJson, sha256, utf8 } from "../src/internal/cacheKey.ts"
@@ -526,4 +528,33 @@ describe("the engine with hostile values in cache keys (issue 9)", () => {
       expect(stats.size).toBe(0)
       expect(stats.hits).toBe(0)
     }).pipe(Effect.provide(TC.layerMemory())))
+})
+
+describe("cache keys over generated hostile values (issue 9 guard)", () => {
+  it("any value hashes, the same way twice, and a value rebuilt with its keys in reverse order hashes the same", () => {
+    const reversed = (value: unknown, depth = 0): unknown => {
+      if (depth > 50 || typeof value !== "object" || value === null) return value
+      if (Array.isArray(value)) return value.map((v) => reversed(v, depth + 1))
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return value
+      const out: Record<string, unknown> = Object.create(proto)
+      for (const k of Object.keys(value).reverse()) {
+        Object.defineProperty(out, k, {
+          value: reversed((value as Record<string, unknown>)[k], depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true
+        })
+      }
+      return out
+    }
+    fc.assert(
+      fc.property(Hostile.value({ maxDepth: 4 }), (value) => {
+        const a = TC.CacheKey.make({ workflow: "w", taskId: "__proto__", input: value })
+        expect(TC.CacheKey.make({ workflow: "w", taskId: "__proto__", input: value }).hash).toBe(a.hash)
+        expect(TC.CacheKey.make({ workflow: "w", taskId: "__proto__", input: reversed(value) }).hash).toBe(a.hash)
+      }),
+      { numRuns: Hostile.runs(300) }
+    )
+  })
 })
