@@ -121,6 +121,33 @@ describe("CiCd.ciCd", () => {
       rmSync(repo, { recursive: true, force: true })
     }))
 
+  it.live("an extra scanner runs in security-scan; a deploy target of your own is a service", () =>
+    Effect.gen(function*() {
+      const repo = makeRepo(app)
+      const requests: Array<string> = []
+      const Refusing = Layer.succeed(CiCd.DeployTarget, {
+        deploy: ({ target, artifacts }) =>
+          Effect.sync(() => requests.push(`${target}:${artifacts.files.length}`)).pipe(
+            Effect.andThen(Effect.fail(new CiCd.DeployError({ target, reason: "maintenance window" })))
+          )
+      })
+      const wf = CiCd.ciCd({
+        ...params(repo),
+        securityScanCommand: "node -e \"console.log('0 vulnerabilities')\"",
+        deployTarget: "prod"
+      })
+      const error = yield* Engine.run(wf).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Refusing)), Effect.flip)
+      expect(requests).toEqual(["prod:1"])
+      expect(firstError(error)).toEqual([{
+        taskId: "deploy",
+        error: expect.objectContaining({ _tag: "DeployError", target: "prod", reason: "maintenance window" })
+      }])
+      const scan = (error as { outputs: Record<string, CiCd.SecurityReport> }).outputs["security-scan"]!
+      expect(scan.scanner?.stdout).toBe("0 vulnerabilities")
+      expect(scan.scannedFiles).toBeGreaterThanOrEqual(4)
+      rmSync(repo, { recursive: true, force: true })
+    }))
+
   it.live("the security scan fails on a committed secret, naming the file and line", () =>
     Effect.gen(function*() {
       const repo = makeRepo({ ...app, "src/config.js": "export const config = {\n  apiKey: \"sk-live-1234567890abcdef\"\n}\n" })
