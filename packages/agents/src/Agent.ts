@@ -404,27 +404,6 @@ export const fromFunction: {
 const toResponse = (output: unknown): AgentResponse =>
   typeof output === "string" ? { output, text: output } : { output }
 
-/**
- * A workflow task run by an agent that the `AgentRegistry` chooses at run time: `Agent.task({ description,
- * requires, skills, agentType, parameters, output, retry, fallbackAgent, breaker })`. The same function as
- * `AgentTask.make`; see the `AgentTask` module for routing, checks and resilience.
- *
- * @example
- * ```ts
- * import { Effect, Schema } from "effect"
- * import { Workflow } from "@troupe/core"
- * import { Agent } from "@troupe/agents"
- *
- * const Review = Schema.Struct({ approved: Schema.Boolean })
- * const wf = Workflow.make("review")
- *   .task("diff", () => Effect.succeed("+ a line"))
- *   .task("review", { dependsOn: ["diff"] }, Agent.task({ description: "review", requires: ["code_analysis"], output: Review }))
- * ```
- *
- * @category constructors
- * @since 0.1.0
- */
-export { make as task } from "./AgentTask.ts"
 
 // -----------------------------------------------------------------------------
 // Guards

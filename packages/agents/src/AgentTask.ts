@@ -56,7 +56,8 @@ import type * as AgentRegistry from "./AgentRegistry.ts"
 import type * as Budget from "./Budget.ts"
 import type * as Capability from "./Capability.ts"
 import { retryingRetryable } from "./internal/agentCall.ts"
-import { type BreakersTypeId, make as makeImpl, makeBreakers } from "./internal/agentTask.ts"
+import type * as Internal from "./internal/agentTask.ts"
+import { make as makeImpl, makeBreakers } from "./internal/agentTask.ts"
 import type * as Skills from "./Skills.ts"
 
 // -----------------------------------------------------------------------------
@@ -85,8 +86,7 @@ export interface BreakerSettings {
  * @category models
  * @since 0.1.0
  */
-export interface Breakers {
-  readonly [BreakersTypeId]: typeof BreakersTypeId
+export interface Breakers extends Internal.Breakers {
   readonly settings: BreakerSettings
   /** The breaker of an agent in a registry (the registry service value is the key). */
   readonly get: (registry: object, agent: string) => Breaker.Breaker

@@ -7,7 +7,7 @@
 /**
  * @since 0.1.0
  */
-export * as Agent from "./Agent.ts"
+export * as Agent from "./internal/agentNamespace.ts"
 
 /**
  * @since 0.1.0

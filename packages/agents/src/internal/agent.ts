@@ -5,7 +5,6 @@
  */
 import type { Effect } from "effect"
 import { pipeArguments } from "effect/Pipeable"
-import type { Agent, AgentRequest, AgentResponse } from "../Agent.ts"
 
 /** @internal */
 export const TypeId = "~@troupe/agents/Agent" as const
@@ -27,15 +26,19 @@ const validate = (name: string, priority: number, maxConcurrent: number): void =
   }
 }
 
-/** @internal */
-export const build = <C extends string, E, R>(fields: {
+/**
+ * Validates the fields and freezes an agent value; the caller states its type (`Agent.Agent<C, E, R>`).
+ *
+ * @internal
+ */
+export const build = <A>(fields: {
   readonly name: string
   readonly description?: string | undefined
-  readonly capabilities: ReadonlyArray<C>
+  readonly capabilities: ReadonlyArray<string>
   readonly priority: number
   readonly maxConcurrent: number
-  readonly run: (request: AgentRequest) => Effect.Effect<AgentResponse, E, R>
-}): Agent<C, E, R> => {
+  readonly run: (request: never) => Effect.Effect<unknown, unknown, unknown>
+}): A => {
   validate(fields.name, fields.priority, fields.maxConcurrent)
   const self = Object.create(Proto)
   self.name = fields.name
@@ -46,4 +49,3 @@ export const build = <C extends string, E, R>(fields: {
   self.run = fields.run
   return Object.freeze(self)
 }
-

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import type * as Agent from "../Agent.ts"
 import * as AgentRegistry from "../AgentRegistry.ts"
 import * as Budget from "../Budget.ts"
-import type { BreakerOption, Breakers, BreakerSettings, Options } from "../AgentTask.ts"
+import type * as Breaker from "@troupe/core/Breaker"
 import {
   callAgent,
   decodeOutput,
@@ -24,6 +24,39 @@ import {
 
 /** @internal */
 export const BreakersTypeId = "~@troupe/agents/AgentTask/Breakers" as const
+
+/** Settings of a per-agent breaker (documented on `AgentTask.BreakerSettings`). @internal */
+export interface BreakerSettings {
+  readonly maxFailures: number
+  readonly window?: import("effect").Duration.Input | undefined
+  readonly resetTimeout: import("effect").Duration.Input
+}
+
+/** A family of per-agent breakers (documented on `AgentTask.Breakers`). @internal */
+export interface Breakers {
+  readonly [BreakersTypeId]: typeof BreakersTypeId
+  readonly settings: BreakerSettings
+  readonly get: (registry: object, agent: string) => Breaker.Breaker
+}
+
+/** @internal */
+export type BreakerOption = Breakers | BreakerSettings
+
+/** The options the implementation reads (`AgentTask.Options` is the documented, typed form). @internal */
+export interface Options<Needs> extends Omit<Task.Attributes, "description" | "capabilities" | "skills" | "agentType" | "parameters" | "retry" | "breaker" | "output"> {
+  readonly description: string
+  readonly requires?: ReadonlyArray<string> | undefined
+  readonly capabilitySet?: unknown
+  readonly skills?: ReadonlyArray<string> | undefined
+  readonly agentType?: string | undefined
+  readonly taskType?: string | undefined
+  readonly parameters?: Readonly<Record<string, unknown>> | ((ctx: Needs) => Readonly<Record<string, unknown>>) | undefined
+  readonly output?: Agent.OutputSchema | undefined
+  readonly retry?: Policy.Retry | undefined
+  readonly fallbackAgent?: string | undefined
+  readonly breaker?: BreakerOption | undefined
+  readonly budget?: Budget.Limits | undefined
+}
 
 /** @internal */
 export const makeBreakers = (settings: BreakerSettings): Breakers => {
@@ -51,7 +84,7 @@ export const requirementOf = (node: PlanNode, taskType: string | undefined): Age
 
 /** @internal */
 export const make = <Needs>(
-  options: Options<string, Agent.OutputSchema | undefined, ReadonlyArray<string>, BreakerOption | undefined, Needs, string>,
+  options: Options<Needs>,
   hooks?: Hooks<Needs>
 ): Task.Task<unknown, unknown, unknown, Needs> => {
   const {
