@@ -1,0 +1,22 @@
+/**
+ * The runnable example of docs/durable.md: a crash while a task is in flight, the resume, the run store and
+ * the idempotency check.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as durable from "../../docs/examples/durable.ts"
+
+describe("docs examples: durable", () => {
+  it.live("durable.ts: resumes after the crash without running finished tasks again", () =>
+    Effect.gen(function*() {
+      const result = yield* durable.demo()
+      expect(result.outputs.invoice.issuedAt).toBeInstanceOf(Date)
+      expect(result.outputs.email).toBe("mailed: charged 42 for inv-ada issued 2026-01-01")
+      expect(result.skipped).toEqual(["invoice"])
+      // `invoice` ran once (before the crash); `charge` was in flight and ran again; `email` ran once.
+      expect(result.ran).toEqual(["invoice", "charge", "email"])
+      expect(result.runs).toEqual(["bill-ada completed v1"])
+      expect(result.states).toEqual(["invoice:completed", "charge:completed", "email:completed"])
+      expect(result.conflict).toBe("IdempotencyConflict")
+    }), 60_000)
+})
