@@ -543,6 +543,78 @@ const graphCommand = Command.make(
 // Root
 // -----------------------------------------------------------------------------
 
+// -----------------------------------------------------------------------------
+// templates
+// -----------------------------------------------------------------------------
+
+const templatesCommand = () => {
+  const list = Command.make(
+    "list",
+    { json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON on stdout"), Flag.withDefault(false)) },
+    (flags) =>
+      Effect.gen(function*() {
+        const { Templates } = yield* Effect.promise(() => import("@troupe/templates"))
+        const all = Templates.list()
+        if (flags.json) return io.stdout(`${safeJson(all, 2)}\n`)
+        const width = Math.max(...all.map((t) => t.name.length))
+        io.stdout(`${all.map((t) => `${t.name.padEnd(width)}  ${t.description}`).join("\n")}\n`)
+      })
+  ).pipe(
+    Command.withDescription("List the built-in workflow templates"),
+    Command.withExamples([{ command: "troupe templates list", description: "Names and descriptions" }])
+  )
+  const run = Command.make(
+    "run",
+    {
+      name: Argument.String("name").pipe(Argument.withDescription("The template's name (see troupe templates list)")),
+      params: Flag.String("params").pipe(
+        Flag.withAlias("p"),
+        Flag.withDescription("The template's parameters: JSON (or YAML) text, or @file; checked against its Schema"),
+        Flag.optional
+      ),
+      input: Flag.String("input").pipe(Flag.withAlias("i"), Flag.withDescription("The workflow's input (JSON, YAML or @file)"), Flag.optional),
+      maxParallel: Flag.Int("max-parallel").pipe(Flag.withDescription("Run at most this many tasks at once"), Flag.optional),
+      json: Flag.Boolean("json").pipe(Flag.withDescription("NDJSON RunEvents on stdout"), Flag.withDefault(false)),
+      graph: Flag.Boolean("graph").pipe(Flag.withDescription("Print the template's graph (ascii) instead of running it"), Flag.withDefault(false))
+    },
+    (flags) =>
+      Effect.gen(function*() {
+        const { Templates } = yield* Effect.promise(() => import("@troupe/templates"))
+        const params = yield* parseInput(Option.getOrUndefined(flags.params))
+        const workflow = (yield* Templates.instantiate(flags.name, params ?? {}).pipe(
+          Effect.mapError((e) =>
+            new CliExit({
+              code: e._tag === "TemplateNotFound" ? ExitCode.NotFound : ExitCode.InvalidInput,
+              text: e.message
+            })
+          )
+        )) as unknown as Workflow.Any
+        const plan = Plan.fromWorkflow(workflow)
+        if (flags.graph) {
+          const { Ascii } = yield* Effect.promise(() => import("@troupe/visualize"))
+          return io.stdout(`${Ascii.render(plan, { width: io.stdoutIsTTY ? io.columns() : 80 })}\n`)
+        }
+        const raw = yield* parseInput(Option.getOrUndefined(flags.input))
+        const input = yield* Effect.mapError(
+          Workflow.decodeInput(workflow, raw),
+          (e) => new CliExit({ code: ExitCode.InvalidInput, text: `invalid --input for template "${flags.name}":\n${e}` })
+        )
+        yield* execute(workflow, plan, input, [], { maxParallel: Option.getOrUndefined(flags.maxParallel), json: flags.json })
+      })
+  ).pipe(
+    Command.withDescription("Run a template with parameters checked against its Schema"),
+    Command.withExamples([
+      { command: "troupe templates run ci-cd --params '{\"directory\":\".\"}' --graph", description: "Draw the CI/CD template for this directory" },
+      { command: "troupe templates run etl --params @etl-params.yaml", description: "Run the ETL template with parameters from a file" }
+    ])
+  )
+  return Command.make("templates").pipe(
+    Command.withDescription("Built-in workflow templates (CI/CD, ETL, code review, documentation)"),
+    Command.withSubcommands([list, run]),
+    Command.withExamples([{ command: "troupe templates list", description: "What templates there are" }])
+  )
+}
+
 const runsCommand = () =>
   Runs.commands({
     stdout: (t) => io.stdout(t),
@@ -581,7 +653,7 @@ export const command = () =>
       "Run, check and draw Troupe workflows: TypeScript modules or YAML/JSON definitions. " +
         "Exit codes: 0 ok, 1 run failed, 2 invalid input or usage, 3 definition error, 4 not found, 130 cancelled."
     ),
-    Command.withSubcommands([runCommand, validateCommand, graphCommand, runsCommand(), ...extraCommands] as never),
+    Command.withSubcommands([runCommand, validateCommand, graphCommand, runsCommand(), templatesCommand(), ...extraCommands] as never),
     Command.withExamples([
       { command: "troupe run workflow.ts", description: "Run a workflow module with live progress" },
       { command: "troupe validate ci.yaml", description: "Check a definition file" },

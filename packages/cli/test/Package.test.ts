@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { repo, troupe } from "./helpers.ts"
 
-const packages = ["core", "agents", "cel", "node", "visualize", "durable", "cli"]
+const packages = ["core", "agents", "cel", "node", "visualize", "durable", "templates", "cli"]
 const npm = (args: ReadonlyArray<string>, cwd: string) =>
   execFileSync("npm", [...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_fund: "false", npm_config_audit: "false" } })
 

@@ -47,3 +47,28 @@ describe("troupe runs", { timeout: 240_000 }, () => {
     expect(empty.stdout).toBe("no runs\n")
   })
 })
+
+describe("troupe templates", { timeout: 240_000 }, () => {
+  it("lists the templates; runs one with parameters checked against its Schema (exit 2 when they do not fit, 4 for an unknown name)", async () => {
+    const list = await troupe(["templates", "list"])
+    expect(list.code, list.stderr).toBe(0)
+    expect(list.stdout).toMatch(/^ci-cd\s+\S/m)
+    expect(list.stdout).toMatch(/^etl\s+\S/m)
+    const unknown = await troupe(["templates", "run", "nope"])
+    expect(unknown.code).toBe(4)
+    expect(unknown.stderr).toContain("No template named \"nope\"; templates: ci-cd, etl, code-review, documentation")
+    const bad = await troupe(["templates", "run", "ci-cd", "--params", "{\"repositoryPath\": 3}"])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("Template \"ci-cd\": parameter \"repositoryPath\"")
+    const graph = await troupe([
+      "templates",
+      "run",
+      "ci-cd",
+      "--params",
+      "{\"repositoryPath\": \".\", \"testCommand\": \"true\", \"buildCommand\": \"true\"}",
+      "--graph"
+    ])
+    expect(graph.code, graph.stderr).toBe(0)
+    expect(graph.stdout).toContain("Workflow ci-cd (5 tasks, 3 levels)")
+  })
+})
