@@ -234,3 +234,26 @@ describe("learned estimates", () => {
       }).pipe(Effect.provide(Durable.layer({ filename: fresh() })))
     }))
 })
+
+describe("cancel", () => {
+  it.live("Durable.cancel stops a running run: WorkflowCancelled, recorded as cancelled", () =>
+    Effect.gen(function*() {
+      const reached = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const wf = Workflow.make("cancellable")
+        .task("a", () => Effect.succeed(1))
+        .task("b", { dependsOn: ["a"] }, () => Effect.andThen(Deferred.succeed(reached, undefined), Deferred.await(release)))
+        .task("c", { dependsOn: ["b"] }, () => Effect.succeed(3))
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(Effect.exit(Durable.run(wf, undefined, { runId: "c" })))
+        yield* Deferred.await(reached)
+        const asked = yield* Durable.cancel("c")
+        assert.isTrue(asked.cancelRequested)
+        const exit = yield* Fiber.join(fiber)
+        yield* Deferred.succeed(release, undefined)
+        assert.strictEqual(failureOf(exit)._tag, "WorkflowCancelled")
+        const record = yield* RunStore.RunStore.use((s) => s.get("c"))
+        assert.strictEqual(record.status, "cancelled")
+      }).pipe(Effect.provide(Durable.layer({ filename: fresh(), shutdownTimeout: 100 })))
+    }))
+})

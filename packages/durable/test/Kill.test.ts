@@ -37,11 +37,12 @@ const runOnce = (
   db: string,
   runId: string,
   journal: string,
-  kill: { readonly afterMs?: number; readonly crashAt?: string }
+  kill: { readonly afterMs?: number; readonly crashAt?: string },
+  env: Readonly<Record<string, string>> = {}
 ): Promise<Outcome> =>
   new Promise((resolve) => {
     const child = spawn(node, ["--conditions=source", fixture("dag.ts"), db, runId, journal], {
-      env: { ...process.env, CRASH_AT: kill.crashAt ?? "" },
+      env: { ...process.env, CRASH_AT: kill.crashAt ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
@@ -133,4 +134,23 @@ describe("durable runs survive SIGKILL", () => {
     }
     console.log(`seed ${seed}: ${kills} kills over ${run} runs\n${log.join("\n")}`)
   }, SOAK ? 3_600_000 : 600_000)
+
+  it("a second process on the same database gets DatabaseLocked and runs nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-lock-"))
+    const db = join(dir, "soak.db")
+    const journal = join(dir, "run.journal")
+    const first = runOnce(db, "locked", journal, {}, { SLOW_MS: "400" })
+    // Wait until the first process has booted (it holds the lock from then on).
+    for (let i = 0; i < 300 && !readJournal(journal).some(([k]) => k === "BOOT"); i++) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const second = await runOnce(db, "locked", join(dir, "second.journal"), {})
+    expect(second.result).toBeUndefined()
+    expect(second.stderr).toContain("DatabaseLocked")
+    expect(second.stderr).toContain("is in use by another process")
+    expect(readJournal(join(dir, "second.journal"))).toEqual([])
+    const done = await first
+    expect(done.result).toBeDefined()
+    expect(readJournal(journal).filter(([k]) => k === "START").length).toBe(23)
+  }, 120_000)
 })
