@@ -194,9 +194,18 @@ export const make: {
     const relay = (event: never) => {
       for (const handler of [...set]) {
         try {
-          handler(event)
+          const result = handler(event) as unknown
+          // A rejected Promise is reported and detaches its handler, like a throw.
+          if (typeof result === "object" && result !== null && typeof (result as PromiseLike<unknown>).then === "function") {
+            ;(result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+              set.delete(handler)
+              runtime.runFork(Effect.logWarning(`Troupe: a handler of "${name}" failed and was detached: ${Events.describe(error)}`))
+            })
+          }
         } catch (error) {
-          runtime.runFork(Effect.logWarning(`Troupe: a handler of "${name}" threw`, error))
+          // Reported and detached (see Events): it receives nothing more; the others go on.
+          set.delete(handler)
+          runtime.runFork(Effect.logWarning(`Troupe: a handler of "${name}" threw and was detached: ${Events.describe(error)}`))
         }
       }
     }

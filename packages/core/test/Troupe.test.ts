@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { Context, Deferred, Effect, Layer, Schema } from "effect"
-import { Orchestrator, TaskCache, Troupe, Workflow, WorkflowError } from "@troupe/core"
+import { Events, Orchestrator, TaskCache, Trigger, Troupe, Workflow, WorkflowError } from "@troupe/core"
 
 class Boom extends Schema.TaggedError<Boom>()("Boom", { reason: Schema.String }) {}
 class Db extends Context.Service<Db, { readonly query: (sql: string) => Effect.Effect<number> }>()("test/TroupeDb") {}
@@ -92,6 +92,32 @@ describe("Troupe (Promise facade)", () => {
     await troupe.emit("custom.note", "hello")
     await troupe.flushEvents()
     expect(seen).toEqual(["done ci", "note hello"])
+  })
+
+  it("a handler that throws is detached and the others go on; patterns, definitions and triggers work over Promises", async () => {
+    const troupe = track(Troupe.make())
+    const seen: Array<string> = []
+    let throws = 0
+    troupe.on("task.completed", () => {
+      throws++
+      throw new Error("handler bug")
+    })
+    troupe.on("task.*", (e) => {
+      if (e._tag === "TaskCompleted") seen.push(e.taskId)
+    })
+    const Note = Events.define("note.added", Schema.Struct({ text: Schema.String }))
+    const echo = Workflow.make<"echo", string>("echo").task("say", ({ input }) => input)
+    const trigger = await troupe.addTrigger(Trigger.make({ on: Note, workflow: echo, input: (e) => e.payload.text }))
+    await troupe.run(ci, { repo: "x" })
+    await troupe.run(ci, { repo: "y" })
+    await troupe.emit(Note, { text: "hello" })
+    await troupe.flushEvents()
+    await troupe.flushEvents()
+    expect(throws).toBe(1)
+    expect(seen.filter((id) => id === "checkout")).toHaveLength(2)
+    expect(seen).toContain("say")
+    expect((await troupe.runtime.runPromise(trigger.stats)).fired).toBe(1)
+    await expect(troupe.emit(Note, { text: 1 } as never)).rejects.toBeInstanceOf(Events.InvalidEvent)
   })
 
   it("submit, status, getTask and awaitJob; one worker respects priorities", async () => {
