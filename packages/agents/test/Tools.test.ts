@@ -206,6 +206,7 @@ describe("Tools and the tool-calling loop", () => {
       })
       expect(metrics.tasks[0]!.usage).toMatchObject({ calls: 2, inputTokens: 61, outputTokens: 12, costUsd: 61 + 24 })
       expect(metrics.usage!.byAgent[0]).toMatchObject({ agent: "forecaster", calls: 2 })
+      expect(metrics.tasks[0]!.tools).toMatchObject({ calls: 2, failed: 1, byTool: { weather: 1, teleport: 1 } })
     }))
 
   it.effect("a workflow is a tool: its input Schema is the tool's parameters", () =>

@@ -146,6 +146,14 @@ const header = (title: string, width: number) => ["=".repeat(width), title, "=".
 // -----------------------------------------------------------------------------
 
 const taskNote = (task: RunMetrics.TaskMetrics): string => {
+  const note = statusNote(task)
+  const tools = task.tools
+  if (tools === undefined) return note
+  const calls = `${tools.calls} tool call${tools.calls === 1 ? "" : "s"}${tools.failed > 0 ? ` (${tools.failed} failed)` : ""}`
+  return note.length > 0 ? `${calls}; ${note}` : calls
+}
+
+const statusNote = (task: RunMetrics.TaskMetrics): string => {
   if (task.cached) return "cached"
   if (task.fallback) return `fallback${task.error === undefined ? "" : `: ${oneLine(task.error)}`}`
   if (task.status === "failed") return oneLine(task.error ?? "unknown error")

@@ -73,6 +73,23 @@ export interface TaskMetrics {
   readonly reason: string | undefined
   /** Tokens the task's agents used (from `AgentUsage` events, nested runs included); absent when none. */
   readonly usage?: TokenUsage | undefined
+  /** Tool calls the task's agents made (from `ToolCalled` events, nested runs included); absent when none. */
+  readonly tools?: ToolStats | undefined
+}
+
+/**
+ * Tool calls of a task: how many, how many failed (the error went back to the model, or was fatal), and
+ * their summed duration.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ToolStats {
+  readonly calls: number
+  readonly failed: number
+  readonly durationMs: number
+  /** Calls per tool name, in order of first call. */
+  readonly byTool: Readonly<Record<string, number>>
 }
 
 /**
@@ -366,6 +383,13 @@ export const sumUsage = (usages: Iterable<TokenUsage>): TokenUsage => {
   return { calls, inputTokens, outputTokens, cachedTokens, totalTokens: inputTokens + outputTokens, costUsd: cost, unpriced: [...unpriced] }
 }
 
+/** The `ToolCalled` event inside a (possibly nested) `SubWorkflowEvent`. */
+const toolEventOf = (event: RunEvent): Extract<RunEvent, { readonly _tag: "ToolCalled" }> | undefined => {
+  let inner: RunEvent = event
+  while (inner._tag === "SubWorkflowEvent") inner = inner.event
+  return inner._tag === "ToolCalled" ? inner : undefined
+}
+
 /** The `AgentUsage` event inside a (possibly nested) `SubWorkflowEvent`. */
 const usageEventOf = (event: RunEvent): Extract<RunEvent, { readonly _tag: "AgentUsage" }> | undefined => {
   let inner: RunEvent = event
@@ -389,6 +413,7 @@ export const collector = (plan: Plan.Plan, options?: CollectorOptions): Collecto
   const agents = new Map<string, string>()
   const fallbackErrors = new Map<string, string>()
   const calls: Array<Call & { readonly agent: string; readonly taskId: string }> = []
+  const tools = new Map<string, { calls: number; failed: number; durationMs: number; byTool: Record<string, number> }>()
   const onEvent = (event: RunEvent): void => {
     if (runId === undefined) {
       runId = event.runId
@@ -398,6 +423,19 @@ export const collector = (plan: Plan.Plan, options?: CollectorOptions): Collecto
     }
     tracker!.apply(event)
     lastAt = lastAt === undefined ? event.at : Math.max(lastAt, event.at)
+    const tool = event._tag === "ToolCalled" || event._tag === "SubWorkflowEvent" ? toolEventOf(event) : undefined
+    if (tool !== undefined) {
+      const taskId = (event as { readonly taskId: string }).taskId
+      let stats = tools.get(taskId)
+      if (stats === undefined) {
+        stats = { calls: 0, failed: 0, durationMs: 0, byTool: {} }
+        tools.set(taskId, stats)
+      }
+      stats.calls++
+      if (tool.outcome !== "success") stats.failed++
+      stats.durationMs += Math.max(0, tool.durationMs)
+      stats.byTool[tool.tool] = (Object.hasOwn(stats.byTool, tool.tool) ? stats.byTool[tool.tool]! : 0) + 1
+    }
     const usage = event._tag === "AgentUsage" || event._tag === "SubWorkflowEvent" ? usageEventOf(event) : undefined
     if (usage !== undefined) {
       // usage inside a sub-workflow counts toward the parent's task that runs it
@@ -422,6 +460,7 @@ export const collector = (plan: Plan.Plan, options?: CollectorOptions): Collecto
       fallbackErrors,
       lastAt,
       calls,
+      tools,
       prices: options?.prices
     })
   return { onEvent, snapshot }
@@ -476,6 +515,8 @@ export const fromState = (
     readonly lastAt?: number | undefined
     /** Model calls, from `AgentUsage` events. */
     readonly calls?: ReadonlyArray<Call & { readonly agent: string; readonly taskId: string }> | undefined
+    /** Tool-call statistics by task id, from `ToolCalled` events. */
+    readonly tools?: ReadonlyMap<string, ToolStats> | undefined
     readonly prices?: PriceTable | undefined
   }
 ): RunMetrics => {
@@ -496,7 +537,8 @@ export const fromState = (
     fallback: task.fallbackUsed === true,
     error: task.error ?? (task.fallbackUsed === true ? options?.fallbackErrors?.get(task.id) : undefined),
     reason: task.reason,
-    ...(callsByTask.has(task.id) ? { usage: usageOf(callsByTask.get(task.id)!, prices) } : {})
+    ...(callsByTask.has(task.id) ? { usage: usageOf(callsByTask.get(task.id)!, prices) } : {}),
+    ...(options?.tools?.has(task.id) === true ? { tools: { ...options.tools.get(task.id)! } } : {})
   }))
 
   const durations: Record<string, number> = {}

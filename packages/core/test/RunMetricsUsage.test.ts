@@ -35,6 +35,31 @@ const events: ReadonlyArray<RunEvent.RunEvent> = [
   { _tag: "TaskStarted", runId: "r1", at: 0, taskId: "plan", attempt: 1 },
   usage("plan", "lead", "small", 1000, 200, 400),
   usage("plan", "lead", "small", 500, 100),
+  {
+    _tag: "ToolCalled",
+    runId: "r1",
+    at: 6,
+    taskId: "plan",
+    agent: "lead",
+    tool: "search",
+    callId: "c1",
+    arguments: { q: "x" },
+    durationMs: 4,
+    outcome: "success"
+  },
+  {
+    _tag: "ToolCalled",
+    runId: "r1",
+    at: 7,
+    taskId: "plan",
+    agent: "lead",
+    tool: "fetch",
+    callId: "c2",
+    arguments: {},
+    durationMs: 6,
+    outcome: "error",
+    message: "404"
+  },
   { _tag: "TaskCompleted", runId: "r1", at: 10, taskId: "plan", attempts: 1, durationMs: 10, output: 1 },
   { _tag: "TaskStarted", runId: "r1", at: 10, taskId: "write", attempt: 1 },
   // usage inside a sub-workflow counts toward the task that runs it
@@ -65,6 +90,8 @@ describe("RunMetrics token usage", () => {
     expect(plan.usage!.costUsd).toBeCloseTo(0.0019, 10)
     expect(metrics.tasks.find((task) => task.id === "write")!.usage).toMatchObject({ calls: 1, inputTokens: 2000 })
     expect(metrics.tasks.find((task) => task.id === "idle")!.usage).toBeUndefined()
+    expect(plan.tools).toEqual({ calls: 2, failed: 1, durationMs: 10, byTool: { search: 1, fetch: 1 } })
+    expect(metrics.tasks.find((task) => task.id === "idle")!.tools).toBeUndefined()
     expect(metrics.usage!.total).toMatchObject({ calls: 3, inputTokens: 3500, outputTokens: 1300, cachedTokens: 400 })
     expect(metrics.usage!.total.costUsd).toBeCloseTo(0.0019 + 0.05, 10)
     expect(metrics.usage!.byAgent.map((u) => [u.agent, u.calls])).toEqual([["lead", 2], ["writer", 1]])
@@ -90,6 +117,7 @@ describe("RunMetrics token usage", () => {
     expect(text).toContain("3,500 in (400 cached), 1,300 out, 3 calls, $0.05")
     expect(text).toMatch(/agent lead\s+2\s+1500\s+400\s+300\s+\$0\.0019/)
     expect(text).toMatch(/task write\s+1\s+2000/)
+    expect(text).toContain("2 tool calls (1 failed)")
     expect(Report.renderAggregate(aggregate)).toContain("7,000 in (800 cached), 2,600 out, 6 calls, $0.10")
     // no usage: no section
     const none = RunMetrics.fromEvents(Plan.fromWorkflow(wf), events.filter((e) => e._tag !== "AgentUsage" && e._tag !== "SubWorkflowEvent"))
