@@ -13,7 +13,8 @@
  *   (honours `continueOnFailure`). Services the workflows need: `NodeServices.layer` (processes) for
  *   `ci-cd` and `code-review`; `CiCd.DeployTarget` when `ci-cd` has a `deployTarget` (e.g.
  *   `CiCd.DeployTarget.localDirectory(dir)`); an `AgentRegistry` with a `code_analysis` agent for
- *   `code-review`. Workflows from `instantiate` are typed `Workflow.Any`: provide what their template needs.
+ *   `code-review`. Workflows from `instantiate` are typed `Workflow.Any`: provide what their template needs;
+ *   {@link layer} provides everything but the agents (processes, and a local-directory deploy target).
  *
  * @example
  * ```ts
@@ -26,7 +27,8 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
 import * as CiCd from "./CiCd.ts"
 import * as CodeReview from "./CodeReview.ts"
 import * as Documentation from "./Documentation.ts"
@@ -86,3 +88,14 @@ export const instantiate = (
 > =>
   Effect.flatMap(get(name), (template) =>
     Template.instantiate(template as Template.Template<string, unknown, ReturnType<typeof all[number]["make"]>>, raw))
+
+/**
+ * The services the built-in templates need, except agents: Node's (processes, files) and a deploy target
+ * that copies `ci-cd` artifacts into `<deployRoot>/<deployTarget>` (default `.troupe/releases`). A command
+ * line runs `ci-cd`, `etl` and `documentation` with it alone; `code-review` also needs an `AgentRegistry`.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options?: { readonly deployRoot?: string | undefined }) =>
+  Layer.mergeAll(NodeServices.layer, CiCd.DeployTarget.localDirectory(options?.deployRoot ?? ".troupe/releases"))

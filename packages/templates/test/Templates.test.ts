@@ -2,11 +2,37 @@
  * The registry the command line uses: list, get by name, instantiate from raw parameters.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Plan } from "@troupe/core"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Engine, Plan } from "@troupe/core"
 import { Effect, Schema } from "effect"
-import { Template, Templates } from "../src/index.ts"
+import { CiCd, Template, Templates } from "../src/index.ts"
 
 describe("Templates", () => {
+  it.live("layer runs a template built from raw parameters (processes and a local deploy target)", () =>
+    Effect.gen(function*() {
+      const repo = mkdtempSync(join(tmpdir(), "troupe-registry-"))
+      const releases = join(repo, "releases")
+      writeFileSync(join(repo, "build.js"), "import { mkdirSync, writeFileSync } from 'node:fs'\nmkdirSync('dist')\nwriteFileSync('dist/app.txt', 'app')\n")
+      writeFileSync(join(repo, "package.json"), JSON.stringify({ type: "module" }))
+      const template = yield* Templates.get("ci-cd")
+      expect(template).toBe(CiCd.template)
+      const wf = yield* Template.instantiate(CiCd.template, {
+        repositoryPath: repo,
+        lintCommand: "node -e 0",
+        formatCommand: "node -e 0",
+        testCommand: "node -e 0",
+        buildCommand: "node build.js",
+        deployTarget: "qa"
+      })
+      const result = yield* Engine.run(wf).pipe(Effect.provide(Templates.layer({ deployRoot: releases })))
+      expect(Object.keys(result.outputs)).toContain("deploy")
+      expect(readFileSync(join(releases, "qa", "app.txt"), "utf8")).toBe("app")
+      rmSync(repo, { recursive: true, force: true })
+    }))
+
+
   it("lists the four templates with descriptions and parameter Schemas", () => {
     expect(Templates.list().map((t) => t.name)).toEqual(["ci-cd", "etl", "code-review", "documentation"])
     for (const t of Templates.all) {
