@@ -546,8 +546,22 @@ export const makeBus: Effect.Effect<Bus, never, Scope.Scope> = Effect.gen(functi
     return found
   }
 
-  const report = (effect: Effect.Effect<void>) => {
-    Effect.runForkWith(context)(effect)
+  // Drops are added to the metric in batches: one fiber per burst, not one per dropped event.
+  const droppedByPattern = new Map<string, number>()
+  const countDropped = (pattern: string) => {
+    const before = droppedByPattern.size
+    droppedByPattern.set(pattern, (droppedByPattern.get(pattern) ?? 0) + 1)
+    if (before > 0) return
+    // Yields first, so the drops of the same burst are counted by this one fiber.
+    Effect.runForkWith(context)(Effect.andThen(Effect.yieldNow, () => {
+      const counts = [...droppedByPattern]
+      droppedByPattern.clear()
+      return Effect.forEach(
+        counts,
+        ([pattern, n]) => Metric.update(Metric.withAttributes(droppedCounter, { pattern }), n),
+        { discard: true }
+      )
+    }))
   }
 
   const settleIdle = (s: Subscriber) => {
@@ -585,7 +599,7 @@ export const makeBus: Effect.Effect<Bus, never, Scope.Scope> = Effect.gen(functi
         s.pending++
       } else {
         s.dropped++
-        report(Metric.update(Metric.withAttributes(droppedCounter, { pattern: s.pattern }), 1))
+        countDropped(s.pattern)
       }
     }
   }
