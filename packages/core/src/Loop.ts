@@ -28,6 +28,7 @@ import { Cause, Effect, Exit, Result, Schema } from "effect"
 import { describeCause } from "./Engine.ts"
 import type { Attributes, ErrorOf, OutputOf, ServicesOf, TaskInfo } from "./Task.ts"
 import * as Task from "./Task.ts"
+import { TaskHook } from "./TaskHook.ts"
 
 // -----------------------------------------------------------------------------
 // Errors
@@ -168,11 +169,19 @@ export type LoopCondition = boolean | Effect.Effect<boolean, unknown, unknown>
 // Internals
 // -----------------------------------------------------------------------------
 
+/** Loops are composite: each iteration is its own execution for the installed TaskHook (`task[i]`). */
 const makeTask = <A, E, R, Needs>(
   taskType: string,
   attributes: Attributes,
   run: (ctx: Needs, info: TaskInfo) => Effect.Effect<A, E, R>
-): Task.Task<A, E, R, Needs> => ({ [Task.TypeId]: Task.TypeId, taskType, attributes, run })
+): Task.Task<A, E, R, Needs> => ({ [Task.TypeId]: Task.TypeId, taskType, attributes, run, composite: true })
+
+/** Runs one iteration's body through the installed TaskHook, if any, as the execution `path[index]`. */
+const hooked = <A, E, R>(info: TaskInfo, index: number, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(TaskHook, (hook) =>
+    hook === undefined
+      ? effect
+      : hook.around({ runId: info.runId, workflow: info.workflow, path: `${info.path}[${index}]`, taskId: info.node.id }, effect))
 
 /** The task attributes among a loop's options (the loop's own fields removed). */
 const attributesOf = (options: Attributes, own: ReadonlyArray<string>): Attributes => {
@@ -247,8 +256,11 @@ export const forEach = <
     const taskId = info.node.id
     const iterate = (item: unknown, index: number): Effect.Effect<unknown, unknown, unknown> => {
       info.iteration(index, "started")
-      const effect = Task.fromHandler(taskId, () => (body as (item: unknown, index: number, ctx: Ctx) => unknown)(item, index, ctx))
-        .pipe(Effect.onExit((exit) => Effect.sync(() => iterationEnd(info, index, exit))))
+      const effect = hooked(
+        info,
+        index,
+        Task.fromHandler(taskId, () => (body as (item: unknown, index: number, ctx: Ctx) => unknown)(item, index, ctx))
+      ).pipe(Effect.onExit((exit) => Effect.sync(() => iterationEnd(info, index, exit))))
       return keepGoing ? Effect.result(effect) : effect
     }
     return Effect.flatMap(
@@ -277,7 +289,7 @@ const loop = <Ctx, S>(
             return Effect.fail(new LoopLimitExceeded({ taskId: info.node.id, maxIterations }))
           }
           info.iteration(i, "started")
-          return body(state, i, ctx).pipe(
+          return hooked(info, i, Effect.suspend(() => body(state, i, ctx))).pipe(
             Effect.onExit((exit) => Effect.sync(() => iterationEnd(info, i, exit))),
             Effect.flatMap((next) => step(next, i + 1))
           )

@@ -323,9 +323,8 @@ const codecsOf = (impls: ReadonlyArray<ImplLike>, prefix: string, into: Map<stri
   return level
 }
 
-/** `loop[3]` and `a/loop[3]/x` use the codec of `loop` / `a/loop/x` when there is no exact entry. */
-const codecFor = (codecs: ReadonlyMap<string, Codec>, path: string): Codec =>
-  codecs.get(path) ?? (path.includes("[") ? codecs.get(path.replace(/\[\d+\]/g, "")) : undefined) ?? plainCodec
+/** A task's codec by path; loop iterations (`loop[3]`) and pipeline steps carry JSON data. */
+const codecFor = (codecs: ReadonlyMap<string, Codec>, path: string): Codec => codecs.get(path) ?? plainCodec
 
 // -----------------------------------------------------------------------------
 // Shapes: what a version check compares

@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Cause, Data, Deferred, Effect, Exit, Fiber, Schema } from "effect"
-import { type RunEvent, RunStore, Workflow } from "@troupe/core"
+import { Loop, type RunEvent, RunStore, Workflow } from "@troupe/core"
 import * as Durable from "../src/Durable.ts"
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), "troupe-durable-")), "runs.db")
@@ -255,5 +255,34 @@ describe("cancel", () => {
         const record = yield* RunStore.RunStore.use((s) => s.get("c"))
         assert.strictEqual(record.status, "cancelled")
       }).pipe(Effect.provide(Durable.layer({ filename: fresh(), shutdownTimeout: 100 })))
+    }))
+})
+
+describe("loops", () => {
+  it.live("each loop iteration is its own journaled step: a resumed loop skips the iterations that finished", () =>
+    Effect.gen(function*() {
+      const filename = fresh()
+      const reached = yield* Deferred.make<void>()
+      const ranItems: Array<number> = []
+      const wf = (block: boolean) =>
+        Workflow.make("looping")
+          .task("items", () => Effect.succeed([1, 2, 3, 4]))
+          .task(
+            "each",
+            { dependsOn: ["items"] },
+            Loop.forEach({
+              items: ({ items }: { readonly items: ReadonlyArray<number> }) => items,
+              body: (n: number) =>
+                block && n === 3
+                  ? Effect.andThen(Deferred.succeed(reached, undefined), Effect.never)
+                  : Effect.sync(() => (ranItems.push(n), n * 10))
+            })
+          )
+      yield* crashAfterA(filename, wf(true), "l", reached)
+      const result = yield* Durable.run(wf(false), undefined, { runId: "l" }).pipe(Effect.provide(Durable.layer({ filename })))
+      assert.deepStrictEqual(result.outputs.each, [10, 20, 30, 40])
+      assert.deepStrictEqual(ranItems, [1, 2, 3, 4])
+      assert.deepStrictEqual(result.skipped, ["items", "each[0]", "each[1]"])
+      assert.deepStrictEqual(result.executed, ["each[2]", "each[3]"])
     }))
 })
