@@ -173,7 +173,10 @@ export type Toolset<T extends Record<string, Tool.Any>, R = never, E = never> =
  * @category models
  * @since 0.1.0
  */
-export type HandlerServices<T extends Record<string, Tool.Any>> = Tool.HandlerServices<T[keyof T]>
+export type HandlerServices<T extends Record<string, Tool.Any>> = IgnoreAny<Tool.HandlerServices<T[keyof T]>>
+
+/** `any` (the services of a tool typed only as `Tool.Any`, for instance an MCP server's) as `never`: such toolsets carry their handlers already. */
+type IgnoreAny<X> = 0 extends 1 & X ? never : X
 
 /**
  * One tool call the model made.
