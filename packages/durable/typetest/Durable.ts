@@ -1,0 +1,49 @@
+/**
+ * Type tests for durable runs: typed outputs and errors, the services a workflow needs plus the runtime,
+ * typed inputs, and the layer's services and errors.
+ */
+import { Context, Data, Effect, Layer, Schema } from "effect"
+import { expectTypeOf } from "vitest"
+import { RunStore, Workflow } from "@troupe/core"
+import type { WorkflowError } from "@troupe/core"
+import { Durable, SqliteClient } from "@troupe/durable"
+
+class Boom extends Data.TaggedError("Boom")<{}> {}
+class Clock2 extends Context.Service<Clock2, { readonly now: Effect.Effect<number> }>()("Clock2") {}
+
+const wf = Workflow.make("typed", { input: Schema.Struct({ n: Schema.Number }) })
+  .task("a", ({ input }) => Effect.succeed(input.n))
+  .task("b", { dependsOn: ["a"], output: Schema.Date }, ({ a }) => Effect.succeed(new Date(a)))
+  .task("c", () => Clock2.use((c) => c.now))
+  .task("d", () => Effect.fail(new Boom()))
+
+const run = Durable.run(wf, { n: 1 }, { runId: "r" })
+type Result = Effect.Success<typeof run>
+expectTypeOf<Result["outputs"]["a"]>().toEqualTypeOf<number>()
+expectTypeOf<Result["outputs"]["b"]>().toEqualTypeOf<Date>()
+expectTypeOf<Result["skipped"]>().toEqualTypeOf<ReadonlyArray<string>>()
+expectTypeOf<Effect.Services<typeof run>>().toEqualTypeOf<Durable.DurableRuntime | Clock2>()
+expectTypeOf<Extract<Effect.Error<typeof run>, { _tag: "WorkflowFailed" }>>().toEqualTypeOf<
+  WorkflowError.WorkflowFailed<Boom>
+>()
+expectTypeOf<Extract<Effect.Error<typeof run>, { _tag: "IdempotencyConflict" }>>().toEqualTypeOf<
+  Durable.IdempotencyConflict
+>()
+
+// @ts-expect-error the input must match the workflow's input schema
+Durable.run(wf, { n: "one" }, { runId: "r" })
+
+// resume(workflow, runId) is typed; resume(runId) gives a record of unknowns.
+expectTypeOf<Effect.Success<ReturnType<typeof Durable.resume<typeof wf>>>["outputs"]["b"]>().toEqualTypeOf<Date>()
+const byId = Durable.resume("r")
+expectTypeOf<Effect.Success<typeof byId>["outputs"]>().toEqualTypeOf<Readonly<Record<string, unknown>>>()
+expectTypeOf<Effect.Services<typeof byId>>().toEqualTypeOf<Durable.DurableRuntime>()
+
+// The layer provides the runtime, the run store and the SQL client; opening can fail with typed errors.
+export const layer: Layer.Layer<
+  Durable.DurableRuntime | RunStore.RunStore | SqliteClient.SqliteClient,
+  SqliteClient.OpenError | RunStore.StoreError
+> = Durable.layer({ filename: "x.db" })
+expectTypeOf<SqliteClient.OpenError>().toEqualTypeOf<
+  SqliteClient.NotADatabase | SqliteClient.DatabaseDirectoryError | SqliteClient.DatabaseLocked | SqliteClient.DatabaseOpenError
+>()
