@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Cause, Data, Deferred, Effect, Exit, Fiber, Schema } from "effect"
-import { Loop, type RunEvent, RunStore, Workflow } from "@troupe/core"
+import { Loop, type RunEvent, RunMetrics, RunStore, Workflow } from "@troupe/core"
 import * as Durable from "../src/Durable.ts"
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), "troupe-durable-")), "runs.db")
@@ -44,6 +44,12 @@ describe("Durable.run", () => {
       assert.strictEqual(record.status, "completed")
       assert.strictEqual(record.durable, true)
       assert.deepStrictEqual(record.tasks, { total: 2, completed: 2, failed: 0 })
+      // ...and metrics are a fold over the stored events, in a process that did not run anything.
+      const metrics = yield* Effect.gen(function*() {
+        const store = yield* RunStore.RunStore
+        return RunMetrics.fromEvents(yield* store.plan("r"), yield* store.events("r"))
+      }).pipe(Effect.provide(Durable.layer({ filename })))
+      assert.deepStrictEqual(metrics.tasks.map((t) => [t.id, t.status]), [["a", "completed"], ["b", "completed"]])
     }))
 
   it.live("the same run id with another input is an IdempotencyConflict, never the first run's result", () =>
