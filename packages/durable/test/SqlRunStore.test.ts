@@ -71,4 +71,17 @@ describe("SqlRunStore on a file", () => {
         assert.deepStrictEqual(raw, [{ body: "{not json" }])
       }).pipe(Effect.provide(layer))
     }))
+
+  it.effect("a read-only store beside the writer lists the writer's runs (troupe runs list while a run goes on)", () =>
+    Effect.gen(function*() {
+      const filename = fresh()
+      yield* Effect.gen(function*() {
+        const store = yield* RunStore.RunStore
+        yield* store.register({ runId: "live", workflow: "w", plan })
+        const seen = yield* RunStore.RunStore.use((s) => s.list()).pipe(
+          Effect.provide(SqlRunStore.layer.pipe(Layer.provide(SqliteClient.layer({ filename, readOnly: true }))))
+        )
+        assert.deepStrictEqual(seen.map((r) => r.runId), ["live"])
+      }).pipe(Effect.provide(SqlRunStore.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename })))))
+    }))
 })
