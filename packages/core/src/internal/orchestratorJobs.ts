@@ -141,6 +141,90 @@ const recordOf = (job: JobEntry): JobStore.JobRecord => ({
 const isWorkflowFailed = (e: unknown): e is WorkflowFailed<unknown> =>
   typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "WorkflowFailed"
 
+// ---- transition events: each job transition as job.* and as task.* (a job is a task) ----------------
+
+const publish = (bus: Events.Bus, name: string, make: () => unknown) => {
+  if (bus.has(name)) bus.publish(name, make())
+}
+
+const taskFields = (job: JobEntry, at: number) => ({
+  runId: job.id,
+  at,
+  taskId: job.id,
+  workflow: job.agent ?? "job",
+  jobId: job.id
+})
+
+const publishQueued = (bus: Events.Bus, job: JobEntry) => {
+  publish(bus, "job.queued", () => ({
+    _tag: "JobQueued",
+    jobId: job.id,
+    at: job.submittedAt,
+    priority: job.priority,
+    metadata: job.metadata
+  } satisfies Events.JobQueued))
+  publish(bus, "task.created", () => ({
+    _tag: "TaskCreated",
+    ...taskFields(job, job.submittedAt),
+    priority: job.priority
+  } satisfies Events.TaskCreated))
+}
+
+const publishStarted = (bus: Events.Bus, job: JobEntry) => {
+  const at = job.startedAt!
+  publish(bus, "job.started", () => ({
+    _tag: "JobStarted",
+    jobId: job.id,
+    at,
+    priority: job.priority,
+    metadata: job.metadata
+  } satisfies Events.JobStarted))
+  publish(bus, "task.started", () => ({ _tag: "TaskStarted", ...taskFields(job, at), attempt: job.attempts }))
+}
+
+const publishSettled = (bus: Events.Bus, job: JobEntry, at: number, durationMs: number) => {
+  const { id: jobId, metadata } = job
+  if (job.status === "completed") {
+    publish(bus, "job.completed", () => ({
+      _tag: "JobCompleted",
+      jobId,
+      at,
+      durationMs,
+      result: job.result,
+      metadata
+    } satisfies Events.JobCompleted))
+    publish(bus, "task.completed", () => ({
+      _tag: "TaskCompleted",
+      ...taskFields(job, at),
+      attempts: job.attempts,
+      durationMs,
+      output: job.result
+    }))
+  } else if (job.status === "cancelled") {
+    publish(bus, "job.cancelled", () => ({ _tag: "JobCancelled", jobId, at, metadata } satisfies Events.JobCancelled))
+    publish(bus, "task.cancelled", () => ({ _tag: "TaskCancelled", ...taskFields(job, at), reason: job.message! }))
+  } else {
+    const cause = job.cause!
+    publish(bus, "job.failed", () => ({
+      _tag: "JobFailed",
+      jobId,
+      at,
+      durationMs,
+      message: job.message!,
+      cause,
+      metadata
+    } satisfies Events.JobFailed))
+    publish(bus, "task.failed", () => ({
+      _tag: "TaskFailed",
+      ...taskFields(job, at),
+      attempts: job.attempts,
+      durationMs,
+      message: job.message!,
+      cause
+    }))
+  }
+}
+
 export const makeJobQueueApi = (options: {
   readonly workers: number
   readonly jobLimit: number
@@ -177,18 +261,6 @@ export const makeJobQueueApi = (options: {
       const record = recordOf(job)
       store.write((s) => s.putJob(record))
     }
-
-    const publish = (name: string, make: () => unknown) => {
-      if (bus.has(name)) bus.publish(name, make())
-    }
-
-    const base = (job: JobEntry, at: number) => ({
-      runId: job.id,
-      at,
-      taskId: job.id,
-      workflow: job.agent ?? "job",
-      jobId: job.id
-    })
 
     /** Which agent functions may run: a registered name, a Task value or a function. */
     const programOf = (id: string, agent: unknown, input: unknown, job: () => JobEntry) => {
@@ -232,55 +304,17 @@ export const makeJobQueueApi = (options: {
       if (Exit.isSuccess(exit)) {
         job.status = "completed"
         job.result = exit.value
-        publish("job.completed", () => ({
-          _tag: "JobCompleted",
-          jobId: job.id,
-          at,
-          durationMs,
-          result: exit.value,
-          metadata: job.metadata
-        } satisfies Events.JobCompleted))
-        publish("task.completed", () => ({
-          _tag: "TaskCompleted",
-          ...base(job, at),
-          attempts: job.attempts,
-          durationMs,
-          output: exit.value
-        }))
       } else if (Cause.hasInterruptsOnly(exit.cause)) {
         job.status = "cancelled"
         job.message = wasRunning ? "job cancelled while running" : "job cancelled before it started"
-        publish("job.cancelled", () => ({
-          _tag: "JobCancelled",
-          jobId: job.id,
-          at,
-          metadata: job.metadata
-        } satisfies Events.JobCancelled))
-        publish("task.cancelled", () => ({ _tag: "TaskCancelled", ...base(job, at), reason: job.message! }))
       } else {
         job.status = "failed"
         job.cause = exit.cause
         job.message = describeCause(exit.cause)
         const error = Cause.findErrorOption(exit.cause)
         if (Option.isSome(error)) job.error = error.value
-        publish("job.failed", () => ({
-          _tag: "JobFailed",
-          jobId: job.id,
-          at,
-          durationMs,
-          message: job.message!,
-          cause: exit.cause,
-          metadata: job.metadata
-        } satisfies Events.JobFailed))
-        publish("task.failed", () => ({
-          _tag: "TaskFailed",
-          ...base(job, at),
-          attempts: job.attempts,
-          durationMs,
-          message: job.message!,
-          cause: exit.cause
-        }))
       }
+      publishSettled(bus, job, at, durationMs)
       // On shutdown, unfinished jobs stay unfinished in the store: they resume after a restart.
       if (!closed) save(job)
       const view = viewOf(job)
@@ -329,14 +363,7 @@ export const makeJobQueueApi = (options: {
         job.attempts++
         job.startedAt = nowOf(job.context)
         save(job)
-        publish("job.started", () => ({
-          _tag: "JobStarted",
-          jobId: job.id,
-          at: job.startedAt!,
-          priority: job.priority,
-          metadata: job.metadata
-        } satisfies Events.JobStarted))
-        publish("task.started", () => ({ _tag: "TaskStarted", ...base(job, job.startedAt!), attempt: job.attempts }))
+        publishStarted(bus, job)
         if (job.status !== "running") continue // a handler cancelled it
         const fiber = Effect.runForkWith(job.context)(job.program!)
         const exit = fiber.pollUnsafe()
@@ -352,18 +379,7 @@ export const makeJobQueueApi = (options: {
     const enqueue = (job: JobEntry) => {
       jobs.set(job.id, job)
       queue.push(job)
-      publish("job.queued", () => ({
-        _tag: "JobQueued",
-        jobId: job.id,
-        at: job.submittedAt,
-        priority: job.priority,
-        metadata: job.metadata
-      } satisfies Events.JobQueued))
-      publish("task.created", () => ({
-        _tag: "TaskCreated",
-        ...base(job, job.submittedAt),
-        priority: job.priority
-      } satisfies Events.TaskCreated))
+      publishQueued(bus, job)
     }
 
     const makeEntry = (fields: {
