@@ -120,6 +120,16 @@ expectTypeOf(o.status("job-1")).toEqualTypeOf<Effect.Effect<Orchestrator.JobStat
 
 expectTypeOf(Orchestrator.fromSeed002Priority(1)).toEqualTypeOf<Task.Priority>()
 
+// Jobs by the name of a registered agent (resumable after a restart with a durable JobStore).
+expectTypeOf(o.submit("summarize", { text: "x" })).toEqualTypeOf<
+  Effect.Effect<Orchestrator.JobId, Orchestrator.AgentNotFound>
+>()
+// The layer requires the services of the agents registered with it.
+expectTypeOf(Orchestrator.layer({ agents: { count: (sql: string) => Db.use((db) => db.query(sql)) } })).toEqualTypeOf<
+  Layer.Layer<Orchestrator.Orchestrator, never, Db>
+>()
+expectTypeOf(Orchestrator.layer()).toEqualTypeOf<Layer.Layer<Orchestrator.Orchestrator>>()
+
 // ---- events --------------------------------------------------------------------------------------
 
 o.on("task.completed", (event) => {
