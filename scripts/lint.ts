@@ -23,10 +23,7 @@ const root = process.env["TROUPE_LINT_ROOT"] ?? path.resolve(import.meta.dirname
  * the lint prints them (sorted), joined by " ↔ ".
  */
 const allowedCycles: ReadonlyMap<string, string> = new Map([
-  [
-    "packages/agents/src/Agent.ts ↔ packages/agents/src/AgentRegistry.ts ↔ packages/agents/src/AgentTask.ts ↔ packages/agents/src/internal/agentCall.ts ↔ packages/agents/src/internal/agentTask.ts",
-    "@troupe/agents: Agent re-exports AgentTask, which reaches back to Agent through the registry; being broken up by the agents package's owner (issue 8)"
-  ]
+  // None: the last ones (Agent ↔ AgentTask, Patterns ↔ internal/patterns in @troupe/agents) were broken up.
 ])
 
 /**
