@@ -7,7 +7,7 @@
  *
  * - `troupe_runs`: one row per run (record, plan, input, version, the task shape for version checks);
  * - `troupe_run_events`: the run's events in order (JSON, encoded with the `RunEvent` schema);
- * - `troupe_run_outputs`: each completed task execution's journaled output, by path;
+ * - `troupe_run_outputs`: by task path, the output as JSON (history) and the journal entry (replay checks);
  * - `troupe_run_errors`: failed task executions;
  * - `troupe_task_stats`: duration statistics per workflow and task path (learned estimates).
  *
@@ -62,6 +62,7 @@ const ddl: ReadonlyArray<string> = [
     run_id TEXT NOT NULL,
     path TEXT NOT NULL,
     value TEXT,
+    journal TEXT,
     PRIMARY KEY (run_id, path)
   )`,
   `CREATE TABLE IF NOT EXISTS troupe_run_errors (
@@ -287,10 +288,10 @@ export const make = Effect.gen(function*() {
           durationMs = e.durationMs ?? durationMs
           error = e.error ?? error
         }
-        if (e.output !== undefined && !outputs.some(([path]) => path === e.output!.taskId)) {
-          yield* sql`INSERT INTO troupe_run_outputs (run_id, path, value)
-            VALUES (${runId}, ${e.output.taskId}, ${safeStringify(e.output.value)})
-            ON CONFLICT (run_id, path) DO NOTHING`
+        if (e.output !== undefined) {
+          const value = safeStringify(e.output.value)
+          yield* sql`INSERT INTO troupe_run_outputs (run_id, path, value) VALUES (${runId}, ${e.output.taskId}, ${value})
+            ON CONFLICT (run_id, path) DO UPDATE SET value = ${value}`
         }
         if (e.taskError !== undefined) {
           yield* sql`INSERT INTO troupe_run_errors (run_id, seq, path, message, attempts, at)
@@ -306,8 +307,8 @@ export const make = Effect.gen(function*() {
         }
       }
       for (const [path, text] of outputs) {
-        yield* sql`INSERT INTO troupe_run_outputs (run_id, path, value) VALUES (${runId}, ${path}, ${text})
-          ON CONFLICT (run_id, path) DO UPDATE SET value = ${text}`
+        yield* sql`INSERT INTO troupe_run_outputs (run_id, path, journal) VALUES (${runId}, ${path}, ${text})
+          ON CONFLICT (run_id, path) DO UPDATE SET journal = ${text}`
       }
       for (const [path, samples] of stats) {
         const existing = yield* sql<{
@@ -371,9 +372,9 @@ export const make = Effect.gen(function*() {
     append: (runId, events) => appendAll(runId, events, []),
     journaledOutputs: (runId) =>
       Effect.map(
-        sql<{ path: string; value: string | null }>`SELECT path, value FROM troupe_run_outputs WHERE run_id = ${runId}`
-          .pipe(Effect.mapError(storeError("read outputs"))),
-        (rows) => new Map(rows.map((r) => [r.path, r.value ?? "null"]))
+        sql<{ path: string; journal: string }>`SELECT path, journal FROM troupe_run_outputs
+          WHERE run_id = ${runId} AND journal IS NOT NULL`.pipe(Effect.mapError(storeError("read outputs"))),
+        (rows) => new Map(rows.map((r) => [r.path, r.journal]))
       ),
     list: (options = {}) =>
       Effect.gen(function*() {
@@ -422,8 +423,8 @@ export const make = Effect.gen(function*() {
     outputs: (runId) =>
       Effect.gen(function*() {
         yield* mustExist(runId)
-        const rows = yield* sql<{ path: string; value: string | null }>`SELECT path, value FROM troupe_run_outputs
-          WHERE run_id = ${runId}`.pipe(Effect.mapError(storeError("read outputs")))
+        const rows = yield* sql<{ path: string; value: string }>`SELECT path, value FROM troupe_run_outputs
+          WHERE run_id = ${runId} AND value IS NOT NULL`.pipe(Effect.mapError(storeError("read outputs")))
         const out: Record<string, unknown> = {}
         for (const row of rows) {
           if (row.path.includes("/") || row.path.includes("[")) continue

@@ -50,6 +50,8 @@ describe("Durable.run", () => {
         return RunMetrics.fromEvents(yield* store.plan("r"), yield* store.events("r"))
       }).pipe(Effect.provide(Durable.layer({ filename })))
       assert.deepStrictEqual(metrics.tasks.map((t) => [t.id, t.status]), [["a", "completed"], ["b", "completed"]])
+      const outputs = yield* RunStore.RunStore.use((s) => s.outputs("r")).pipe(Effect.provide(Durable.layer({ filename })))
+      assert.deepStrictEqual(outputs, { a: 1, b: "1970-01-01T00:00:01.000Z" })
     }))
 
   it.live("the same run id with another input is an IdempotencyConflict, never the first run's result", () =>
