@@ -17,6 +17,12 @@
  * Model failures (`AiError`) become `Agent.AgentError`s that keep the model's
  * verdict on retrying and the delay a rate limit asked for.
  *
+ * With `tools` (see `Tools`, `Toolsets`, `Mcp`) the agent runs the
+ * tool-calling loop; inside an agent task it reports each tool call
+ * (`ToolCalled`), each model call's tokens (`AgentUsage`) and its streamed
+ * text (`AgentText`) to the run, and stops before a model call when a
+ * budget is spent (`Budget.BudgetExceeded`).
+ *
  * **Example**
  *
  * ```ts

@@ -21,7 +21,16 @@
  *
  * The API key is held as a `Redacted` value: it is sent only in the
  * `Authorization` header, and it does not appear in the settings' `toString`
- * or JSON, nor in any error (texts from the server are scrubbed of it).
+ * or JSON, nor in anything that leaves the layer: every text from the server
+ * (error message, code and type, request id, kept headers, the body, answers
+ * and streamed chunks) is scrubbed of it, raw and escaped (JSON, twice-JSON,
+ * URL-encoded, `\uXXXX`). Keys shorter than 8 characters (placeholders for
+ * local servers) are scrubbed from errors but not from answers.
+ *
+ * Tool calling: tool definitions, tool choice, parallel tool calls and their
+ * results are translated both ways. With `toolCallValidation: "deferred"`
+ * (what `LlmAgent` uses), a call whose arguments are not JSON is returned
+ * with the raw text so that the agent can answer the model with an error.
  *
  * **Example**
  *
