@@ -209,6 +209,35 @@ describe("Tools and the tool-calling loop", () => {
       expect(metrics.tasks[0]!.tools).toMatchObject({ calls: 2, failed: 1, byTool: { weather: 1, teleport: 1 } })
     }))
 
+  it.effect("streamed tool calls with malformed arguments are answered with a typed error too", () =>
+    Effect.gen(function*() {
+      const server = yield* chatServer
+      server.script(
+        {
+          sse: [
+            chunk({ tool_calls: [{ index: 0, id: "m", function: { name: "weather", arguments: "{\"city\": Par" } }] }),
+            chunk({ tool_calls: [{ index: 0, function: { arguments: "is" } }] }),
+            chunk({}, "tool_calls"),
+            "[DONE]"
+          ]
+        },
+        { sse: [chunk({ content: "Sorry." }), chunk({}, "stop"), "[DONE]"] }
+      )
+      const agent = LlmAgent.make({ name: "forecaster", capabilities: ["research"], tools, model: modelLayer(server) })
+      const texts: Array<string> = []
+      const hooks: Agent.AgentHooks = {
+        beforeModelCall: Effect.void,
+        modelCalled: () => Effect.void,
+        toolCalled: () => Effect.void,
+        text: (delta) => Effect.sync(() => texts.push(delta))
+      }
+      const response = yield* agent.run(request({ hooks }))
+      expect(response.output).toBe("Sorry.")
+      expect(texts.join("")).toBe("Sorry.")
+      const error = JSON.parse(server.requests[1]!.body.messages.at(-1).content).error
+      expect(error).toMatchObject({ _tag: "MalformedToolArguments", tool: "weather", text: "{\"city\": Paris" })
+    }))
+
   it.effect("a workflow is a tool: its input Schema is the tool's parameters", () =>
     Effect.gen(function*() {
       const Input = Schema.Struct({ a: Schema.Number, b: Schema.Number })
