@@ -615,6 +615,64 @@ const templatesCommand = () => {
   )
 }
 
+// -----------------------------------------------------------------------------
+// mcp
+// -----------------------------------------------------------------------------
+
+const toolName = (name: string): string => name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64) || "workflow"
+
+const mcpCommand = Command.make(
+  "mcp",
+  {
+    file: fileArgument,
+    exportName: exportFlag,
+    handlers: Flag.String("handlers").pipe(Flag.withDescription("Handlers of a definition's task types"), Flag.optional)
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const { McpServe } = yield* Effect.promise(() => import("@troupe/agents"))
+      // Any JSON object: a workflow's own input Schema decodes it when the tool is called.
+      const parameters = Schema.Record(Schema.String, Schema.Unknown) as unknown as Schema.Codec<unknown, unknown>
+      let served: Array<ReturnType<typeof McpServe.serve>> = []
+      let layers: ReadonlyArray<Layer.Layer<unknown, unknown, never>> = []
+      if (Source.kindOf(flags.file) === "module" && exportOf(flags.exportName) === undefined) {
+        const mod = yield* Source.importModule(flags.file).pipe(
+          Effect.mapError((e) => new CliExit({ code: ExitCode.DefinitionError, text: e.message }))
+        )
+        if (Array.isArray(mod.tools)) served = mod.tools as typeof served
+        else {
+          served = Object.entries(mod)
+            .filter(([key, value]) => key !== "default" && Workflow.isWorkflow(value))
+            .map(([key, value]) => McpServe.serve(value as Workflow.Any, { name: toolName(key), parameters }))
+          if (Workflow.isWorkflow(mod.default) && !Object.values(mod).some((v, i) => Object.keys(mod)[i] !== "default" && v === mod.default)) {
+            served.push(McpServe.serve(mod.default, { name: toolName(mod.default.name), parameters }))
+          }
+        }
+        if (Layer.isLayer(mod.layer)) layers = [mod.layer as Layer.Layer<unknown, unknown, never>]
+      }
+      if (served.length === 0) {
+        const target = yield* load(flags.file, { exportName: exportOf(flags.exportName) })
+        const made = yield* runnable(target, Option.getOrUndefined(flags.handlers))
+        layers = made.layers
+        served = [McpServe.serve(made.workflow, { name: toolName(target.plan.name), parameters })]
+      }
+      io.stderr(`troupe mcp: serving ${served.map((t) => t.name).join(", ")} over stdio\n`)
+      const services = layers.reduce<Layer.Layer<unknown, unknown, never>>(
+        (acc, layer) => Layer.merge(acc, layer),
+        Layer.empty as unknown as Layer.Layer<unknown, unknown, never>
+      )
+      yield* (McpServe.runStdio({ name: "troupe", version, workflows: served }) as Effect.Effect<never, never, unknown>).pipe(
+        Effect.provide(services)
+      ) as Effect.Effect<never>
+    })
+).pipe(
+  Command.withDescription("Serve workflows as MCP tools over stdio (each exported workflow, a module's `tools`, or a definition)"),
+  Command.withExamples([
+    { command: "troupe mcp workflows.ts", description: "Every exported workflow becomes a tool" },
+    { command: "troupe mcp ci.yaml --handlers ./handlers.ts", description: "A definition as one tool" }
+  ])
+)
+
 const runsCommand = () =>
   Runs.commands({
     stdout: (t) => io.stdout(t),
@@ -653,7 +711,7 @@ export const command = () =>
       "Run, check and draw Troupe workflows: TypeScript modules or YAML/JSON definitions. " +
         "Exit codes: 0 ok, 1 run failed, 2 invalid input or usage, 3 definition error, 4 not found, 130 cancelled."
     ),
-    Command.withSubcommands([runCommand, validateCommand, graphCommand, runsCommand(), templatesCommand(), ...extraCommands] as never),
+    Command.withSubcommands([runCommand, validateCommand, graphCommand, runsCommand(), templatesCommand(), mcpCommand, ...extraCommands] as never),
     Command.withExamples([
       { command: "troupe run workflow.ts", description: "Run a workflow module with live progress" },
       { command: "troupe validate ci.yaml", description: "Check a definition file" },

@@ -72,3 +72,46 @@ describe("troupe templates", { timeout: 240_000 }, () => {
     expect(graph.stdout).toContain("Workflow ci-cd (5 tasks, 3 levels)")
   })
 })
+
+describe("troupe mcp", { timeout: 240_000 }, () => {
+  it("serves every exported workflow as an MCP tool over stdio", async () => {
+    const { spawn } = await import("node:child_process")
+    const { bin, repo } = await import("./helpers.ts")
+    const child = spawn(process.execPath, [bin, "mcp", fixture("workflows.ts")], { cwd: repo, stdio: ["pipe", "pipe", "pipe"] })
+    const lines: Array<string> = []
+    let buffer = ""
+    const waiters: Array<() => void> = []
+    child.stdout.on("data", (d: Buffer) => {
+      buffer += d.toString()
+      let i: number
+      while ((i = buffer.indexOf("\n")) >= 0) {
+        lines.push(buffer.slice(0, i))
+        buffer = buffer.slice(i + 1)
+        waiters.shift()?.()
+      }
+    })
+    const request = async (message: Record<string, unknown>) => {
+      const before = lines.length
+      child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...message })}\n`)
+      while (lines.length === before) await new Promise<void>((resolve) => waiters.push(resolve))
+      return JSON.parse(lines[before]!) as { result: Record<string, unknown> }
+    }
+    try {
+      const init = await request({
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "test", version: "1" } }
+      })
+      expect(init.result.serverInfo).toMatchObject({ name: "troupe" })
+      child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`)
+      const tools = await request({ id: 2, method: "tools/list" })
+      expect((tools.result.tools as Array<{ name: string }>).map((t) => t.name)).toStrictEqual(["failing", "greet", "hello"])
+      const call = await request({ id: 3, method: "tools/call", params: { name: "greet", arguments: { name: "ada" } } })
+      expect(call.result).toMatchObject({ isError: false, structuredContent: { greeting: "hello ada", shout: "HELLO ADA" } })
+      const failed = await request({ id: 4, method: "tools/call", params: { name: "failing", arguments: {} } })
+      expect(failed.result.isError).toBe(true)
+    } finally {
+      child.kill()
+    }
+  })
+})
