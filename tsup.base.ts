@@ -9,5 +9,7 @@ export default defineConfig({
   dts: true,
   clean: true,
   sourcemap: true,
-  target: "es2022"
+  target: "es2022",
+  // Keep `node:` prefixes: `node:sqlite` exists only with its prefix (a bare "sqlite" import is a package).
+  removeNodeProtocol: false
 })
