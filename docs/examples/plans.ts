@@ -39,6 +39,14 @@ export const program = Effect.gen(function*() {
     tasks: [{ id: "a", depends_on: ["c"] }, { id: "b", depends_on: ["a"] }, { id: "c", depends_on: ["b"] }]
   }))
   console.log(cyclic.message) // Dependency cycle: a → b → c → a
+  // Every problem at once, with paths as written (agent-plan names here) and suggestions.
+  const { problems } = yield* Plan.diagnose({
+    plan_id: "ci",
+    steps: [{ step_id: "build" }, { step_id: "test", dependencies: ["buidl"], priority: 11 }]
+  })
+  console.log(problems.map((p) => `${p.path}: ${p.message}`))
+  // ["steps[1].priority: expected an integer between 1 and 10, got 11",
+  //  "steps[1].dependencies[0]: unknown task 'buidl' (did you mean 'build'?)"]
   // A decoded Plan runs with a handler per task type.
   const runnable = yield* Workflow.fromPlan(decoded, {
     handlers: { function: (node) => Effect.succeed(`${node.id} done`) }

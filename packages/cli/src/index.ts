@@ -41,6 +41,13 @@ export * as Load from "./Load.ts"
 export * as Progress from "./Progress.ts"
 
 /**
+ * Durable runs: `run --durable` and `troupe runs ...`.
+ *
+ * @since 0.1.0
+ */
+export * as Runs from "./Runs.ts"
+
+/**
  * Reading and parsing files with source positions.
  *
  * @since 0.1.0
