@@ -352,14 +352,13 @@ export const makeMemory = (options?: { readonly maxRuns?: number | undefined }):
         return mailboxes.get(runId)
       })
 
-    const deliver = (runId: string, box: Mailbox, name: string, value: unknown) => {
+    const deliver = (box: Mailbox, name: string, value: unknown) => {
       const waiters = box.waiters.get(name)
       const waiter = waiters?.shift()
       if (waiter !== undefined) return Deferred.succeed(waiter, value)
       const kept = box.buffered.get(name) ?? []
       kept.push(value)
       box.buffered.set(name, kept)
-      void runId
       return Effect.void
     }
 
@@ -389,10 +388,13 @@ export const makeMemory = (options?: { readonly maxRuns?: number | undefined }):
           const timed = request.timeoutMs === undefined ? awaited : awaited.pipe(
             Effect.timeoutOrElse({
               duration: Duration.millis(request.timeoutMs),
+              // A signal handed to this wait at the deadline still counts (it is never lost).
               orElse: () =>
-                Effect.fail(
-                  new SignalTimeout({ runId: request.runId, taskId: request.taskId, signal: name, timeoutMs: request.timeoutMs! })
-                )
+                Deferred.isDoneUnsafe(deferred)
+                  ? (Deferred.await(deferred) as Effect.Effect<A>)
+                  : Effect.fail(
+                    new SignalTimeout({ runId: request.runId, taskId: request.taskId, signal: name, timeoutMs: request.timeoutMs! })
+                  )
             })
           )
           return yield* timed.pipe(
@@ -427,7 +429,7 @@ export const makeMemory = (options?: { readonly maxRuns?: number | undefined }):
           if (box === undefined) return yield* new UnknownRun({ runId, signal: signal.name })
           const value = yield* checkPayload(runId, signal, payload, false)
           if (!box.signals.has(signal.name)) box.signals.set(signal.name, signal)
-          yield* deliver(runId, box, signal.name, value)
+          yield* deliver(box, signal.name, value)
         }),
       sendUnknown: (runId, name, payload) =>
         Effect.gen(function*() {
@@ -438,7 +440,7 @@ export const makeMemory = (options?: { readonly maxRuns?: number | undefined }):
             return yield* new UnknownSignal({ runId, signal: name, known: Array.from(box.signals.keys()) })
           }
           const value = yield* checkPayload(runId, signal, payload, true)
-          yield* deliver(runId, box, name, value)
+          yield* deliver(box, name, value)
         }),
       open: (runId, signals) =>
         Effect.sync(() => {
@@ -546,10 +548,11 @@ const waitsFor = (info: TaskInfo): Waits => {
       return yield* effect.pipe(
         Effect.onExit((exit) =>
           Effect.gen(function*() {
-            if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) return
-            const now = yield* Clock.currentTimeMillis
             const timedOut = exit._tag === "Failure" &&
               Cause.findErrorOption(exit.cause).pipe(Option.exists((e) => e instanceof SignalTimeout))
+            // Interrupted or broken waits end with the task's own event (cancelled, failed).
+            if (exit._tag === "Failure" && !timedOut) return
+            const now = yield* Clock.currentTimeMillis
             info.emit?.({
               _tag: "TaskResumed",
               reason,
