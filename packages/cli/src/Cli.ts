@@ -23,6 +23,7 @@ import * as ExitCode from "./ExitCode.ts"
 import { CliExit, diagnoseFile, formatLocated, load, runnable } from "./Load.ts"
 import * as Progress from "./Progress.ts"
 import * as Runs from "./Runs.ts"
+import * as ScheduleCommands from "./ScheduleCommands.ts"
 import * as Source from "./Source.ts"
 
 const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version
@@ -711,7 +712,7 @@ export const command = () =>
       "Run, check and draw Troupe workflows: TypeScript modules or YAML/JSON definitions. " +
         "Exit codes: 0 ok, 1 run failed, 2 invalid input or usage, 3 definition error, 4 not found, 130 cancelled."
     ),
-    Command.withSubcommands([runCommand, validateCommand, graphCommand, runsCommand(), templatesCommand(), mcpCommand, ...extraCommands] as never),
+    Command.withSubcommands([runCommand, validateCommand, graphCommand, runsCommand(), ScheduleCommands.commands({ stdout: (t) => io.stdout(t), env: io.env }), templatesCommand(), mcpCommand, ...extraCommands] as never),
     Command.withExamples([
       { command: "troupe run workflow.ts", description: "Run a workflow module with live progress" },
       { command: "troupe validate ci.yaml", description: "Check a definition file" },

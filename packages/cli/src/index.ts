@@ -48,6 +48,13 @@ export * as Progress from "./Progress.ts"
 export * as Runs from "./Runs.ts"
 
 /**
+ * `troupe schedules ...` over the stored schedule state.
+ *
+ * @since 0.1.0
+ */
+export * as ScheduleCommands from "./ScheduleCommands.ts"
+
+/**
  * Reading and parsing files with source positions.
  *
  * @since 0.1.0

@@ -115,3 +115,34 @@ describe("troupe mcp", { timeout: 240_000 }, () => {
     }
   })
 })
+
+describe("troupe schedules", { timeout: 240_000 }, () => {
+  it("lists, pauses, resumes and deletes stored schedules", async () => {
+    const { Effect } = await import("effect")
+    const { Schedules } = await import("@troupe/core")
+    const { SchedulesSql, SqliteClient } = await import("@troupe/durable")
+    const db = join(mkdtempSync(join(tmpdir(), "troupe-schedules-")), "s.db")
+    const next = Date.UTC(2030, 0, 1, 2, 0, 0)
+    await Effect.runPromise(
+      Effect.flatMap(Schedules.Store, (store) =>
+        store.put({ id: "nightly", fingerprint: "f", paused: false, nextFireAt: next, lastFireAt: null, anchor: null, updatedAt: 0 })).pipe(
+          Effect.provide(SchedulesSql.layerStore),
+          Effect.provide(SqliteClient.layer({ filename: db }))
+        )
+    )
+    const list = await troupe(["schedules", "list", "--db", db])
+    expect(list.code, list.stderr).toBe(0)
+    expect(list.stdout).toMatch(/nightly\s+active\s+2030-01-01 02:00:00\s+-/)
+    const pause = await troupe(["schedules", "pause", "nightly", "--db", db])
+    expect(pause.stdout).toContain("schedule nightly paused")
+    const paused = await troupe(["schedules", "list", "--db", db, "--json"])
+    expect(JSON.parse(paused.stdout)[0]).toMatchObject({ id: "nightly", paused: true })
+    const resume = await troupe(["schedules", "resume", "nightly", "--db", db])
+    expect(resume.code).toBe(0)
+    const missing = await troupe(["schedules", "delete", "nope", "--db", db])
+    expect(missing.code).toBe(4)
+    const del = await troupe(["schedules", "delete", "nightly", "--db", db])
+    expect(del.code).toBe(0)
+    expect((await troupe(["schedules", "list", "--db", db])).stdout).toBe("no schedules\n")
+  })
+})
