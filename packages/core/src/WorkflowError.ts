@@ -8,6 +8,7 @@
  */
 import { Data, Schema } from "effect"
 import type * as Cause from "effect/Cause"
+import { describe } from "./internal/engine/describe.ts"
 
 // -----------------------------------------------------------------------------
 // Definition errors
@@ -175,7 +176,8 @@ export class TaskException extends Data.TaggedError("TaskException")<{
   readonly cause: unknown
 }> {
   override get message(): string {
-    const detail = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    // Never trusts the thrown value: a throwing toString or a null-prototype object still gives a message.
+    const detail = describe(this.cause)
     return `Task "${this.taskId}" threw: ${detail}`
   }
 }
