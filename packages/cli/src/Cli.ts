@@ -16,7 +16,7 @@ import * as RunEvent from "@troupe/core/RunEvent"
 import type { RunState } from "@troupe/core/RunState"
 import * as Workflow from "@troupe/core/Workflow"
 import { Command as Command_ } from "@troupe/node"
-import { Cause, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schema } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { parse as parseYaml } from "yaml"
 import * as ExitCode from "./ExitCode.ts"
@@ -662,9 +662,15 @@ const mcpCommand = Command.make(
         (acc, layer) => Layer.merge(acc, layer),
         Layer.empty as unknown as Layer.Layer<unknown, unknown, never>
       )
-      yield* (McpServe.runStdio({ name: "troupe", version, workflows: served }) as Effect.Effect<never, never, unknown>).pipe(
-        Effect.provide(services)
-      ) as Effect.Effect<never>
+      // The stdio server interrupts the fiber that started it when stdin closes, the normal end of an
+      // MCP session: run it in its own fiber so that end is exit 0 (SIGINT still ends the process with 130).
+      const server = yield* Effect.forkChild(
+        (McpServe.runStdio({ name: "troupe", version, workflows: served }) as Effect.Effect<never, never, unknown>).pipe(
+          Effect.provide(services)
+        ) as Effect.Effect<never>
+      )
+      const exit = yield* Fiber.await(server)
+      if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
     })
 ).pipe(
   Command.withDescription("Serve workflows as MCP tools over stdio (each exported workflow, a module's `tools`, or a definition)"),
@@ -742,7 +748,7 @@ export const main = async (argv: ReadonlyArray<string>, ioOverride?: Io): Promis
     }
     if (CliError.isCliError(e)) return ExitCode.InvalidInput
   }
-  if (Cause.hasInterrupts(exit.cause) && !Cause.hasFails(exit.cause) && !Cause.hasDies(exit.cause)) return ExitCode.Cancelled
+  if (Cause.hasInterruptsOnly(exit.cause)) return ExitCode.Cancelled
   io.stderr(`troupe: internal error (please report it):\n${Cause.pretty(exit.cause)}\n`)
   return ExitCode.Internal
 }

@@ -110,6 +110,10 @@ describe("troupe mcp", { timeout: 240_000 }, () => {
       expect(call.result).toMatchObject({ isError: false, structuredContent: { greeting: "hello ada", shout: "HELLO ADA" } })
       const failed = await request({ id: 4, method: "tools/call", params: { name: "failing", arguments: {} } })
       expect(failed.result.isError).toBe(true)
+      // Closing stdin is the normal end of an MCP stdio session: exit 0, not 130 (cancelled).
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+      child.stdin.end()
+      expect(await exited).toBe(0)
     } finally {
       child.kill()
     }
