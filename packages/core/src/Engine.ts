@@ -91,8 +91,8 @@ export interface RunOptions {
   /** Most tasks with the same concurrency key at once (default: the workflow's). */
   readonly perKeyLimit?: number | undefined
   /**
-   * Run compensations of completed tasks when a run in `continue` mode ends with failures (fail-fast
-   * runs always compensate). Default false.
+   * Run compensations of completed tasks when a run in `continue` mode ends with failures or is cancelled
+   * (fail-fast runs always compensate, failed or cancelled). Default false.
    */
   readonly compensateOnFailure?: boolean | undefined
   /**
@@ -133,7 +133,10 @@ export interface RunHandle<Outputs, E> {
   readonly events: Stream.Stream<RunEvent>
   readonly state: Effect.Effect<RunState.RunState>
   readonly progress: Effect.Effect<RunState.Progress>
-  /** Interrupts running tasks, cancels pending ones; `await` then fails with `WorkflowCancelled`. */
+  /**
+   * Interrupts running tasks, cancels pending ones, runs the compensations of completed tasks (by the rules
+   * of a failed run); `await` then fails with `WorkflowCancelled`.
+   */
   readonly cancel: Effect.Effect<void>
   readonly await: Effect.Effect<RunResult<Outputs>, WorkflowFailed<E> | WorkflowTimeout | WorkflowCancelled>
 }

@@ -25,7 +25,6 @@ import { abort, afterDrain, finish, finishPreflight, finishTask, guarded, holdsS
 import { direct, taskEffect } from "./stack.ts"
 import {
   contextFor,
-  type Control,
   type Outcome,
   PREFLIGHT,
   READY,
@@ -34,7 +33,7 @@ import {
   type Scope,
   type Verdict
 } from "./state.ts"
-import { runChild } from "./subworkflow.ts"
+import { type Execute, runChild } from "./subworkflow.ts"
 
 /** Builds the run's state: its graph, ready queue, gates and columns, and the services it reads once. */
 const makeRun = (
@@ -113,6 +112,7 @@ const makeRun = (
     freed: false,
     resume: undefined,
     deadlineFiber: undefined,
+    compensating: undefined,
     rateWaiting: new Map(),
     rateTimer: undefined,
     rateTimerAt: Infinity,
@@ -342,8 +342,9 @@ const startDeadline = (run: RunCore): void => {
 }
 
 /**
- * Interrupting the run (a parent's timeout, fiber interruption) interrupts every running task; the run
- * still ends with exactly one terminal event (`RunCancelled`) for its observers.
+ * Interrupting the run (a parent's timeout, fiber interruption) interrupts every running task and runs the
+ * compensations of completed tasks (as a cancel does); the interruption waits for them, and the run still
+ * ends with exactly one terminal event (`RunCancelled`) for its observers.
  */
 const onInterrupt = (run: RunCore): Effect.Effect<void> =>
   Effect.suspend(() => {
@@ -360,19 +361,15 @@ const onInterrupt = (run: RunCore): Effect.Effect<void> =>
       run.freed = false
       wakeOthers(run.shared, run.drain)
     }
-    return Fiber.interruptAll(live)
+    // `finish` (here or earlier, by a cancel) forked the compensations, if any: the interruption waits for them.
+    const compensating = run.compensating
+    return Fiber.interruptAll(live).pipe(
+      Effect.andThen(compensating === undefined ? Effect.void : Effect.asVoid(Fiber.await(compensating)))
+    )
   })
 
 /** The scheduler. Runs the compiled workflow and reports every event through `emit`. */
-export const execute = (
-  compiled: Compiled,
-  input: unknown,
-  settings: Settings,
-  runId: string,
-  emit: (event: RunEvent) => void,
-  control: Control,
-  scope: Scope
-): Effect.Effect<Outcome, never, unknown> =>
+export const execute: Execute = (compiled, input, settings, runId, emit, control, scope) =>
   Effect.withFiber((parent) => {
     const run = makeRun(compiled, input, settings, runId, emit, scope, parent as Fiber.Fiber<unknown, unknown>)
     run.becomeReady = (i) => becomeReady(run, i)

@@ -7,11 +7,12 @@
  *   dependency), iteratively.
  * - `abort`: pending tasks are cancelled; running ones are settled as cancelled at once and interrupted
  *   without waiting (their slots are free immediately).
- * - `finish`: compensations when needed (in reverse completion order), then exactly one terminal event,
+ * - `finish`: compensations when needed (a failed, cancelled or interrupted run; in reverse completion
+ *   order), then exactly one terminal event,
  *   then the outcome for whoever awaits the run.
  * - `guarded`: bookkeeping called from fiber observers (outside any Effect) never throws out.
  */
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, type Fiber } from "effect"
 import type * as RunEventNs from "../../RunEvent.ts"
 import type { CompensationResult } from "../../WorkflowError.ts"
 import { describeCause } from "./describe.ts"
@@ -262,7 +263,10 @@ const conclude = (run: RunCore, compensations: ReadonlyArray<CompensationResult>
   run.resume?.({ status: "completed", ...base })
 }
 
-/** Ends the run once: compensations if it failed and they are due, then its terminal event. */
+/**
+ * Ends the run once: compensations if it failed or was cancelled (or interrupted) and they are due, then its
+ * terminal event.
+ */
 export const finish = (run: RunCore): void => {
   if (run.done) return
   run.done = true
@@ -271,10 +275,14 @@ export const finish = (run: RunCore): void => {
   run.rateTimer?.interruptUnsafe()
   run.rateTimer = undefined
   const failed = run.cancelled || run.deadlineHit || run.failures.length > 0
-  const needsCompensation = failed && !run.cancelled && run.settings.compensateOnFailure &&
+  // A sub-workflow cancelled by its parent (the parent failed or was cancelled) does not compensate, as
+  // before: its parent's terminal event would not wait for it. Only the run that was cancelled does.
+  const nestedCancel = run.cancelled && run.scope.prefix !== ""
+  const needsCompensation = failed && !nestedCancel && run.settings.compensateOnFailure &&
     run.completionOrder.some((i) => run.impls[i]!.compensate !== undefined)
   if (!needsCompensation) return conclude(run, [])
   const fiber = run.fork(compensate(run))
+  run.compensating = fiber as Fiber.Fiber<unknown, unknown>
   fiber.addObserver((exit) => guarded(run, () => conclude(run, Exit.isSuccess(exit) ? exit.value : [])))
 }
 

@@ -125,6 +125,8 @@ export interface RunCore {
   freed: boolean
   resume: ((outcome: Outcome) => void) | undefined
   deadlineFiber: Fiber.Fiber<unknown, unknown> | undefined
+  /** The fiber running the compensations once the run ended (interruption waits for it). */
+  compensating: Fiber.Fiber<unknown, unknown> | undefined
   /** Ready tasks held back by their rate limit, with the time they started waiting. */
   readonly rateWaiting: Map<number, number>
   /** The timer that wakes the run when the earliest rate-limited task may start (`rateTimerAt`). */
