@@ -157,6 +157,19 @@ export type DurableError =
   | RunStore.RunNotFound
   | RunStore.StoreError
 
+/**
+ * What a durable run of a workflow whose tasks fail with `E` fails with (`run`, `resume`, `restart`).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type RunError<E> =
+  | WorkflowError.WorkflowFailed<E>
+  | WorkflowError.WorkflowTimeout
+  | WorkflowError.WorkflowCancelled
+  | WorkflowError.DefinitionError
+  | DurableError
+
 // -----------------------------------------------------------------------------
 // Models
 // -----------------------------------------------------------------------------
@@ -1037,11 +1050,7 @@ const resultOf = <W extends Workflow.Any>(
   elapsed: number
 ): Effect.Effect<
   DurableResult<Workflow.Outputs<W>>,
-  | WorkflowError.WorkflowFailed<Workflow.Error<W>>
-  | WorkflowError.WorkflowTimeout
-  | WorkflowError.WorkflowCancelled
-  | WorkflowError.DefinitionError
-  | DurableError
+  RunError<Workflow.Error<W>>
 > =>
   Effect.gen(function*() {
     const outputs = decodeOutputs(codecs, envelope.outputs)
@@ -1113,11 +1122,7 @@ export const run = <W extends Workflow.Any>(
   ...[input, options = {}]: Args<W>
 ): Effect.Effect<
   DurableResult<Workflow.Outputs<W>>,
-  | WorkflowError.WorkflowFailed<Workflow.Error<W>>
-  | WorkflowError.WorkflowTimeout
-  | WorkflowError.WorkflowCancelled
-  | WorkflowError.DefinitionError
-  | DurableError,
+  RunError<Workflow.Error<W>>,
   DurableRuntime | Workflow.Services<W>
 > =>
   Effect.gen(function*() {
@@ -1125,6 +1130,18 @@ export const run = <W extends Workflow.Any>(
     const inputText = yield* encodeInput(workflow, input)
     return yield* execute(runtime, workflow, options.runId ?? newRunId(), inputText, options)
   }) as never
+
+/** Runs (or joins, or resumes) a stored run with the input it was started with. */
+const executeStored = <W extends Workflow.Any>(
+  runtime: DurableRuntime["Service"],
+  workflow: W,
+  runId: string,
+  options: DurableOptions
+) =>
+  Effect.flatMap(
+    runtime.store.durableRow(runId),
+    (row) => execute(runtime, workflow, runId, row.inputText ?? "", options)
+  )
 
 /**
  * Resumes a run from its journal (or returns its stored result). `resume(runId)` finds the workflow among
@@ -1137,20 +1154,12 @@ export const run = <W extends Workflow.Any>(
 export const resume: {
   (runId: string, options?: Omit<DurableOptions, "runId">): Effect.Effect<
     DurableResult<Readonly<Record<string, unknown>>>,
-    | WorkflowError.WorkflowFailed<unknown>
-    | WorkflowError.WorkflowTimeout
-    | WorkflowError.WorkflowCancelled
-    | WorkflowError.DefinitionError
-    | DurableError,
+    RunError<unknown>,
     DurableRuntime
   >
   <W extends Workflow.Any>(workflow: W, runId: string, options?: Omit<DurableOptions, "runId">): Effect.Effect<
     DurableResult<Workflow.Outputs<W>>,
-    | WorkflowError.WorkflowFailed<Workflow.Error<W>>
-    | WorkflowError.WorkflowTimeout
-    | WorkflowError.WorkflowCancelled
-    | WorkflowError.DefinitionError
-    | DurableError,
+    RunError<Workflow.Error<W>>,
     DurableRuntime | Workflow.Services<W>
   >
 } = ((a: string | Workflow.Any, b?: unknown, c?: unknown) =>
@@ -1164,8 +1173,7 @@ export const resume: {
     if (workflow.name !== record.workflow) {
       return yield* new IdempotencyConflict({ runId, workflow: workflow.name, detail: `workflow "${record.workflow}"` })
     }
-    const row = yield* runtime.store.durableRow(runId)
-    return yield* execute(runtime, workflow, runId, row.inputText ?? "", options)
+    return yield* executeStored(runtime, workflow, runId, options)
   })) as never
 
 /**
@@ -1182,19 +1190,14 @@ export const restart = <W extends Workflow.Any>(
   options: Omit<DurableOptions, "runId"> = {}
 ): Effect.Effect<
   DurableResult<Workflow.Outputs<W>>,
-  | WorkflowError.WorkflowFailed<Workflow.Error<W>>
-  | WorkflowError.WorkflowTimeout
-  | WorkflowError.WorkflowCancelled
-  | WorkflowError.DefinitionError
-  | DurableError,
+  RunError<Workflow.Error<W>>,
   DurableRuntime | Workflow.Services<W>
 > =>
   Effect.gen(function*() {
     const runtime = yield* DurableRuntime
     const plan = Workflow.compiled(workflow).plan
     yield* runtime.store.restart(runId, { plan, shape: shapeOf(plan), version: versionOf(workflow, options) })
-    const row = yield* runtime.store.durableRow(runId)
-    return yield* execute(runtime, workflow, runId, row.inputText ?? "", options)
+    return yield* executeStored(runtime, workflow, runId, options)
   }) as never
 
 /**

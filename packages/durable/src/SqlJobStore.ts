@@ -87,6 +87,13 @@ export const make: Effect.Effect<JobStore.JobStoreApi, JobStore.JobStoreError, S
             reason: `corrupt row in ${table} (${id}): ${(cause as Error).message}; it was left as stored`
           })
       })
+    const deleteWhere = (table: string, column: string, operation: Operation, ids: ReadonlyArray<string>) =>
+      ids.length === 0
+        ? Effect.void
+        : sql`DELETE FROM ${sql(table)} WHERE ${sql.in(column, [...ids])}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(fail(operation, ids))
+        )
     return {
       load: Effect.gen(function*() {
         const jobs = yield* sql<{ id: string; body: string }>`SELECT id, body FROM troupe_jobs ORDER BY seq`.pipe(
@@ -108,13 +115,7 @@ export const make: Effect.Effect<JobStore.JobStoreApi, JobStore.JobStoreError, S
             Effect.mapError(fail("putJob", [job.id]))
           )
         }),
-      deleteJobs: (ids) =>
-        ids.length === 0
-          ? Effect.void
-          : sql`DELETE FROM troupe_jobs WHERE ${sql.in("id", [...ids])}`.pipe(
-            Effect.asVoid,
-            Effect.mapError(fail("deleteJobs", ids))
-          ),
+      deleteJobs: (ids) => deleteWhere("troupe_jobs", "id", "deleteJobs", ids),
       putRun: (run) =>
         Effect.suspend(() => {
           const body = safeStringify(run)
@@ -122,13 +123,7 @@ export const make: Effect.Effect<JobStore.JobStoreApi, JobStore.JobStoreError, S
             VALUES (${run.runId}, (SELECT COALESCE(MAX(seq), 0) + 1 FROM troupe_job_runs), ${body})
             ON CONFLICT (run_id) DO UPDATE SET body = ${body}`.pipe(Effect.asVoid, Effect.mapError(fail("putRun", [run.runId])))
         }),
-      deleteRuns: (ids) =>
-        ids.length === 0
-          ? Effect.void
-          : sql`DELETE FROM troupe_job_runs WHERE ${sql.in("run_id", [...ids])}`.pipe(
-            Effect.asVoid,
-            Effect.mapError(fail("deleteRuns", ids))
-          )
+      deleteRuns: (ids) => deleteWhere("troupe_job_runs", "run_id", "deleteRuns", ids)
     }
   }
 )

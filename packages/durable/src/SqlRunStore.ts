@@ -162,6 +162,26 @@ interface RunRow {
   readonly event_count: number
 }
 
+/** A row of `troupe_task_stats` (SQLite may hand numbers back as bigints or strings). */
+interface StatsRow {
+  readonly count: number
+  readonly failures: number
+  readonly mean_ms: number
+  readonly min_ms: number
+  readonly max_ms: number
+  readonly last_ms: number
+}
+
+const toStats = (path: string, row: StatsRow): RunStore.TaskStats => ({
+  path,
+  count: Number(row.count),
+  failures: Number(row.failures),
+  meanMs: Number(row.mean_ms),
+  minMs: Number(row.min_ms),
+  maxMs: Number(row.max_ms),
+  lastMs: Number(row.last_ms)
+})
+
 const statuses: ReadonlySet<string> = new Set(["pending", "running", "completed", "failed", "cancelled"])
 
 const parse = (table: string, key: string, text: string | null): Effect.Effect<unknown, RunStore.CorruptRecord> =>
@@ -311,24 +331,9 @@ export const make = Effect.gen(function*() {
           ON CONFLICT (run_id, path) DO UPDATE SET journal = ${text}`
       }
       for (const [path, samples] of stats) {
-        const existing = yield* sql<{
-          count: number
-          failures: number
-          mean_ms: number
-          min_ms: number
-          max_ms: number
-          last_ms: number
-        }>`SELECT count, failures, mean_ms, min_ms, max_ms, last_ms FROM troupe_task_stats
+        const existing = yield* sql<StatsRow>`SELECT count, failures, mean_ms, min_ms, max_ms, last_ms FROM troupe_task_stats
           WHERE workflow = ${row.workflow} AND path = ${path}`
-        let s: RunStore.TaskStats | undefined = existing.length === 0 ? undefined : {
-          path,
-          count: Number(existing[0]!.count),
-          failures: Number(existing[0]!.failures),
-          meanMs: Number(existing[0]!.mean_ms),
-          minMs: Number(existing[0]!.min_ms),
-          maxMs: Number(existing[0]!.max_ms),
-          lastMs: Number(existing[0]!.last_ms)
-        }
+        let s: RunStore.TaskStats | undefined = existing.length === 0 ? undefined : toStats(path, existing[0]!)
         for (const sample of samples) s = RunStore.addSample(s, path, sample.ms, sample.failed)
         const v = s!
         yield* sql`INSERT INTO troupe_task_stats (workflow, path, count, failures, mean_ms, min_ms, max_ms, last_ms)
@@ -484,25 +489,10 @@ export const make = Effect.gen(function*() {
       }),
     durations: (workflow) =>
       Effect.map(
-        sql<{
-          path: string
-          count: number
-          failures: number
-          mean_ms: number
-          min_ms: number
-          max_ms: number
-          last_ms: number
-        }>`SELECT * FROM troupe_task_stats WHERE workflow = ${workflow}`.pipe(Effect.mapError(storeError("read statistics"))),
-        (rows) =>
-          new Map(rows.map((r) => [r.path, {
-            path: r.path,
-            count: Number(r.count),
-            failures: Number(r.failures),
-            meanMs: Number(r.mean_ms),
-            minMs: Number(r.min_ms),
-            maxMs: Number(r.max_ms),
-            lastMs: Number(r.last_ms)
-          }]))
+        sql<StatsRow & { readonly path: string }>`SELECT * FROM troupe_task_stats WHERE workflow = ${workflow}`.pipe(
+          Effect.mapError(storeError("read statistics"))
+        ),
+        (rows) => new Map(rows.map((r) => [r.path, toStats(r.path, r)]))
       ),
     setStatus: (runId, status, error) =>
       Effect.gen(function*() {

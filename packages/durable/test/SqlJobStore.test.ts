@@ -71,4 +71,36 @@ describe("SqlJobStore", () => {
       expect(snapshot.jobs.map((j) => j.status)).toEqual(["completed", "completed", "completed"])
       expect(snapshot.runs.map((r) => r.runId)).toEqual(["run-1"])
     }))
+
+  it.effect("deleteJobs and deleteRuns remove exactly the rows named (none named: nothing)", () =>
+    Effect.gen(function*() {
+      const store = yield* SqlJobStore.make
+      const job = (id: string, seq: number): JobStore.JobRecord => ({
+        id,
+        seq,
+        priority: 5,
+        metadata: {},
+        status: "completed",
+        submittedAt: 0
+      })
+      const run = (runId: string) =>
+        ({
+          runId,
+          workflow: "w",
+          status: "completed",
+          startedAt: 0,
+          finishedAt: 1,
+          durationMs: 1,
+          progress: { total: 0, completed: 0, failed: 0, running: 0, pending: 0 },
+          failedTasks: []
+        }) as unknown as JobStore.RunRecord
+      for (const [i, id] of ["a", "b", "c"].entries()) yield* store.putJob(job(id, i))
+      for (const id of ["r1", "r2"]) yield* store.putRun(run(id))
+      yield* store.deleteJobs([])
+      yield* store.deleteJobs(["a", "c"])
+      yield* store.deleteRuns(["r2"])
+      const loaded = yield* store.load
+      expect(loaded.jobs.map((j) => j.id)).toEqual(["b"])
+      expect(loaded.runs.map((r) => r.runId)).toEqual(["r1"])
+    }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" }))))
 })
