@@ -20,6 +20,7 @@ import { Cause, Effect, Exit, Fiber, Layer, Option, Schema } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { parse as parseYaml } from "yaml"
 import * as ExitCode from "./ExitCode.ts"
+import * as Flags from "./internal/flags.ts"
 import { CliExit, diagnoseFile, formatLocated, load, runnable } from "./Load.ts"
 import * as Progress from "./Progress.ts"
 import * as Runs from "./Runs.ts"
@@ -88,10 +89,6 @@ const outStyle = () => Progress.style(color(io.stdoutIsTTY))
 
 const fileArgument = Argument.String("file").pipe(
   Argument.withDescription("A workflow module (.ts, .js: default or --export'ed workflow) or a definition (.yaml, .yml, .json)")
-)
-const exportFlag = Flag.String("export").pipe(
-  Flag.withDescription("The module's export to use (default: the default export, or its only workflow)"),
-  Flag.optional
 )
 
 const exportOf = (o: Option.Option<string>) => Option.getOrUndefined(o)
@@ -183,36 +180,24 @@ const runCommand = Command.make(
   "run",
   {
     file: fileArgument,
-    exportName: exportFlag,
-    handlers: Flag.String("handlers").pipe(
-      Flag.withDescription("A module exporting `handlers` (task type -> function or task) and optionally `layer`, for a definition's task types"),
-      Flag.optional
-    ),
+    exportName: Flags.exportName,
+    handlers: Flags.handlers,
     input: Flag.String("input").pipe(
       Flag.withDescription("The workflow's input: JSON (or YAML) text, or @file to read it from a file"),
       Flag.withAlias("i"),
       Flag.optional
     ),
-    maxParallel: Flag.Int("max-parallel").pipe(
-      Flag.withDescription("Run at most this many tasks at once"),
-      Flag.optional
-    ),
+    maxParallel: Flags.maxParallel,
     durable: Flag.Boolean("durable").pipe(
       Flag.withDescription("Run durably: journaled in the SQLite store, resumable after Ctrl-C or a crash (troupe runs ...)"),
       Flag.withDefault(false)
     ),
-    db: Flag.String("db").pipe(
-      Flag.withDescription("The durable store's SQLite file (default: $TROUPE_DB, else .troupe/troupe.db)"),
-      Flag.optional
-    ),
+    db: Flags.db,
     runId: Flag.String("run-id").pipe(
       Flag.withDescription("The run's id (default: a new one); with --durable, an unfinished run with this id resumes"),
       Flag.optional
     ),
-    json: Flag.Boolean("json").pipe(
-      Flag.withDescription("Print every RunEvent as one JSON line on stdout (NDJSON) instead of the live view"),
-      Flag.withDefault(false)
-    )
+    json: Flags.events
   },
   (flags) =>
     Effect.gen(function*() {
@@ -432,7 +417,7 @@ const validateCommand = Command.make(
   "validate",
   {
     file: fileArgument,
-    exportName: exportFlag,
+    exportName: Flags.exportName,
     strict: Flag.Boolean("strict").pipe(Flag.withDescription("Treat warnings (unknown fields) as errors"), Flag.withDefault(false)),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the result as JSON on stdout"), Flag.withDefault(false))
   },
@@ -481,7 +466,7 @@ const graphCommand = Command.make(
   "graph",
   {
     file: fileArgument,
-    exportName: exportFlag,
+    exportName: Flags.exportName,
     format: Flag.Literals("format", ["mermaid", "dot", "svg", "ascii", "json"]).pipe(
       Flag.withAlias("f"),
       Flag.withDescription("Output format"),
@@ -551,7 +536,7 @@ const graphCommand = Command.make(
 const templatesCommand = () => {
   const list = Command.make(
     "list",
-    { json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON on stdout"), Flag.withDefault(false)) },
+    { json: Flags.json },
     (flags) =>
       Effect.gen(function*() {
         const { Templates } = yield* Effect.promise(() => import("@troupe/templates"))
@@ -574,8 +559,8 @@ const templatesCommand = () => {
         Flag.optional
       ),
       input: Flag.String("input").pipe(Flag.withAlias("i"), Flag.withDescription("The workflow's input (JSON, YAML or @file)"), Flag.optional),
-      maxParallel: Flag.Int("max-parallel").pipe(Flag.withDescription("Run at most this many tasks at once"), Flag.optional),
-      json: Flag.Boolean("json").pipe(Flag.withDescription("NDJSON RunEvents on stdout"), Flag.withDefault(false)),
+      maxParallel: Flags.maxParallel,
+      json: Flags.events,
       graph: Flag.Boolean("graph").pipe(Flag.withDescription("Print the template's graph (ascii) instead of running it"), Flag.withDefault(false))
     },
     (flags) =>
@@ -626,8 +611,8 @@ const mcpCommand = Command.make(
   "mcp",
   {
     file: fileArgument,
-    exportName: exportFlag,
-    handlers: Flag.String("handlers").pipe(Flag.withDescription("Handlers of a definition's task types"), Flag.optional)
+    exportName: Flags.exportName,
+    handlers: Flags.handlers
   },
   (flags) =>
     Effect.gen(function*() {

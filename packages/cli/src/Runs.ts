@@ -13,6 +13,7 @@ import type * as Workflow from "@troupe/core/Workflow"
 import { Cause, Duration, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as ExitCode from "./ExitCode.ts"
+import * as Flags from "./internal/flags.ts"
 import { CliExit } from "./Load.ts"
 import * as Progress from "./Progress.ts"
 
@@ -135,11 +136,6 @@ export const runDurable = (options: {
 // Commands
 // -----------------------------------------------------------------------------
 
-const dbFlag = Flag.String("db").pipe(
-  Flag.withDescription("The durable store's SQLite file (default: $TROUPE_DB, else .troupe/troupe.db)"),
-  Flag.optional
-)
-const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON on stdout"), Flag.withDefault(false))
 const runIdArgument = Argument.String("run-id").pipe(Argument.withDescription("The run's id"))
 
 const statuses = ["pending", "running", "completed", "failed", "cancelled"] as const
@@ -166,18 +162,21 @@ export const commands = (deps: {
     readonly json: boolean
   }) => Effect.Effect<void, CliExit>
 }) => {
+  /** Runs an effect over the store of `--db` (else `TROUPE_DB`, else the default file). */
+  const stored = <A, E>(db: Option.Option<string>, effect: Effect.Effect<A, E, unknown>) =>
+    withStore(databaseOf(db, deps.env), effect)
   const list = Command.make(
     "list",
     {
-      db: dbFlag,
+      db: Flags.db,
       workflow: Flag.String("workflow").pipe(Flag.withDescription("Only runs of this workflow"), Flag.optional),
       status: Flag.Literals("status", statuses).pipe(Flag.withDescription("Only runs with this status"), Flag.optional),
       limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many runs (newest first)"), Flag.withDefault(20)),
-      json: jsonFlag
+      json: Flags.json
     },
     (flags) =>
-      withStore(
-        databaseOf(flags.db, deps.env),
+      stored(
+        flags.db,
         Effect.gen(function*() {
           const store = yield* RunStore.RunStore
           const runs = yield* store.list({
@@ -211,10 +210,10 @@ export const commands = (deps: {
 
   const show = Command.make(
     "show",
-    { runId: runIdArgument, db: dbFlag, json: jsonFlag },
+    { runId: runIdArgument, db: Flags.db, json: Flags.json },
     (flags) =>
-      withStore(
-        databaseOf(flags.db, deps.env),
+      stored(
+        flags.db,
         Effect.gen(function*() {
           const store = yield* RunStore.RunStore
           const record = yield* store.get(flags.runId)
@@ -252,10 +251,10 @@ export const commands = (deps: {
     {
       runId: runIdArgument,
       file: Argument.String("file").pipe(Argument.withDescription("The workflow module or definition the run was started from")),
-      exportName: Flag.String("export").pipe(Flag.withDescription("The module's export"), Flag.optional),
-      handlers: Flag.String("handlers").pipe(Flag.withDescription("Handlers of the definition's task types"), Flag.optional),
-      db: dbFlag,
-      json: Flag.Boolean("json").pipe(Flag.withDescription("NDJSON RunEvents on stdout"), Flag.withDefault(false))
+      exportName: Flags.exportName,
+      handlers: Flags.handlers,
+      db: Flags.db,
+      json: Flags.events
     },
     (flags) =>
       deps.resume({
@@ -275,10 +274,10 @@ export const commands = (deps: {
 
   const cancel = Command.make(
     "cancel",
-    { runId: runIdArgument, db: dbFlag },
+    { runId: runIdArgument, db: Flags.db },
     (flags) =>
-      withStore(
-        databaseOf(flags.db, deps.env),
+      stored(
+        flags.db,
         Effect.gen(function*() {
           const store = yield* RunStore.RunStore
           const record = yield* store.cancel(flags.runId)
@@ -297,7 +296,7 @@ export const commands = (deps: {
   const prune = Command.make(
     "prune",
     {
-      db: dbFlag,
+      db: Flags.db,
       olderThan: Flag.String("older-than").pipe(
         Flag.withDescription("Remove finished runs that finished longer ago than this (e.g. \"7 days\", \"12 hours\")"),
         Flag.withDefault("30 days")
@@ -310,8 +309,8 @@ export const commands = (deps: {
         if (Option.isNone(olderThan)) {
           return yield* new CliExit({ code: ExitCode.InvalidInput, text: `--older-than: not a duration: "${flags.olderThan}" (try "7 days")` })
         }
-        yield* withStore(
-          databaseOf(flags.db, deps.env),
+        yield* stored(
+          flags.db,
           Effect.gen(function*() {
             const store = yield* RunStore.RunStore
             const n = yield* store.prune({
