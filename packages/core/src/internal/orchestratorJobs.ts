@@ -12,6 +12,7 @@ import { Cause, Clock, Context, Deferred, Effect, Exit, type Fiber, Option, Scop
 import * as Engine from "../Engine.ts"
 import * as Events from "../Events.ts"
 import type * as JobStore from "../JobStore.ts"
+import type { Job } from "../Orchestrator.ts"
 import * as Task from "../Task.ts"
 import * as Workflow from "../Workflow.ts"
 import type { WorkflowFailed } from "../WorkflowError.ts"
@@ -19,22 +20,9 @@ import { makeJobQueue, type QueueEntry } from "./orchestratorQueue.ts"
 import { newId, type RunRegistry } from "./orchestratorRuns.ts"
 import type { StoreWriter } from "./orchestratorStore.ts"
 
-export interface JobView {
+/** A job as the queue sees it: the public `Orchestrator.Job`, its id not yet typed. */
+export interface JobView extends Omit<Job, "id"> {
   readonly id: string
-  readonly status: JobStore.JobStatus
-  readonly priority: Task.Priority
-  readonly metadata: Readonly<Record<string, unknown>>
-  readonly submittedAt: number
-  readonly startedAt?: number | undefined
-  readonly finishedAt?: number | undefined
-  readonly durationMs?: number | undefined
-  readonly result?: unknown
-  readonly error?: unknown
-  readonly cause?: Cause.Cause<unknown> | undefined
-  readonly message?: string | undefined
-  readonly runId?: string | undefined
-  readonly agent?: string | undefined
-  readonly attempts?: number | undefined
 }
 
 export interface SubmitOptions {
