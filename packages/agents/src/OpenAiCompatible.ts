@@ -287,20 +287,26 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
     const decodeCompletion = Schema.decodeUnknownEffect(Wire.ChatCompletion)
     const decodeChunk = Schema.decodeUnknownEffect(Schema.fromJsonString(Wire.ChatCompletionChunk))
 
-    const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
+    // One JSON completion, read and decoded. The body is scrubbed before it is parsed: a server may echo the key
+    // in a successful answer too.
+    const readCompletion = (response: HttpClientResponse.HttpClientResponse, method: string) =>
       Effect.gen(function*() {
-        const method = "generateText"
-        const payload = yield* body(providerOptions, method, false)
-        const response = yield* send(payload, method)
-        // The body is scrubbed before it is parsed: a server may echo the key in a successful answer too.
         const text = scrubAnswer(yield* response.text.pipe(Effect.mapError(httpFailure(method))))
         const json = yield* Effect.try({
           try: () => JSON.parse(text) as unknown,
           catch: (error) => Wire.invalidOutput(method, `The response is not JSON: ${scrub(String(error))}`)
         })
-        const completion = yield* decodeCompletion(json).pipe(
+        return yield* decodeCompletion(json).pipe(
           Effect.mapError((error) => Wire.invalidOutput(method, scrub(error.message)))
         )
+      })
+
+    const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
+      Effect.gen(function*() {
+        const method = "generateText"
+        const payload = yield* body(providerOptions, method, false)
+        const response = yield* send(payload, method)
+        const completion = yield* readCompletion(response, method)
         const makeId = yield* idMaker
         const deferred = providerOptions.toolCallValidation === "deferred"
         return yield* Effect.fromResult(Wire.toParts(completion, { model: resolved.model, method, makeId, deferred }))
@@ -316,14 +322,7 @@ export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageMod
         const state = Wire.makeStreamState({ model: resolved.model, method, makeId, deferred })
         // A server that ignores `stream: true` and answers with one JSON completion: replayed as a stream.
         if ((response.headers["content-type"] ?? "").includes("application/json")) {
-          const text = scrubAnswer(yield* response.text.pipe(Effect.mapError(httpFailure(method))))
-          const json = yield* Effect.try({
-            try: () => JSON.parse(text) as unknown,
-            catch: (error) => Wire.invalidOutput(method, `The response is not JSON: ${scrub(String(error))}`)
-          })
-          const completion = yield* decodeCompletion(json).pipe(
-            Effect.mapError((error) => Wire.invalidOutput(method, scrub(error.message)))
-          )
+          const completion = yield* readCompletion(response, method)
           const parts = yield* Effect.fromResult(Wire.toParts(completion, { model: resolved.model, method, makeId, deferred }))
           return Stream.fromIterable(Wire.partsToStream(parts))
         }
