@@ -104,7 +104,15 @@ describe("Schedules properties", () => {
           const onTime = latest !== undefined && restart - latest <= 60_000
           const late = onTime ? due.slice(0, -1) : due
           const caught = late.slice(late.length - Math.min(catchUp, late.length))
-          const expected = [...caught.map((at) => ({ at, catchUp: true })), ...(onTime ? [{ at: latest!, catchUp: false }] : [])]
+          // The second process lives one more second after the restart: a fire due in that second is an
+          // ordinary fire, not a missed one.
+          const after: Array<number> = []
+          for (let f = (firstRun.length + due.length + 1) * interval; f <= restart + 1000; f += interval) after.push(f)
+          const expected = [
+            ...caught.map((at) => ({ at, catchUp: true })),
+            ...(onTime ? [{ at: latest!, catchUp: false }] : []),
+            ...after.map((at) => ({ at, catchUp: false }))
+          ]
           const missed = late.length - caught.length
 
           const store = Schedules.makeMemoryStore()
@@ -144,7 +152,7 @@ describe("Schedules properties", () => {
           expect(missedRecords.map((r) => r.count)).toEqual(missed > 0 ? [missed] : [])
         }
       ),
-      { numRuns: 100 }
+      { numRuns: 100, examples: [[5, 2095, 4, 0], [5, 2095, 4, 2], [5, 300, 0, 1]] }
     )
   }, 60_000)
 })
