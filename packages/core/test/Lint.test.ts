@@ -1,7 +1,8 @@
 /**
  * The lint step of `npm test` (scripts/lint.ts), run as a real process on a small repository written for
- * the test: it must find an import cycle, a Node built-in in @troupe/core and an unused internal export,
- * and accept what is fine (type-only cycles, exports named by other exports, exports used by tests).
+ * the test: it must find an import cycle, a Node built-in in @troupe/core, an unused internal export and a
+ * function over 150 lines, and accept what is fine (type-only cycles, exports named by other exports, exports
+ * used by tests, a 150-line function, a long function in an allowed path).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
@@ -20,6 +21,10 @@ const repo = (files: Readonly<Record<string, string>>): string => {
   return root
 }
 
+/** A function whose body (from the line of its `{` to the line of its `}`) spans `lines` lines. */
+const functionOf = (name: string, lines: number): string =>
+  `export const ${name} = (n: number) => {\n${"  n++\n".repeat(lines - 3)}  return n\n}\n`
+
 const lint = (root: string) => {
   const out = spawnSync(process.execPath, ["--conditions=source", script], {
     env: { ...process.env, TROUPE_LINT_ROOT: root },
@@ -36,7 +41,8 @@ describe("scripts/lint.ts", () => {
       "packages/core/src/A.ts": `import { b } from "./B.ts"\nexport const a = () => b\n`,
       "packages/core/src/B.ts": `import { a } from "./A.ts"\nimport * as fs from "node:fs"\nexport const b = () => [a, fs]\n`,
       "packages/core/src/internal/util.ts": `export const used = 1\nexport const unused = 2\n`,
-      "packages/core/src/C.ts": `import { used } from "./internal/util.ts"\nexport const c = used\n`
+      "packages/core/src/C.ts": `import { used } from "./internal/util.ts"\nexport const c = used\n`,
+      "packages/core/src/Long.ts": `/** Two lines of comment first. */\n\n${functionOf("tooLong", 151)}`
     })
     const { status, output } = lint(root)
     expect(status).toBe(1)
@@ -44,6 +50,7 @@ describe("scripts/lint.ts", () => {
     expect(output).toContain(`packages/core/src/B.ts: @troupe/core must not import the Node built-in "node:fs"`)
     expect(output).toContain(`packages/core/src/internal/util.ts: "unused" is exported but imported nowhere`)
     expect(output).not.toContain(`"used" is exported`)
+    expect(output).toContain(`packages/core/src/Long.ts:3: function "tooLong" is 151 lines long (more than 150)`)
   }, 60_000)
 
   it("accepts type-only cycles, exports named by other exports, exports used by tests, Node in other packages", () => {
@@ -56,10 +63,15 @@ describe("scripts/lint.ts", () => {
       "packages/core/src/internal/forTests.ts": `export const helper = 1\n`,
       "packages/core/test/C.test.ts": `import { helper } from "../src/internal/forTests.ts"\nvoid helper\n`,
       "packages/node/package.json": "{}",
-      "packages/node/src/Files.ts": `import * as fs from "node:fs"\nexport const read = fs.readFileSync\n`
+      "packages/node/src/Files.ts": `import * as fs from "node:fs"\nexport const read = fs.readFileSync\n`,
+      "packages/core/src/Long.ts": functionOf("justShortEnough", 150),
+      "packages/durable/package.json": "{}",
+      "packages/durable/src/Allowed.ts": functionOf("allowedForNow", 400)
     })
     const { status, output } = lint(root)
     expect(output).toContain("no import cycles")
+    expect(output).toContain("no function over 150 lines")
+    expect(output).not.toContain("justShortEnough")
     expect(status).toBe(0)
   }, 60_000)
 })
