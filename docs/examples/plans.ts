@@ -55,4 +55,22 @@ export const program = Effect.gen(function*() {
   return outputs
 })
 
-if (import.meta.main) await Effect.runPromise(program)
+// Loops declared in data (agent-plan names here) run through Workflow.fromPlan, exactly as `troupe run` runs them.
+export const loops = Effect.gen(function*() {
+  const decoded = yield* Plan.fromDefinition({
+    plan_id: "digest",
+    steps: [
+      { step_id: "list", type: "list" },
+      { step_id: "summarise", type: "summarise", dependencies: ["list"], loop: { type: "for_each", items: "list.pages", item_var: "page", concurrency: 2 } }
+    ]
+  })
+  const runnable = yield* Workflow.fromPlan(decoded, {
+    handlers: {
+      list: () => ({ pages: ["intro", "usage", "faq"] }),
+      summarise: (node) => Effect.succeed(`${String(node.parameters.index)}. ${String(node.parameters.page)}`)
+    }
+  })
+  return (yield* Engine.run(runnable)).outputs["summarise"] // ["0. intro", "1. usage", "2. faq"]
+})
+
+if (import.meta.main) console.log(await Effect.runPromise(Effect.andThen(program, loops)))

@@ -36,6 +36,10 @@ describe("docs examples", () => {
         tests: "tests done"
       })
     }))
+  it.live("plans.ts: loops in data through Workflow.fromPlan", () =>
+    Effect.gen(function*() {
+      expect(yield* plans.loops).toEqual(["0. intro", "1. usage", "2. faq"])
+    }))
 
   it.live("control-flow.ts", () =>
     Effect.gen(function*() {

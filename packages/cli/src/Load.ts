@@ -246,7 +246,7 @@ export const runnable = (target: Target, handlersFile: string | undefined): Effe
   Effect.gen(function*() {
     if (target._tag === "Module") return { workflow: target.workflow, layers: target.layer === undefined ? [] : [target.layer] }
     const { handlers, layer } = yield* loadHandlers(handlersFile)
-    const all = Definition.handlersFor(target.plan, handlers)
+    const all = Definition.handlersFor(handlers)
     const made = yield* Effect.result(Workflow.fromPlan(target.plan, { handlers: all as Readonly<Record<string, Workflow.PlanHandler<unknown, unknown>>> }))
     if (made._tag === "Failure") {
       const e = made.failure

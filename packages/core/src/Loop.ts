@@ -25,10 +25,10 @@
  * @since 0.1.0
  */
 import { Cause, Effect, Exit, Result, Schema } from "effect"
-import { describeCause } from "./Engine.ts"
 import type { Attributes, ErrorOf, OutputOf, ServicesOf, TaskInfo } from "./Task.ts"
 import * as Task from "./Task.ts"
 import { TaskHook } from "./TaskHook.ts"
+import { describeCause } from "./internal/engine/describe.ts"
 
 // -----------------------------------------------------------------------------
 // Errors
@@ -46,6 +46,22 @@ export class LoopLimitExceeded extends Schema.TaggedError<LoopLimitExceeded>()("
 }) {
   override get message(): string {
     return `Loop of task "${this.taskId}" exceeded its maximum of ${this.maxIterations} iterations`
+  }
+}
+
+/**
+ * A loop declared in a data definition could not go on: its items are not a list or are more than its
+ * `max_iterations`, or its condition could not be evaluated (no expression language, an evaluation error).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class LoopError extends Schema.TaggedError<LoopError>()("LoopError", {
+  taskId: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `loop of task "${this.taskId}": ${this.reason}`
   }
 }
 

@@ -34,6 +34,8 @@ import {
   type TaskImpl,
   type WorkflowInternals
 } from "./internal/workflowPlan.ts"
+import * as PlanLoops from "./internal/planLoops.ts"
+import type * as Loop from "./Loop.ts"
 import type { Plan, PlanNode } from "./Plan.ts"
 import * as Policy from "./Policy.ts"
 import * as Task from "./Task.ts"
@@ -897,7 +899,12 @@ type HandlerServices<H> = H extends Task.Task<infer _A, infer _E, infer R, infer
  * each task runs the handler registered for its `taskType`: a function of the node and context, or a task
  * value (for example `Agent.task(...)`, which routes each node by its required capabilities and checks, before
  * the run, that some agent can take it). The Plan's settings (strategy, max parallel
- * tasks, continue on failure, timeouts, retry configs, conditions, including expressions) all apply.
+ * tasks, continue on failure, timeouts, retry configs, conditions, including expressions) all apply, and so
+ * do its loops: a node with `loop: { type: for_each, items }` runs its handler once per item (the item and
+ * `index` in its parameters; `failure_mode: continue` gives `{ ok, value | error }` per item), one with
+ * `loop: { type: while, condition, max_iterations }` runs it while the condition holds (`iteration` and
+ * `previous` in its parameters), failing with `Loop.LoopError` or `Loop.LoopLimitExceeded` (while conditions
+ * need the expression language the definition was decoded with, e.g. `@troupe/cel`'s `Cel.layer`).
  * A task type without a handler is an `InvalidDefinition` naming the task and the handlers there are.
  *
  * @example
@@ -930,14 +937,15 @@ export const fromPlan = <
     string,
     unknown,
     Readonly<Record<string, unknown>>,
-    HandlerError<Handlers[keyof Handlers]>,
+    HandlerError<Handlers[keyof Handlers]> | Loop.LoopError | Loop.LoopLimitExceeded,
     HandlerServices<Handlers[keyof Handlers]>
   >,
   InvalidDefinition
 > =>
   Effect.gen(function*() {
     const language = yield* Expression.ExpressionLanguage
-    const taken = new Set(plan.nodes.map((node) => node.id))
+    const known = plan.nodes.map((node) => node.id)
+    const taken = new Set(known)
     // Mapped names by the task they map: later tasks that read that task read its mapped values too.
     const mappedBy = new Map<string, ReadonlyArray<string>>()
     let head: Entry | undefined
@@ -957,20 +965,7 @@ export const fromPlan = <
       }
       const node = withMappedDependencies(declared, mappedBy)
       const retry = node.retry === undefined ? undefined : Policy.fromData(node.retry)
-      push(Task.isTask(handler)
-        ? {
-          node,
-          run: handler.run as TaskImpl["run"],
-          check: handler.check as TaskImpl["check"],
-          composite: handler.composite,
-          retry
-        }
-        : {
-          node,
-          run: (ctx: never, info: Task.TaskInfo) =>
-            Task.fromHandler(node.id, () => (handler as PlanHandler<unknown, unknown>)(node, ctx, info)),
-          retry
-        })
+      push(planTask(node, handler, retry, known))
       const mapping = node.metadata["outputMapping"] as Readonly<Record<string, string>> | undefined
       if (mapping === undefined) continue
       const names: Array<string> = []
@@ -985,7 +980,7 @@ export const fromPlan = <
         }
         taken.add(name)
         names.push(name)
-        push(yield* mappedValue(language, source, node, name, path, plan.nodes.map((n) => n.id), (head?.size ?? 0)))
+        push(yield* mappedValue(language, source, node, name, path, known, (head?.size ?? 0)))
       }
       mappedBy.set(node.id, names)
     }
@@ -1006,6 +1001,36 @@ export const fromPlan = <
       head
     }) as never
   })
+
+/**
+ * The implementation of a data-defined task: its task type's handler (a function of the node, or a task
+ * value), with the loop the node declares around it (`loop: for_each | while`, see `Plan.LoopData`): a loop
+ * runs the handler once per item or while its condition holds, as the `Loop` tasks do, and calls the
+ * TaskHook per iteration (composite).
+ */
+const planTask = (
+  node: PlanNode,
+  handler: PlanHandler<unknown, unknown> | Task.Task<unknown, unknown, unknown, never>,
+  retry: Policy.Retry | undefined,
+  known: ReadonlyArray<string>
+): TaskImpl => {
+  if (node.loop === undefined) {
+    return Task.isTask(handler)
+      ? { node, run: handler.run as TaskImpl["run"], check: handler.check as TaskImpl["check"], composite: handler.composite, retry }
+      : { node, run: (ctx: never, info: Task.TaskInfo) => Task.fromHandler(node.id, () => handler(node, ctx, info)), retry }
+  }
+  const once: PlanLoops.Run = Task.isTask(handler)
+    ? (iteration, ctx, info) => handler.run(ctx as never, { ...info, node: iteration })
+    : (iteration, ctx, info) => Task.fromHandler(node.id, () => handler(iteration, ctx as never, info))
+  const looped = PlanLoops.withLoop(once, node.loop, known)
+  return {
+    node,
+    run: (ctx: never, info: Task.TaskInfo) => looped(node, ctx, info),
+    check: Task.isTask(handler) ? handler.check as TaskImpl["check"] : undefined,
+    composite: true,
+    retry
+  }
+}
 
 /** A node whose data dependencies include the values mapped from them (a definition cannot name those). */
 const withMappedDependencies = (node: PlanNode, mappedBy: ReadonlyMap<string, ReadonlyArray<string>>): PlanNode => {
