@@ -47,6 +47,7 @@ import {
   WorkflowError
 } from "@troupe/core"
 import { canonical, nonJsonAt, safeStringify } from "./internal/json.ts"
+import type * as Migrations from "./Migrations.ts"
 import * as SqliteClient from "./SqliteClient.ts"
 import * as SqlRunStore from "./SqlRunStore.ts"
 
@@ -903,7 +904,7 @@ export const layer = (options: LayerOptions = {}): Layer.Layer<
   | Sharding.Sharding
   | SqliteClient.SqliteClient
   | import("effect/sql").SqlClient.SqlClient,
-  SqliteClient.OpenError | RunStore.StoreError
+  SqliteClient.OpenError | RunStore.StoreError | Migrations.MigrationError
 > => {
   const filename = options.filename ?? ".troupe/troupe.db"
   const sqlite = Layer.unwrap(Effect.sync(() => {

@@ -35,8 +35,10 @@ import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { Schedules, type Workflow } from "@troupe/core"
 import * as Durable from "./Durable.ts"
+import * as Migrations from "./Migrations.ts"
 
-const ddl = `CREATE TABLE IF NOT EXISTS troupe_schedules (
+/** Version 1: the first layout. */
+const layout1 = `CREATE TABLE IF NOT EXISTS troupe_schedules (
   schedule_id TEXT PRIMARY KEY,
   fingerprint TEXT NOT NULL,
   paused INTEGER NOT NULL,
@@ -45,6 +47,16 @@ const ddl = `CREATE TABLE IF NOT EXISTS troupe_schedules (
   anchor BIGINT,
   updated_at BIGINT NOT NULL
 )`
+
+/**
+ * The schedule store's schema versions, oldest first (component `schedules` of `Migrations`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const migrations: ReadonlyArray<Migrations.Migration> = [
+  { version: 1, description: "schedules", up: Migrations.statements([layout1]) }
+]
 
 interface Row {
   readonly schedule_id: string
@@ -72,15 +84,19 @@ const storeError = (operation: string, scheduleId?: string) => (error: SqlError)
   new Schedules.ScheduleStoreError({ operation, scheduleId, reason: error.message })
 
 /**
- * Creates the table when missing and builds the store over the `SqlClient` in context.
+ * Creates or migrates the table and builds the store over the `SqlClient` in context.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const makeStore: Effect.Effect<Schedules.StoreShape, Schedules.ScheduleStoreError, SqlClient.SqlClient> = Effect
+export const makeStore: Effect.Effect<
+  Schedules.StoreShape,
+  Schedules.ScheduleStoreError | Migrations.MigrationError,
+  SqlClient.SqlClient
+> = Effect
   .gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* sql.unsafe(ddl).pipe(Effect.mapError(storeError("create table")))
+    yield* Migrations.migrate(sql, "schedules", migrations)
     const store: Schedules.StoreShape = {
       get: (id) =>
         sql<Row>`SELECT * FROM troupe_schedules WHERE schedule_id = ${id}`.pipe(
@@ -116,7 +132,11 @@ export const makeStore: Effect.Effect<Schedules.StoreShape, Schedules.ScheduleSt
  * @category layers
  * @since 0.1.0
  */
-export const layerStore: Layer.Layer<Schedules.Store, Schedules.ScheduleStoreError, SqlClient.SqlClient> = Layer.effect(
+export const layerStore: Layer.Layer<
+  Schedules.Store,
+  Schedules.ScheduleStoreError | Migrations.MigrationError,
+  SqlClient.SqlClient
+> = Layer.effect(
   Schedules.Store,
   makeStore
 )
@@ -129,7 +149,11 @@ export const layerStore: Layer.Layer<Schedules.Store, Schedules.ScheduleStoreErr
  */
 export const layer = (
   options?: Schedules.Options
-): Layer.Layer<Schedules.Schedules | Schedules.Store, Schedules.ScheduleStoreError, SqlClient.SqlClient> =>
+): Layer.Layer<
+  Schedules.Schedules | Schedules.Store,
+  Schedules.ScheduleStoreError | Migrations.MigrationError,
+  SqlClient.SqlClient
+> =>
   Schedules.layer(options).pipe(Layer.provideMerge(layerStore))
 
 /**

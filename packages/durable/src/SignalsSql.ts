@@ -18,7 +18,7 @@
  * completed tasks come back from the journal, and the wait resumes with its stored signal or deadline. The
  * cost: a waiting run keeps its workflow in memory while the process lives.
  *
- * Tables (dialect-neutral): `troupe_signal_runs (run_id, opened_at)`, `troupe_signals (run_id, seq, name,
+ * Tables (dialect-neutral; created or migrated at startup, component `signals` of `Migrations`): `troupe_signal_runs (run_id, opened_at)`, `troupe_signals (run_id, seq, name,
  * payload, sent_at, consumed_by)`, `troupe_timers (run_id, timer_key, until_at)`.
  *
  * @since 0.1.0
@@ -27,8 +27,10 @@ import { Clock, Deferred, Duration, Effect, Layer, Option, Schema, Semaphore } f
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { RunStore, Signal } from "@troupe/core"
+import * as Migrations from "./Migrations.ts"
 
-const ddl: ReadonlyArray<string> = [
+/** Version 1: the first layout. */
+const layout1: ReadonlyArray<string> = [
   `CREATE TABLE IF NOT EXISTS troupe_signal_runs (
     run_id TEXT PRIMARY KEY,
     opened_at BIGINT NOT NULL
@@ -49,6 +51,16 @@ const ddl: ReadonlyArray<string> = [
     until_at BIGINT NOT NULL,
     PRIMARY KEY (run_id, timer_key)
   )`
+]
+
+/**
+ * The signal store's schema versions, oldest first (component `signals` of `Migrations`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const migrations: ReadonlyArray<Migrations.Migration> = [
+  { version: 1, description: "signal runs, signals, timers", up: Migrations.statements(layout1) }
 ]
 
 /**
@@ -77,12 +89,16 @@ const DAY = 86_400_000
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<Signal.SignalsApi, SignalStoreError, SqlClient.SqlClient> = Effect.gen(function*() {
+export const make: Effect.Effect<
+  Signal.SignalsApi,
+  SignalStoreError | Migrations.MigrationError,
+  SqlClient.SqlClient
+> = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const runStore = yield* Effect.serviceOption(RunStore.RunStore)
   const fail = (operation: string, runId: string) => (error: SqlError) =>
     new SignalStoreError({ operation, runId, reason: error.message })
-  for (const statement of ddl) yield* sql.unsafe(statement).pipe(Effect.mapError(fail("create tables", "")))
+  yield* Migrations.migrate(sql, "signals", migrations)
 
   const lock = yield* Semaphore.make(1)
   /** Signal definitions seen in this process, by run then name (for `sendUnknown`). */
@@ -292,4 +308,5 @@ export const make: Effect.Effect<Signal.SignalsApi, SignalStoreError, SqlClient.
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<Signal.Signals, SignalStoreError, SqlClient.SqlClient> = Layer.effect(Signal.Signals, make)
+export const layer: Layer.Layer<Signal.Signals, SignalStoreError | Migrations.MigrationError, SqlClient.SqlClient> = Layer
+  .effect(Signal.Signals, make)

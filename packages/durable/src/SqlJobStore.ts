@@ -4,7 +4,7 @@
  * running resume when the Orchestrator starts again (its `state_file` behaviour: saved after each operation,
  * restored on start).
  *
- * Two dialect-neutral tables, created when missing: `troupe_jobs` and `troupe_job_runs`, each a JSON body
+ * Two dialect-neutral tables, created or migrated at startup (component `jobs` of `Migrations`): `troupe_jobs` and `troupe_job_runs`, each a JSON body
  * per record with a sequence number (jobs in submission order, runs in the order first written). A job's
  * `result` or `error` that is not JSON data is stored as its description, and the record's `message` says so.
  *
@@ -27,8 +27,10 @@ import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { JobStore } from "@troupe/core"
 import { nonJsonAt, safeStringify } from "./internal/json.ts"
+import * as Migrations from "./Migrations.ts"
 
-const ddl: ReadonlyArray<string> = [
+/** Version 1: the first layout. */
+const layout1: ReadonlyArray<string> = [
   `CREATE TABLE IF NOT EXISTS troupe_jobs (
     id TEXT PRIMARY KEY,
     seq BIGINT NOT NULL,
@@ -40,6 +42,16 @@ const ddl: ReadonlyArray<string> = [
     seq BIGINT NOT NULL,
     body TEXT NOT NULL
   )`
+]
+
+/**
+ * The job store's schema versions, oldest first (component `jobs` of `Migrations`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const migrations: ReadonlyArray<Migrations.Migration> = [
+  { version: 1, description: "jobs and job runs", up: Migrations.statements(layout1) }
 ]
 
 type Operation = "load" | "putJob" | "deleteJobs" | "putRun" | "deleteRuns"
@@ -73,10 +85,14 @@ const storable = (job: JobStore.JobRecord): JobStore.JobRecord => {
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<JobStore.JobStoreApi, JobStore.JobStoreError, SqlClient.SqlClient> = Effect.gen(
+export const make: Effect.Effect<
+  JobStore.JobStoreApi,
+  JobStore.JobStoreError | Migrations.MigrationError,
+  SqlClient.SqlClient
+> = Effect.gen(
   function*() {
     const sql = yield* SqlClient.SqlClient
-    for (const statement of ddl) yield* sql.unsafe(statement).pipe(Effect.mapError(fail("load", [])))
+    yield* Migrations.migrate(sql, "jobs", migrations)
     const parse = <A>(table: string, id: string, body: string) =>
       Effect.try({
         try: () => JSON.parse(body) as A,
@@ -134,7 +150,11 @@ export const make: Effect.Effect<JobStore.JobStoreApi, JobStore.JobStoreError, S
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<JobStore.JobStore, JobStore.JobStoreError, SqlClient.SqlClient> = Layer.effect(
+export const layer: Layer.Layer<
+  JobStore.JobStore,
+  JobStore.JobStoreError | Migrations.MigrationError,
+  SqlClient.SqlClient
+> = Layer.effect(
   JobStore.JobStore,
   make
 )

@@ -1,7 +1,7 @@
 /**
  * SqlRunStore: the `RunStore` on SQL, in the same database as the durable journal.
  *
- * Tables (created at startup when missing) and queries are dialect-neutral (TEXT, INTEGER, BIGINT,
+ * Tables (created or migrated at startup: component `runs` of `Migrations`) and queries are dialect-neutral (TEXT, INTEGER, BIGINT,
  * DOUBLE PRECISION, `INSERT ... ON CONFLICT DO UPDATE`), so the same code runs on SQLite (`SqliteClient`)
  * and on PostgreSQL:
  *
@@ -21,12 +21,14 @@ import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { type Plan, RunEvent, RunStore } from "@troupe/core"
 import { safeStringify } from "./internal/json.ts"
+import * as Migrations from "./Migrations.ts"
 
 // -----------------------------------------------------------------------------
 // Schema (DDL)
 // -----------------------------------------------------------------------------
 
-const ddl: ReadonlyArray<string> = [
+/** Version 1: the first layout (troupe_run_outputs kept the journal entry in `value`). */
+const layout1: ReadonlyArray<string> = [
   `CREATE TABLE IF NOT EXISTS troupe_runs (
     run_id TEXT PRIMARY KEY,
     workflow TEXT NOT NULL,
@@ -62,7 +64,6 @@ const ddl: ReadonlyArray<string> = [
     run_id TEXT NOT NULL,
     path TEXT NOT NULL,
     value TEXT,
-    journal TEXT,
     PRIMARY KEY (run_id, path)
   )`,
   `CREATE TABLE IF NOT EXISTS troupe_run_errors (
@@ -85,6 +86,44 @@ const ddl: ReadonlyArray<string> = [
     last_ms DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (workflow, path)
   )`
+]
+
+/**
+ * Version 2: `troupe_run_outputs.journal` holds the journal entry beside the history value. Rows of durable
+ * runs written by version 1 kept the journal entry (`o{"v":...}` or `e{...}`) in `value`: it moves to
+ * `journal`, and `value` becomes the output's JSON (none for a failure).
+ */
+const journalColumn = (sql: SqlClient.SqlClient) =>
+  Effect.gen(function*() {
+    yield* Migrations.addColumn(sql, "troupe_run_outputs", "journal", "TEXT")
+    const legacy = yield* sql<{ run_id: string; path: string; value: string }>`SELECT run_id, path, value
+      FROM troupe_run_outputs WHERE journal IS NULL AND value IS NOT NULL
+      AND run_id IN (SELECT run_id FROM troupe_runs WHERE durable = 1)`
+    for (const row of legacy) {
+      const kind = row.value.charAt(0)
+      if (kind !== "o" && kind !== "e") continue
+      let value: string | null = null
+      if (kind === "o") {
+        try {
+          value = safeStringify((JSON.parse(row.value.slice(1)) as { v?: unknown }).v ?? null)
+        } catch {
+          continue // not a journal entry after all: left as it is
+        }
+      }
+      yield* sql`UPDATE troupe_run_outputs SET journal = ${row.value}, value = ${value}
+        WHERE run_id = ${row.run_id} AND path = ${row.path}`
+    }
+  })
+
+/**
+ * The run store's schema versions, oldest first (see `Migrations`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const migrations: ReadonlyArray<Migrations.Migration> = [
+  { version: 1, description: "runs, events, outputs, errors, task statistics", up: Migrations.statements(layout1) },
+  { version: 2, description: "troupe_run_outputs.journal beside the history value", up: journalColumn }
 ]
 
 // -----------------------------------------------------------------------------
@@ -238,14 +277,15 @@ const storeError = (operation: string) => (error: SqlError) =>
 // -----------------------------------------------------------------------------
 
 /**
- * Creates the tables when missing and builds the store.
+ * Creates or migrates the tables (failing with `SchemaTooNew` on a database written by a newer Troupe) and
+ * builds the store.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  for (const statement of ddl) yield* sql.unsafe(statement).pipe(Effect.mapError(storeError("create tables")))
+  yield* Migrations.migrate(sql, "runs", migrations)
 
   const now = Clock.currentTimeMillis
 
@@ -534,7 +574,11 @@ export const make = Effect.gen(function*() {
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<SqlRunStore | RunStore.RunStore, RunStore.StoreError, SqlClient.SqlClient> = Layer
+export const layer: Layer.Layer<
+  SqlRunStore | RunStore.RunStore,
+  RunStore.StoreError | Migrations.MigrationError,
+  SqlClient.SqlClient
+> = Layer
   .effectContext(
     Effect.map(make, (store) => Context.make(SqlRunStore, store).pipe(Context.add(RunStore.RunStore, store)))
   )

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+export * as Migrations from "./Migrations.ts"
 export * as SqliteClient from "./SqliteClient.ts"
 export * as SqlRunStore from "./SqlRunStore.ts"
 export * as Durable from "./Durable.ts"

@@ -6,7 +6,7 @@ import { Context, Data, Effect, Layer, Schema } from "effect"
 import { expectTypeOf } from "vitest"
 import { RunStore, Workflow } from "@troupe/core"
 import type { WorkflowError } from "@troupe/core"
-import { Durable, SqliteClient } from "@troupe/durable"
+import { Durable, Migrations, SqliteClient } from "@troupe/durable"
 
 class Boom extends Data.TaggedError("Boom")<{}> {}
 class Clock2 extends Context.Service<Clock2, { readonly now: Effect.Effect<number> }>()("Clock2") {}
@@ -42,8 +42,13 @@ expectTypeOf<Effect.Services<typeof byId>>().toEqualTypeOf<Durable.DurableRuntim
 // The layer provides the runtime, the run store and the SQL client; opening can fail with typed errors.
 export const layer: Layer.Layer<
   Durable.DurableRuntime | RunStore.RunStore | SqliteClient.SqliteClient,
-  SqliteClient.OpenError | RunStore.StoreError
+  SqliteClient.OpenError | RunStore.StoreError | Migrations.MigrationError
 > = Durable.layer({ filename: "x.db" })
+// A database written by a newer Troupe is a typed error of its own (not a RunStoreError).
+expectTypeOf<Extract<Layer.Error<typeof layer>, { _tag: "SchemaTooNew" }>>().toEqualTypeOf<Migrations.SchemaTooNew>()
+expectTypeOf<Migrations.SchemaTooNew["found"]>().toEqualTypeOf<number>()
+// @ts-expect-error the layer's errors include the migration errors: a narrower annotation is rejected
+export const narrow: Layer.Layer<Durable.DurableRuntime, SqliteClient.OpenError | RunStore.StoreError> = Durable.layer()
 expectTypeOf<SqliteClient.OpenError>().toEqualTypeOf<
   SqliteClient.NotADatabase | SqliteClient.DatabaseDirectoryError | SqliteClient.DatabaseLocked | SqliteClient.DatabaseOpenError
 >()
