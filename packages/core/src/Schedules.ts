@@ -721,6 +721,14 @@ interface Entry {
   deleted: boolean
 }
 
+/** What the parts of the service share: the store, the layer's scope (timers and fires) and the schedules. */
+interface Runtime {
+  readonly store: StoreShape
+  readonly scope: Scope.Scope
+  readonly historyLimit: number
+  readonly entries: Map<string, Entry>
+}
+
 const DAY = 86_400_000
 const errorMessage = (cause: Cause.Cause<unknown>): string => {
   try {
@@ -729,6 +737,308 @@ const errorMessage = (cause: Cause.Cause<unknown>): string => {
     return "failed"
   }
 }
+
+const fork = <A, E>(rt: Runtime, effect: Effect.Effect<A, E>): Effect.Effect<Fiber.Fiber<A, E>> =>
+  Effect.forkIn(effect, rt.scope, { startImmediately: true })
+
+// ---- fires: history, overlap policy, running a target ------------------------------------------------
+
+/** Adds a record to the schedule's history (at most `historyLimit`); the box is updated as the fire goes on. */
+const recordFire = (rt: Runtime, entry: Entry, value: FireRecord): { value: FireRecord } => {
+  const box = { value }
+  entry.history.push(box)
+  if (entry.history.length > rt.historyLimit) entry.history.shift()
+  return box
+}
+
+const fireOf = (entry: Entry, at: number, catchUp: boolean): Fire => {
+  const date = new Date(at)
+  return { scheduleId: entry.id, at: date, catchUp, runId: `${entry.id}@${date.toISOString()}` }
+}
+
+const inputFor = (entry: Entry, at: Date): unknown =>
+  typeof entry.input === "function" ? (entry.input as (at: Date) => unknown)(at) : entry.input
+
+/** Runs the target in the layer's scope; when it ends, its record is settled and the next queued fire starts. */
+const startFire = (rt: Runtime, entry: Entry, fire: Fire, box: { value: FireRecord }): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    entry.running++
+    box.value = { ...box.value, status: "running", startedAt: now }
+    const program = Effect.suspend(() => entry.target.run(inputFor(entry, fire.at), fire)).pipe(
+      Effect.provideContext(entry.context)
+    )
+    yield* fork(rt, Effect.exit(program).pipe(Effect.flatMap((exit) => finishFire(rt, entry, box, exit))))
+  })
+
+const finishFire = (rt: Runtime, entry: Entry, box: { value: FireRecord }, exit: Exit.Exit<unknown, unknown>) =>
+  Effect.gen(function*() {
+    const finishedAt = yield* Clock.currentTimeMillis
+    entry.running--
+    box.value = Exit.isSuccess(exit)
+      ? { ...box.value, status: "completed", finishedAt }
+      : { ...box.value, status: "failed", finishedAt, message: errorMessage(exit.cause) }
+    const nextQueued = entry.queue.shift()
+    if (nextQueued !== undefined) yield* startFire(rt, entry, nextQueued.fire, nextQueued.record)
+  })
+
+/** The overlap policy: start now, queue behind the running fire, or record it as skipped. */
+const dispatchFire = (rt: Runtime, entry: Entry, fire: Fire, queueBehind: boolean): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const base: FireRecord = { scheduleId: entry.id, at: fire.at, status: "queued", catchUp: fire.catchUp, runId: fire.runId }
+    if (entry.running === 0 || entry.overlap === "allow") return yield* startFire(rt, entry, fire, recordFire(rt, entry, base))
+    if (entry.overlap === "queue" || queueBehind) {
+      entry.queue.push({ fire, record: recordFire(rt, entry, base) })
+      return
+    }
+    recordFire(rt, entry, { ...base, status: "skipped", message: "the previous fire was still running (overlap: skip)" })
+  })
+
+// ---- timing: what is due, the missed-run policy, the timer -------------------------------------------
+
+const saveState = (rt: Runtime, entry: Entry, patch: Partial<StoredSchedule>) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    entry.state = { ...entry.state, ...patch, updatedAt: now }
+    if (!entry.deleted) yield* rt.store.put(entry.state)
+  })
+
+/** Every fire time in [first, now]: how many, the last one, and only the latest `keep` of them. */
+const dueFires = (entry: Entry, first: number, now: number, keep: number) => {
+  const anchor = entry.state.anchor ?? undefined
+  const due: Array<number> = []
+  let count = 0
+  let last = first
+  for (let t: number | undefined = first; t !== undefined && t <= now; t = entry.timing.firstAfter(t, anchor)) {
+    count++
+    last = t
+    due.push(t)
+    if (due.length > keep) due.shift()
+    if (count >= MAX_ENUMERATE) break
+  }
+  return { due, count, last }
+}
+
+/** One `missed` record standing for `missedCount` fires, at the latest of them. */
+const recordMissed = (rt: Runtime, entry: Entry, at: number, missedCount: number) => {
+  const fire = fireOf(entry, at, false)
+  recordFire(rt, entry, {
+    scheduleId: entry.id,
+    at: fire.at,
+    status: "missed",
+    catchUp: false,
+    runId: fire.runId,
+    count: missedCount,
+    message: `${missedCount} fire${missedCount === 1 ? " was" : "s were"} due while nothing ran ${
+      missedCount === 1 ? "it" : "them"
+    } (missed: ${typeof entry.missed === "object" ? `catch up ${entry.missed.catchUp}` : "skip"})`
+  })
+}
+
+/**
+ * Runs what is due at `now` (the next fire time has passed). The next fire time is stored first; a fire late
+ * by at most `grace` runs as usual, older ones go through the missed-run policy (catch up the latest n).
+ */
+const tick = (rt: Runtime, entry: Entry, now: number) =>
+  Effect.gen(function*() {
+    const first = entry.state.nextFireAt
+    if (first === null) return
+    const keep = (typeof entry.missed === "object" ? entry.missed.catchUp : 0) + 2
+    const { due, count, last } = dueFires(entry, first, now, keep)
+    const next = entry.timing.firstAfter(Math.max(now, last), entry.state.anchor ?? undefined)
+    yield* saveState(rt, entry, { nextFireAt: next ?? null, lastFireAt: last })
+
+    const latest = due[due.length - 1]!
+    const onTime = now - latest <= entry.graceMs
+    const late = onTime ? due.slice(0, -1) : due
+    const lateCount = onTime ? count - 1 : count
+    const catchUp = typeof entry.missed === "object" ? Math.min(entry.missed.catchUp, lateCount) : 0
+    const missedCount = lateCount - catchUp
+    if (missedCount > 0) recordMissed(rt, entry, late[late.length - catchUp - 1]!, missedCount)
+    const toRun = late.slice(late.length - catchUp).map((t) => fireOf(entry, t, true))
+    if (onTime) toRun.push(fireOf(entry, latest, false))
+    for (let k = 0; k < toRun.length; k++) yield* dispatchFire(rt, entry, toRun[k]!, k > 0)
+  })
+
+/** Sleeps until the next fire time (in steps of at most a day), ticks, and again, until none is left. */
+const timerLoop = (rt: Runtime, entry: Entry): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    while (true) {
+      const next = entry.state.nextFireAt
+      if (next === null || entry.state.paused) return
+      let now = yield* Clock.currentTimeMillis
+      while (now < next) {
+        yield* Effect.sleep(Duration.millis(Math.min(next - now, DAY)))
+        now = yield* Clock.currentTimeMillis
+      }
+      yield* tick(rt, entry, now)
+    }
+  }).pipe(
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.logError(`schedule "${entry.id}" stopped: ${errorMessage(cause)}`)
+    )
+  ) as Effect.Effect<void>
+
+const startTimer = (rt: Runtime, entry: Entry) =>
+  Effect.gen(function*() {
+    if (entry.timer !== undefined) yield* Fiber.interrupt(entry.timer)
+    entry.timer = entry.state.paused || entry.state.nextFireAt === null ? undefined : yield* fork(rt, timerLoop(rt, entry))
+  })
+
+const stopTimer = (entry: Entry) =>
+  Effect.gen(function*() {
+    const timer = entry.timer
+    entry.timer = undefined
+    if (timer !== undefined) yield* Fiber.interrupt(timer)
+  })
+
+// ---- declaring a schedule ----------------------------------------------------------------------------
+
+/** The definition's id, timing and policies, checked (each problem an `InvalidSchedule` naming it). */
+const checkDefinition = <I, R>(definition: Definition<I, R>) =>
+  Effect.gen(function*() {
+    const id = definition.id
+    if (typeof id !== "string" || id === "") {
+      return yield* new InvalidSchedule({ reason: "a schedule id must be a non-empty string" })
+    }
+    const timing = yield* Effect.fromResult(compileWhen(definition.when, id))
+    const missed = definition.missed ?? "skip"
+    if (
+      typeof missed === "object" &&
+      (!Number.isInteger(missed.catchUp) || missed.catchUp < 0 || missed.catchUp > 1000)
+    ) {
+      return yield* new InvalidSchedule({
+        scheduleId: id,
+        reason: `missed.catchUp must be an integer from 0 to 1000, got ${String(missed.catchUp)}`
+      })
+    }
+    const overlap = definition.overlap ?? "skip"
+    if (overlap !== "skip" && overlap !== "queue" && overlap !== "allow") {
+      return yield* new InvalidSchedule({ scheduleId: id, reason: `overlap must be skip, queue or allow, got ${String(overlap)}` })
+    }
+    const graceInput = Duration.fromInput(definition.grace ?? "1 minute")
+    const graceMs = Option.isNone(graceInput) ? NaN : Duration.toMillis(graceInput.value)
+    if (!(graceMs >= 0) || !Number.isFinite(graceMs)) {
+      return yield* new InvalidSchedule({ scheduleId: id, reason: `grace must be a finite duration, got ${String(definition.grace)}` })
+    }
+    return { id, timing, missed, overlap, graceMs }
+  })
+
+/**
+ * The timing state to start from: the stored one when its timing matches (a restart continues it), else a
+ * fresh one whose first fire is the next after now (a one-off time already passed is an `InvalidSchedule`).
+ */
+const initialState = <I, R>(rt: Runtime, definition: Definition<I, R>, id: string, timing: Timing) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const stored = yield* rt.store.get(id)
+    if (stored !== undefined && stored.fingerprint === timing.fingerprint) {
+      return definition.paused === undefined ? stored : { ...stored, paused: definition.paused }
+    }
+    const anchor = timing.initialAnchor(now)
+    const next = definition.when._tag === "Every" ? timing.firstAtOrAfter(now, anchor) : timing.firstAfter(now - 1, anchor)
+    if (definition.when._tag === "Once" && next === undefined) {
+      const at = yield* Effect.fromResult(toMillis(definition.when.at, definition.when.timeZone, id, "the time"))
+      return yield* new InvalidSchedule({
+        scheduleId: id,
+        reason: `the time ${new Date(at).toISOString()} has already passed`
+      })
+    }
+    const state: StoredSchedule = {
+      id,
+      fingerprint: timing.fingerprint,
+      paused: definition.paused ?? false,
+      nextFireAt: next ?? null,
+      lastFireAt: null,
+      anchor: anchor ?? null,
+      updatedAt: now
+    }
+    return state
+  })
+
+const addSchedule = (rt: Runtime) => <I, R>(definition: Definition<I, R>) =>
+  Effect.gen(function*() {
+    if (typeof definition.id === "string" && rt.entries.has(definition.id)) {
+      return yield* new ScheduleExists({ scheduleId: definition.id })
+    }
+    const { graceMs, id, missed, overlap, timing } = yield* checkDefinition(definition)
+    const state = yield* initialState(rt, definition, id, timing)
+    const context = yield* Effect.context<R>()
+    const entry: Entry = {
+      id,
+      when: definition.when,
+      timing,
+      target: definition.target as Target<unknown, never>,
+      input: definition.input,
+      overlap,
+      missed,
+      graceMs,
+      context: context as Context.Context<never>,
+      state,
+      timer: undefined,
+      running: 0,
+      queue: [],
+      history: [],
+      deleted: false
+    }
+    yield* rt.store.put(state)
+    rt.entries.set(id, entry)
+    yield* startTimer(rt, entry)
+    return infoOf(entry)
+  })
+
+// ---- the other operations ----------------------------------------------------------------------------
+
+const infoOf = (entry: Entry): ScheduleInfo => ({
+  id: entry.id,
+  when: entry.when,
+  target: entry.target.name,
+  overlap: entry.overlap,
+  missed: entry.missed,
+  paused: entry.state.paused,
+  nextFireAt: entry.state.nextFireAt === null ? undefined : new Date(entry.state.nextFireAt),
+  lastFireAt: entry.state.lastFireAt === null ? undefined : new Date(entry.state.lastFireAt),
+  running: entry.running,
+  queued: entry.queue.length
+})
+
+const find = (rt: Runtime, id: string) =>
+  Effect.suspend(() => {
+    const entry = rt.entries.get(id)
+    return entry === undefined ? Effect.fail(new ScheduleNotFound({ scheduleId: id })) : Effect.succeed(entry)
+  })
+
+const pauseSchedule = (rt: Runtime, id: string) =>
+  Effect.gen(function*() {
+    const entry = yield* find(rt, id)
+    if (entry.state.paused) return
+    yield* stopTimer(entry)
+    yield* saveState(rt, entry, { paused: true })
+  })
+
+const resumeSchedule = (rt: Runtime, id: string) =>
+  Effect.gen(function*() {
+    const entry = yield* find(rt, id)
+    if (!entry.state.paused) return
+    const now = yield* Clock.currentTimeMillis
+    const anchor = entry.state.anchor ?? undefined
+    // A one-off whose time passed while paused stays due (the missed-run policy decides).
+    const next = entry.when._tag === "Once" ? entry.state.nextFireAt : entry.timing.firstAtOrAfter(now, anchor) ?? null
+    yield* saveState(rt, entry, { paused: false, nextFireAt: next })
+    yield* startTimer(rt, entry)
+  })
+
+const deleteSchedule = (rt: Runtime, id: string) =>
+  Effect.gen(function*() {
+    const entry = yield* find(rt, id)
+    entry.deleted = true
+    rt.entries.delete(id)
+    entry.queue.length = 0
+    yield* stopTimer(entry)
+    yield* rt.store.remove(id)
+  })
 
 /**
  * Builds the service over the provided {@link Store}. Timers and running fires belong to the layer's
@@ -739,279 +1049,20 @@ const errorMessage = (cause: Cause.Cause<unknown>): string => {
  */
 export const make = (options?: Options): Effect.Effect<SchedulesApi, never, Store | Scope.Scope> =>
   Effect.gen(function*() {
-    const store = yield* Store
-    const scope = yield* Scope.Scope
-    const historyLimit = Math.max(1, options?.historyLimit ?? 100)
-    const entries = new Map<string, Entry>()
-
-    const fork = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Fiber.Fiber<A, E>> =>
-      Effect.forkIn(effect, scope, { startImmediately: true })
-
-    const record = (entry: Entry, value: FireRecord): { value: FireRecord } => {
-      const box = { value }
-      entry.history.push(box)
-      if (entry.history.length > historyLimit) entry.history.shift()
-      return box
+    const rt: Runtime = {
+      store: yield* Store,
+      scope: yield* Scope.Scope,
+      historyLimit: Math.max(1, options?.historyLimit ?? 100),
+      entries: new Map()
     }
-
-    const fireOf = (entry: Entry, at: number, catchUp: boolean): Fire => {
-      const date = new Date(at)
-      return { scheduleId: entry.id, at: date, catchUp, runId: `${entry.id}@${date.toISOString()}` }
-    }
-
-    const inputFor = (entry: Entry, at: Date): unknown =>
-      typeof entry.input === "function" ? (entry.input as (at: Date) => unknown)(at) : entry.input
-
-    const start = (entry: Entry, fire: Fire, box: { value: FireRecord }): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        entry.running++
-        box.value = { ...box.value, status: "running", startedAt: now }
-        const program = Effect.suspend(() => entry.target.run(inputFor(entry, fire.at), fire)).pipe(
-          Effect.provideContext(entry.context)
-        )
-        yield* fork(
-          Effect.exit(program).pipe(
-            Effect.flatMap((exit) =>
-              Effect.gen(function*() {
-                const finishedAt = yield* Clock.currentTimeMillis
-                entry.running--
-                box.value = Exit.isSuccess(exit)
-                  ? { ...box.value, status: "completed", finishedAt }
-                  : { ...box.value, status: "failed", finishedAt, message: errorMessage(exit.cause) }
-                const nextQueued = entry.queue.shift()
-                if (nextQueued !== undefined) yield* start(entry, nextQueued.fire, nextQueued.record)
-              })
-            )
-          )
-        )
-      })
-
-    const dispatch = (entry: Entry, fire: Fire, queueBehind: boolean): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const base: FireRecord = { scheduleId: entry.id, at: fire.at, status: "queued", catchUp: fire.catchUp, runId: fire.runId }
-        if (entry.running === 0 || entry.overlap === "allow") return yield* start(entry, fire, record(entry, base))
-        if (entry.overlap === "queue" || queueBehind) {
-          entry.queue.push({ fire, record: record(entry, base) })
-          return
-        }
-        record(entry, { ...base, status: "skipped", message: "the previous fire was still running (overlap: skip)" })
-      })
-
-    const save = (entry: Entry, patch: Partial<StoredSchedule>) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        entry.state = { ...entry.state, ...patch, updatedAt: now }
-        if (!entry.deleted) yield* store.put(entry.state)
-      })
-
-    /** Runs what is due at `now` (the next fire time has passed). */
-    const tick = (entry: Entry, now: number) =>
-      Effect.gen(function*() {
-        const first = entry.state.nextFireAt
-        if (first === null) return
-        const anchor = entry.state.anchor ?? undefined
-        // Every fire time in [first, now], keeping only the last few.
-        const keep = (typeof entry.missed === "object" ? entry.missed.catchUp : 0) + 2
-        const due: Array<number> = []
-        let count = 0
-        let last = first
-        for (let t: number | undefined = first; t !== undefined && t <= now; t = entry.timing.firstAfter(t, anchor)) {
-          count++
-          last = t
-          due.push(t)
-          if (due.length > keep) due.shift()
-          if (count >= MAX_ENUMERATE) break
-        }
-        const next = entry.timing.firstAfter(Math.max(now, last), anchor)
-        yield* save(entry, { nextFireAt: next ?? null, lastFireAt: last })
-
-        const latest = due[due.length - 1]!
-        const onTime = now - latest <= entry.graceMs
-        const late = onTime ? due.slice(0, -1) : due
-        const lateCount = onTime ? count - 1 : count
-        const catchUp = typeof entry.missed === "object" ? Math.min(entry.missed.catchUp, lateCount) : 0
-        const missedCount = lateCount - catchUp
-        if (missedCount > 0) {
-          const lastMissed = late[late.length - catchUp - 1]!
-          const fire = fireOf(entry, lastMissed, false)
-          record(entry, {
-            scheduleId: entry.id,
-            at: fire.at,
-            status: "missed",
-            catchUp: false,
-            runId: fire.runId,
-            count: missedCount,
-            message: `${missedCount} fire${missedCount === 1 ? " was" : "s were"} due while nothing ran ${
-              missedCount === 1 ? "it" : "them"
-            } (missed: ${typeof entry.missed === "object" ? `catch up ${entry.missed.catchUp}` : "skip"})`
-          })
-        }
-        const toRun = late.slice(late.length - catchUp).map((t) => fireOf(entry, t, true))
-        if (onTime) toRun.push(fireOf(entry, latest, false))
-        for (let k = 0; k < toRun.length; k++) yield* dispatch(entry, toRun[k]!, k > 0)
-      })
-
-    const loop = (entry: Entry): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        while (true) {
-          const next = entry.state.nextFireAt
-          if (next === null || entry.state.paused) return
-          let now = yield* Clock.currentTimeMillis
-          while (now < next) {
-            yield* Effect.sleep(Duration.millis(Math.min(next - now, DAY)))
-            now = yield* Clock.currentTimeMillis
-          }
-          yield* tick(entry, now)
-        }
-      }).pipe(
-        Effect.catchCause((cause) =>
-          Cause.hasInterruptsOnly(cause)
-            ? Effect.failCause(cause)
-            : Effect.logError(`schedule "${entry.id}" stopped: ${errorMessage(cause)}`)
-        )
-      ) as Effect.Effect<void>
-
-    const startTimer = (entry: Entry) =>
-      Effect.gen(function*() {
-        if (entry.timer !== undefined) yield* Fiber.interrupt(entry.timer)
-        entry.timer = entry.state.paused || entry.state.nextFireAt === null ? undefined : yield* fork(loop(entry))
-      })
-
-    const stopTimer = (entry: Entry) =>
-      Effect.gen(function*() {
-        const timer = entry.timer
-        entry.timer = undefined
-        if (timer !== undefined) yield* Fiber.interrupt(timer)
-      })
-
-    const info = (entry: Entry): ScheduleInfo => ({
-      id: entry.id,
-      when: entry.when,
-      target: entry.target.name,
-      overlap: entry.overlap,
-      missed: entry.missed,
-      paused: entry.state.paused,
-      nextFireAt: entry.state.nextFireAt === null ? undefined : new Date(entry.state.nextFireAt),
-      lastFireAt: entry.state.lastFireAt === null ? undefined : new Date(entry.state.lastFireAt),
-      running: entry.running,
-      queued: entry.queue.length
-    })
-
-    const find = (id: string) =>
-      Effect.suspend(() => {
-        const entry = entries.get(id)
-        return entry === undefined ? Effect.fail(new ScheduleNotFound({ scheduleId: id })) : Effect.succeed(entry)
-      })
-
-    const add = <I, R>(definition: Definition<I, R>) =>
-      Effect.gen(function*() {
-        const id = definition.id
-        if (typeof id !== "string" || id === "") {
-          return yield* new InvalidSchedule({ reason: "a schedule id must be a non-empty string" })
-        }
-        if (entries.has(id)) return yield* new ScheduleExists({ scheduleId: id })
-        const timing = yield* Effect.fromResult(compileWhen(definition.when, id))
-        const missed = definition.missed ?? "skip"
-        if (
-          typeof missed === "object" &&
-          (!Number.isInteger(missed.catchUp) || missed.catchUp < 0 || missed.catchUp > 1000)
-        ) {
-          return yield* new InvalidSchedule({
-            scheduleId: id,
-            reason: `missed.catchUp must be an integer from 0 to 1000, got ${String(missed.catchUp)}`
-          })
-        }
-        const overlap = definition.overlap ?? "skip"
-        if (overlap !== "skip" && overlap !== "queue" && overlap !== "allow") {
-          return yield* new InvalidSchedule({ scheduleId: id, reason: `overlap must be skip, queue or allow, got ${String(overlap)}` })
-        }
-        const graceInput = Duration.fromInput(definition.grace ?? "1 minute")
-        const graceMs = Option.isNone(graceInput) ? NaN : Duration.toMillis(graceInput.value)
-        if (!(graceMs >= 0) || !Number.isFinite(graceMs)) {
-          return yield* new InvalidSchedule({ scheduleId: id, reason: `grace must be a finite duration, got ${String(definition.grace)}` })
-        }
-        const now = yield* Clock.currentTimeMillis
-        const stored = yield* store.get(id)
-        let state: StoredSchedule
-        if (stored !== undefined && stored.fingerprint === timing.fingerprint) {
-          state = definition.paused === undefined ? stored : { ...stored, paused: definition.paused }
-        } else {
-          const anchor = timing.initialAnchor(now)
-          const next = definition.when._tag === "Every" ? timing.firstAtOrAfter(now, anchor) : timing.firstAfter(now - 1, anchor)
-          if (definition.when._tag === "Once" && next === undefined) {
-            const at = yield* Effect.fromResult(toMillis(definition.when.at, definition.when.timeZone, id, "the time"))
-            return yield* new InvalidSchedule({
-              scheduleId: id,
-              reason: `the time ${new Date(at).toISOString()} has already passed`
-            })
-          }
-          state = {
-            id,
-            fingerprint: timing.fingerprint,
-            paused: definition.paused ?? false,
-            nextFireAt: next ?? null,
-            lastFireAt: null,
-            anchor: anchor ?? null,
-            updatedAt: now
-          }
-        }
-        const context = yield* Effect.context<R>()
-        const entry: Entry = {
-          id,
-          when: definition.when,
-          timing,
-          target: definition.target as Target<unknown, never>,
-          input: definition.input,
-          overlap,
-          missed,
-          graceMs,
-          context: context as Context.Context<never>,
-          state,
-          timer: undefined,
-          running: 0,
-          queue: [],
-          history: [],
-          deleted: false
-        }
-        yield* store.put(state)
-        entries.set(id, entry)
-        yield* startTimer(entry)
-        return info(entry)
-      })
-
     const api: SchedulesApi = {
-      add,
-      list: Effect.sync(() => Array.from(entries.values(), info)),
-      get: (id) => Effect.map(find(id), info),
-      pause: (id) =>
-        Effect.gen(function*() {
-          const entry = yield* find(id)
-          if (entry.state.paused) return
-          yield* stopTimer(entry)
-          yield* save(entry, { paused: true })
-        }),
-      resume: (id) =>
-        Effect.gen(function*() {
-          const entry = yield* find(id)
-          if (!entry.state.paused) return
-          const now = yield* Clock.currentTimeMillis
-          const anchor = entry.state.anchor ?? undefined
-          // A one-off whose time passed while paused stays due (the missed-run policy decides).
-          const next = entry.when._tag === "Once" ? entry.state.nextFireAt : entry.timing.firstAtOrAfter(now, anchor) ?? null
-          yield* save(entry, { paused: false, nextFireAt: next })
-          yield* startTimer(entry)
-        }),
-      delete: (id) =>
-        Effect.gen(function*() {
-          const entry = yield* find(id)
-          entry.deleted = true
-          entries.delete(id)
-          entry.queue.length = 0
-          yield* stopTimer(entry)
-          yield* store.remove(id)
-        }),
-      history: (id) => Effect.map(find(id), (entry) => entry.history.map((box) => box.value))
+      add: addSchedule(rt),
+      list: Effect.sync(() => Array.from(rt.entries.values(), infoOf)),
+      get: (id) => Effect.map(find(rt, id), infoOf),
+      pause: (id) => pauseSchedule(rt, id),
+      resume: (id) => resumeSchedule(rt, id),
+      delete: (id) => deleteSchedule(rt, id),
+      history: (id) => Effect.map(find(rt, id), (entry) => entry.history.map((box) => box.value))
     }
     return api
   })
