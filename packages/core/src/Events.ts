@@ -47,7 +47,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Fiber, Metric, Queue, Schema, Scope } from "effect"
+import { Cause, type Context, Effect, Exit, Fiber, Metric, Queue, Schema, Scope } from "effect"
 import type * as RunEvent from "./RunEvent.ts"
 import type * as Task from "./Task.ts"
 import type { TypeError } from "./Task.ts"
@@ -519,155 +519,161 @@ export const describe = (u: unknown): string => {
   }
 }
 
-/**
- * Builds a bus whose subscriber fibers live in the current scope.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const makeBus: Effect.Effect<Bus, never, Scope.Scope> = Effect.gen(function*() {
-  const scope = yield* Effect.scope
-  const context = yield* Effect.context<never>()
-  const all: Array<Subscriber> = []
-  const ended: Array<Subscriber> = []
-  const active = new Set<Subscriber>()
-  // name -> the active subscribers matching it; cleared whenever the set of subscribers changes.
-  const routes = new Map<string, ReadonlyArray<Subscriber>>()
-  let nextId = 1
-  let closed = false
+/** What the bus's parts share: the subscribers, the route cache, and where fibers and metrics run. */
+interface BusState {
+  readonly scope: Scope.Scope
+  readonly context: Context.Context<never>
+  readonly all: Array<Subscriber>
+  readonly ended: Array<Subscriber>
+  readonly active: Set<Subscriber>
+  /** name -> the active subscribers matching it; cleared whenever the set of subscribers changes. */
+  readonly routes: Map<string, ReadonlyArray<Subscriber>>
+  /** Drops not yet added to the metric, per pattern. */
+  readonly droppedByPattern: Map<string, number>
+  nextId: number
+  closed: boolean
+}
 
-  const route = (name: string): ReadonlyArray<Subscriber> => {
-    let found = routes.get(name)
-    if (found === undefined) {
-      found = [...active].filter((s) => s.matches(name))
-      if (routes.size >= 4096) routes.clear() // many distinct custom names: start over rather than grow
-      routes.set(name, found)
-    }
-    return found
+const route = (bus: BusState, name: string): ReadonlyArray<Subscriber> => {
+  let found = bus.routes.get(name)
+  if (found === undefined) {
+    found = [...bus.active].filter((s) => s.matches(name))
+    if (bus.routes.size >= 4096) bus.routes.clear() // many distinct custom names: start over rather than grow
+    bus.routes.set(name, found)
   }
+  return found
+}
 
-  // Drops are added to the metric in batches: one fiber per burst, not one per dropped event.
-  const droppedByPattern = new Map<string, number>()
-  const countDropped = (pattern: string) => {
-    const before = droppedByPattern.size
-    droppedByPattern.set(pattern, (droppedByPattern.get(pattern) ?? 0) + 1)
-    if (before > 0) return
-    // Yields first, so the drops of the same burst are counted by this one fiber.
-    Effect.runForkWith(context)(Effect.andThen(Effect.yieldNow, () => {
-      const counts = [...droppedByPattern]
-      droppedByPattern.clear()
-      return Effect.forEach(
-        counts,
-        ([pattern, n]) => Metric.update(Metric.withAttributes(droppedCounter, { pattern }), n),
-        { discard: true }
-      )
-    }))
-  }
-
-  const settleIdle = (s: Subscriber) => {
-    if (s.pending > 0 && s.status === "active") return
-    const waiters = s.idle
-    s.idle = []
-    for (const wake of waiters) wake()
-  }
-
-  const detach = (s: Subscriber, status: "unsubscribed" | "failed", error?: string) => {
-    if (s.status !== "active") return
-    s.status = status
-    s.error = error
-    s.pending = 0
-    active.delete(s)
-    routes.clear()
-    Queue.shutdownUnsafe(s.queue)
-    settleIdle(s)
-    // Keep the stats of the last ended subscriptions only.
-    ended.push(s)
-    if (ended.length > 100) {
-      const gone = ended.shift()!
-      const at = all.indexOf(gone)
-      if (at >= 0) all.splice(at, 1)
-    }
-  }
-
-  const publish = (name: string, event: unknown): void => {
-    if (closed) return
-    const subscribers = route(name)
-    for (let i = 0; i < subscribers.length; i++) {
-      const s = subscribers[i]!
-      if (s.status !== "active") continue
-      if (Queue.offerUnsafe(s.queue, event)) {
-        s.pending++
-      } else {
-        s.dropped++
-        countDropped(s.pattern)
-      }
-    }
-  }
-
-  const handle = (s: Subscriber, handler: (event: never) => unknown, event: unknown): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const result = handler(event as never)
-      if (Effect.isEffect(result)) return result as Effect.Effect<unknown, unknown>
-      if (isPromiseLike(result)) return Effect.tryPromise({ try: () => Promise.resolve(result), catch: (e) => e })
-      return Effect.void
-    }).pipe(
-      Effect.exit,
-      Effect.flatMap((exit) => {
-        if (Exit.isSuccess(exit)) {
-          s.delivered++
-          s.pending = Math.max(0, s.pending - 1)
-          settleIdle(s)
-          return Effect.void
-        }
-        if (Cause.hasInterruptsOnly(exit.cause)) return Effect.void
-        const error = Cause.findErrorOption(exit.cause)
-        const reason = describe(error._tag === "Some" ? error.value : Cause.squash(exit.cause))
-        detach(s, "failed", reason)
-        return Effect.logWarning(`Events: the handler of "${s.pattern}" failed and was detached: ${reason}`)
-      })
+/** Drops are added to the metric in batches: one fiber per burst, not one per dropped event. */
+const countDropped = (bus: BusState, pattern: string) => {
+  const { droppedByPattern } = bus
+  const before = droppedByPattern.size
+  droppedByPattern.set(pattern, (droppedByPattern.get(pattern) ?? 0) + 1)
+  if (before > 0) return
+  // Yields first, so the drops of the same burst are counted by this one fiber.
+  Effect.runForkWith(bus.context)(Effect.andThen(Effect.yieldNow, () => {
+    const counts = [...droppedByPattern]
+    droppedByPattern.clear()
+    return Effect.forEach(
+      counts,
+      ([pattern, n]) => Metric.update(Metric.withAttributes(droppedCounter, { pattern }), n),
+      { discard: true }
     )
+  }))
+}
 
-  const subscribe: Bus["subscribe"] = (pattern, handler, options) =>
-    Effect.gen(function*() {
-      const capacity = Math.max(1, Math.floor(options?.bufferSize ?? 1024))
-      const s: Subscriber = {
-        id: nextId++,
-        pattern,
-        matches: matcher(pattern),
-        queue: yield* Queue.dropping<unknown>(capacity),
-        delivered: 0,
-        dropped: 0,
-        pending: 0,
-        status: closed ? "unsubscribed" : "active",
-        error: undefined,
-        idle: []
+/** Wakes the `flush` waiters of a subscriber that has nothing pending (or ended). */
+const settleIdle = (s: Subscriber) => {
+  if (s.pending > 0 && s.status === "active") return
+  const waiters = s.idle
+  s.idle = []
+  for (const wake of waiters) wake()
+}
+
+const detach = (bus: BusState, s: Subscriber, status: "unsubscribed" | "failed", error?: string) => {
+  if (s.status !== "active") return
+  s.status = status
+  s.error = error
+  s.pending = 0
+  bus.active.delete(s)
+  bus.routes.clear()
+  Queue.shutdownUnsafe(s.queue)
+  settleIdle(s)
+  // Keep the stats of the last ended subscriptions only.
+  bus.ended.push(s)
+  if (bus.ended.length > 100) {
+    const gone = bus.ended.shift()!
+    const at = bus.all.indexOf(gone)
+    if (at >= 0) bus.all.splice(at, 1)
+  }
+}
+
+/** Offers the event to each matching subscriber's buffer; never waits (a full buffer drops and counts). */
+const publishOn = (bus: BusState, name: string, event: unknown): void => {
+  if (bus.closed) return
+  const subscribers = route(bus, name)
+  for (let i = 0; i < subscribers.length; i++) {
+    const s = subscribers[i]!
+    if (s.status !== "active") continue
+    if (Queue.offerUnsafe(s.queue, event)) {
+      s.pending++
+    } else {
+      s.dropped++
+      countDropped(bus, s.pattern)
+    }
+  }
+}
+
+/** Hands one event to a handler (nothing, a Promise or an Effect); a failing handler is logged and detached. */
+const deliver = (bus: BusState, s: Subscriber, handler: (event: never) => unknown, event: unknown): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const result = handler(event as never)
+    if (Effect.isEffect(result)) return result as Effect.Effect<unknown, unknown>
+    if (isPromiseLike(result)) return Effect.tryPromise({ try: () => Promise.resolve(result), catch: (e) => e })
+    return Effect.void
+  }).pipe(
+    Effect.exit,
+    Effect.flatMap((exit) => {
+      if (Exit.isSuccess(exit)) {
+        s.delivered++
+        s.pending = Math.max(0, s.pending - 1)
+        settleIdle(s)
+        return Effect.void
       }
-      all.push(s)
-      const stats = Effect.sync(() => statsOf(s))
-      if (closed) return { unsubscribe: Effect.void, stats }
-      active.add(s)
-      routes.clear()
-      const loop = Effect.whileLoop({
-        while: () => s.status === "active",
-        body: () =>
-          Queue.take(s.queue).pipe(
-            Effect.flatMap((event) => s.status === "active" ? handle(s, handler, event) : Effect.void),
-            Effect.catchCause(() => Effect.sync(() => detach(s, "unsubscribed")))
-          ),
-        step: () => {}
-      })
-      const fiber = yield* Effect.forkIn(loop, scope)
-      return {
-        unsubscribe: Effect.suspend(() => {
-          detach(s, "unsubscribed")
-          return Fiber.interrupt(fiber)
-        }),
-        stats
-      }
+      if (Cause.hasInterruptsOnly(exit.cause)) return Effect.void
+      const error = Cause.findErrorOption(exit.cause)
+      const reason = describe(error._tag === "Some" ? error.value : Cause.squash(exit.cause))
+      detach(bus, s, "failed", reason)
+      return Effect.logWarning(`Events: the handler of "${s.pattern}" failed and was detached: ${reason}`)
     })
+  )
 
-  const flush: Effect.Effect<void> = Effect.suspend(() => {
-    const waiting = [...active].filter((s) => s.pending > 0)
+/** The subscriber's own fiber: takes its events in order while it is active. */
+const deliveryLoop = (bus: BusState, s: Subscriber, handler: (event: never) => unknown) =>
+  Effect.whileLoop({
+    while: () => s.status === "active",
+    body: () =>
+      Queue.take(s.queue).pipe(
+        Effect.flatMap((event) => s.status === "active" ? deliver(bus, s, handler, event) : Effect.void),
+        Effect.catchCause(() => Effect.sync(() => detach(bus, s, "unsubscribed")))
+      ),
+    step: () => {}
+  })
+
+const subscribeOn = (bus: BusState): Bus["subscribe"] => (pattern, handler, options) =>
+  Effect.gen(function*() {
+    const capacity = Math.max(1, Math.floor(options?.bufferSize ?? 1024))
+    const s: Subscriber = {
+      id: bus.nextId++,
+      pattern,
+      matches: matcher(pattern),
+      queue: yield* Queue.dropping<unknown>(capacity),
+      delivered: 0,
+      dropped: 0,
+      pending: 0,
+      status: bus.closed ? "unsubscribed" : "active",
+      error: undefined,
+      idle: []
+    }
+    bus.all.push(s)
+    const stats = Effect.sync(() => statsOf(s))
+    if (bus.closed) return { unsubscribe: Effect.void, stats }
+    bus.active.add(s)
+    bus.routes.clear()
+    const fiber = yield* Effect.forkIn(deliveryLoop(bus, s, handler), bus.scope)
+    return {
+      unsubscribe: Effect.suspend(() => {
+        detach(bus, s, "unsubscribed")
+        return Fiber.interrupt(fiber)
+      }),
+      stats
+    }
+  })
+
+/** Waits until every active subscriber has handled what was published so far. */
+const flushBus = (bus: BusState): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const waiting = [...bus.active].filter((s) => s.pending > 0)
     if (waiting.length === 0) return Effect.void
     return Effect.forEach(
       waiting,
@@ -680,19 +686,36 @@ export const makeBus: Effect.Effect<Bus, never, Scope.Scope> = Effect.gen(functi
     )
   })
 
+/**
+ * Builds a bus whose subscriber fibers live in the current scope.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeBus: Effect.Effect<Bus, never, Scope.Scope> = Effect.gen(function*() {
+  const bus: BusState = {
+    scope: yield* Effect.scope,
+    context: yield* Effect.context<never>(),
+    all: [],
+    ended: [],
+    active: new Set(),
+    routes: new Map(),
+    droppedByPattern: new Map(),
+    nextId: 1,
+    closed: false
+  }
   yield* Scope.addFinalizer(
-    scope,
+    bus.scope,
     Effect.sync(() => {
-      closed = true
-      for (const s of [...active]) detach(s, "unsubscribed")
+      bus.closed = true
+      for (const s of [...bus.active]) detach(bus, s, "unsubscribed")
     })
   )
-
   return {
-    publish,
-    has: (name) => !closed && route(name).length > 0,
-    subscribe,
-    flush,
-    stats: Effect.sync(() => all.map(statsOf))
+    publish: (name, event) => publishOn(bus, name, event),
+    has: (name) => !bus.closed && route(bus, name).length > 0,
+    subscribe: subscribeOn(bus),
+    flush: flushBus(bus),
+    stats: Effect.sync(() => bus.all.map(statsOf))
   }
 })
