@@ -142,6 +142,286 @@ const ms = (n: number): string => formatDuration(Math.max(0, n))
 
 const errorText = (message: string): string => message.split("\n")[0]!.slice(0, 200)
 
+/** The view's state, shared by the parts below. */
+interface ViewState {
+  readonly options: Options
+  readonly plan: Plan
+  readonly now: () => number
+  readonly s: Style
+  readonly levels: ReadonlyArray<ReadonlyArray<string>>
+  tracker: RunState.Tracker
+  runId: string
+  startedAt: number | undefined
+  finishedAt: number | undefined
+  outcome: "completed" | "failed" | "cancelled" | undefined
+  isCancelling: boolean
+  /** Tasks waiting for their next attempt, until when, and why. */
+  readonly retrying: Map<string, { readonly until: number; readonly message: string; readonly attempt: number }>
+  /** Lines of the live block on screen (a TTY). */
+  drawn: number
+  dirty: boolean
+  timer: ReturnType<typeof setInterval> | undefined
+  ended: boolean
+}
+
+const symbolOf = (s: Style, status: RunState.TaskStatus): string => {
+  const sym = statusSymbol[status]
+  switch (status) {
+    case "completed":
+      return s.green(sym)
+    case "failed":
+      return s.red(sym)
+    case "running":
+      return s.yellow(sym)
+    case "skipped":
+      return s.dim(sym)
+    case "cancelled":
+      return s.magenta(sym)
+    default:
+      return s.dim(sym)
+  }
+}
+
+// ---- the live block (a TTY) ----------------------------------------------------------------------------
+
+/** The remaining time along the critical path, from estimates and the durations seen so far. */
+const eta = (v: ViewState, state: RunState.RunState, at: number): number | undefined => {
+  const { plan } = v
+  const done = state.tasks.filter((t) => t.status === "completed" && t.durationMs !== undefined)
+  const estimates = plan.nodes.flatMap((n) => (n.estimatedDurationMs === undefined ? [] : [n.estimatedDurationMs]))
+  // Tasks without an estimate count as the mean duration seen so far, else the mean estimate.
+  const mean = done.length > 0
+    ? done.reduce((a, t) => a + t.durationMs!, 0) / done.length
+    : estimates.length > 0
+    ? estimates.reduce((a, b) => a + b, 0) / estimates.length
+    : undefined
+  const durations: Record<string, number> = {}
+  for (const node of plan.nodes) {
+    const task = v.tracker.task(node.id)
+    const status = task?.status ?? "pending"
+    if (status !== "pending" && status !== "running") {
+      durations[node.id] = 0
+      continue
+    }
+    const estimate = node.estimatedDurationMs ?? mean
+    if (estimate === undefined) return undefined
+    const elapsed = status === "running" && task?.startedAt !== undefined ? at - task.startedAt : 0
+    durations[node.id] = Math.max(0, estimate - elapsed)
+  }
+  return PlanOps.criticalPath(plan, durations).length
+}
+
+/** The run's title and its counts, elapsed time and ETA. */
+const header = (v: ViewState, state: RunState.RunState, at: number): string => {
+  const { plan, s } = v
+  const p = state.progress
+  const done = p.completed + p.failed + p.skipped + p.cancelled
+  const parts = [`${done}/${p.total} done`]
+  if (p.running > 0) parts.push(s.yellow(`${p.running} running`))
+  if ((p.waiting ?? 0) > 0) parts.push(s.cyan(`${p.waiting} waiting`))
+  if (p.failed > 0) parts.push(s.red(`${p.failed} failed`))
+  if (p.skipped > 0) parts.push(s.dim(`${p.skipped} skipped`))
+  if (p.cancelled > 0) parts.push(s.magenta(`${p.cancelled} cancelled`))
+  const elapsed = v.startedAt === undefined ? 0 : (v.finishedAt ?? at) - v.startedAt
+  parts.push(`elapsed ${ms(elapsed)}`)
+  if (v.outcome === undefined && !v.isCancelling) {
+    const remaining = eta(v, state, at)
+    parts.push(remaining === undefined ? s.dim("ETA ?") : `ETA ~${ms(remaining)}`)
+  }
+  const title = v.outcome === "completed"
+    ? s.green(`✓ ${plan.name}`)
+    : v.outcome === "failed"
+    ? s.red(`✗ ${plan.name}`)
+    : v.outcome === "cancelled"
+    ? s.magenta(`■ ${plan.name}`)
+    : v.isCancelling
+    ? s.magenta(`${plan.name} (cancelling…)`)
+    : s.bold(`▶ ${plan.name}`)
+  return `${title}  ${s.dim(v.runId)}  ${parts.join(s.dim(" · "))}`
+}
+
+/** One task: status, time, attempts, retry countdown, wait, iterations, error or reason. */
+const taskLine = (v: ViewState, id: string, width: number, at: number): string => {
+  const { s } = v
+  const task = v.tracker.task(id)
+  const status = task?.status ?? "pending"
+  const bits: Array<string> = []
+  if (task !== undefined && task.durationMs !== undefined) bits.push(ms(task.durationMs))
+  else if (status === "running" && task?.startedAt !== undefined) bits.push(ms(at - task.startedAt))
+  if (task !== undefined && task.attempts > 1) bits.push(`attempt ${task.attempts}`)
+  const retry = v.retrying.get(id)
+  if (retry !== undefined && status === "running") {
+    const left = retry.until - at
+    bits.push(s.yellow(left > 0 ? `↻ retry in ${ms(left)}` : "↻ retrying") + s.dim(` (${errorText(retry.message)})`))
+  }
+  if (task?.waitingFor !== undefined) {
+    const w = task.waitingFor
+    const until = w.until === undefined ? "" : `, ${ms(w.until - at)} left`
+    bits.push(s.cyan(`⏸ waiting for ${w.reason} ${JSON.stringify(w.name)}${until}`))
+  }
+  if (task?.iterations !== undefined && task.iterations > 0) bits.push(`${task.iterations} iterations`)
+  if (status === "failed" && task?.error !== undefined) bits.push(s.red(errorText(task.error)))
+  if ((status === "skipped" || status === "cancelled") && task?.reason !== undefined) bits.push(s.dim(task.reason))
+  if (task?.cached === true) bits.push(s.dim("cached"))
+  return `  ${symbolOf(s, status)} ${id.padEnd(width)}  ${bits.join("  ")}`.trimEnd()
+}
+
+/** The block's lines, fitted to the terminal (completed levels collapse when it would not fit). */
+const block = (v: ViewState): Array<string> => {
+  const { options, plan, s } = v
+  const at = v.now()
+  const state = v.tracker.snapshot()
+  const columns = Math.max(40, options.columns?.() ?? 80)
+  const rows = Math.max(8, options.rows?.() ?? 24)
+  const width = Math.min(28, Math.max(...plan.nodes.map((n) => [...n.id].length)))
+  const lines: Array<string> = [header(v, state, at)]
+  // Levels whose tasks all completed collapse to one line when the block would not fit.
+  const full = v.levels.length + plan.nodes.length + 2 <= rows - 2
+  v.levels.forEach((level, i) => {
+    const statuses = level.map((id) => v.tracker.task(id)?.status ?? "pending")
+    if (!full && statuses.every((st) => st === "completed")) {
+      lines.push(s.dim(`Level ${i}: ${s.green("✓")} ${level.length} completed`))
+      return
+    }
+    lines.push(s.dim(`Level ${i}`))
+    for (const id of level) lines.push(taskLine(v, id, width, at))
+  })
+  const running = state.tasks.filter((t) => t.status === "running").map((t) => t.id)
+  if (running.length > 0 && v.outcome === undefined) lines.push(`${s.yellow("Running:")} ${running.join(", ")}`)
+  const max = rows - 1
+  const fitted = lines.length <= max ? lines : [...lines.slice(0, max - 1), s.dim(`… ${lines.length - max + 1} more lines`)]
+  return fitted.map((line) => cut(line, columns - 1))
+}
+
+const redraw = (v: ViewState) => {
+  if (!v.options.tty || v.ended) return
+  const lines = block(v)
+  v.options.write(`${up(v.drawn)}${CLEAR_DOWN}${lines.join("\n")}\n`)
+  v.drawn = lines.length
+  v.dirty = false
+}
+
+/** Prints a line above the live block (a TTY) or on its own (elsewhere). */
+const print = (v: ViewState, line: string) => {
+  if (v.options.tty) {
+    v.options.write(`${up(v.drawn)}${CLEAR_DOWN}${line}\n`)
+    v.drawn = 0
+    v.dirty = true
+  } else v.options.write(`${line}\n`)
+}
+
+// ---- one line per event (scrolling output) -------------------------------------------------------------
+
+const stamp = (v: ViewState, at: number): string =>
+  v.s.dim(`[${ms(v.startedAt === undefined ? 0 : at - v.startedAt).padStart(6)}]`)
+
+/** The line an event prints, if any. */
+const describeEvent = (s: Style, event: RunEvent): string | undefined => {
+  switch (event._tag) {
+    case "RunStarted":
+      return `run ${event.workflow} started (${event.total} tasks, run ${event.runId})`
+    case "TaskStarted":
+      return `${symbolOf(s, "running")} ${event.taskId}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`
+    case "TaskCompleted":
+      return `${symbolOf(s, "completed")} ${event.taskId} (${ms(event.durationMs)}${event.cached === true ? ", cached" : ""}${
+        event.fallback === true ? ", fallback" : ""
+      })`
+    case "TaskFailed":
+      return `${symbolOf(s, "failed")} ${event.taskId}: ${errorText(event.message)}`
+    case "TaskSkipped":
+      return `${symbolOf(s, "skipped")} ${event.taskId}: ${event.reason}`
+    case "TaskCancelled":
+      return `${symbolOf(s, "cancelled")} ${event.taskId}: ${event.reason}`
+    case "TaskRetrying":
+      return s.yellow(`↻ ${event.taskId}: attempt ${event.attempt} failed (${errorText(event.message)}), retrying in ${ms(event.delayMs)}`)
+    case "TaskCompensated":
+      return `↩ ${event.taskId}: compensated (${ms(event.durationMs)})`
+    case "CompensationFailed":
+      return s.red(`↩ ${event.taskId}: compensation failed: ${errorText(event.message)}`)
+    case "TaskIteration":
+      return event.status === "failed" ? `${event.taskId} #${event.iteration} failed: ${event.message ?? ""}` : undefined
+    case "TaskWaiting":
+      return s.cyan(`⏸ ${event.taskId}: waiting for ${event.reason} ${JSON.stringify(event.name)}`)
+    case "TaskResumed":
+      return `▶ ${event.taskId}: resumed`
+    case "RunCompleted":
+      return s.green(`run completed in ${ms(event.durationMs)}`)
+    case "RunFailed":
+      return s.red(`run failed in ${ms(event.durationMs)}: ${event.failed.join(", ")}${event.deadlineExceeded === true ? " (deadline exceeded)" : ""}`)
+    case "RunCancelled":
+      return s.magenta(`run cancelled after ${ms(event.durationMs)}`)
+    default:
+      return undefined
+  }
+}
+
+// ---- events ----------------------------------------------------------------------------------------------
+
+/** Folds an event into the view's state: the tracker, retries in progress, the outcome. */
+const recordEvent = (v: ViewState, event: RunEvent) => {
+  if (event._tag === "RunStarted") {
+    v.runId = event.runId
+    v.startedAt = event.at
+    v.tracker = RunState.tracker(v.plan, event.runId)
+  }
+  v.tracker.apply(event)
+  switch (event._tag) {
+    case "TaskRetrying":
+      v.retrying.set(event.taskId, { until: event.at + event.delayMs, message: event.message, attempt: event.attempt })
+      break
+    case "TaskStarted":
+    case "TaskCompleted":
+    case "TaskFailed":
+    case "TaskCancelled":
+      v.retrying.delete(event.taskId)
+      break
+    case "RunCompleted":
+      v.outcome = "completed"
+      v.finishedAt = event.at
+      break
+    case "RunFailed":
+      v.outcome = "failed"
+      v.finishedAt = event.at
+      break
+    case "RunCancelled":
+      v.outcome = "cancelled"
+      v.finishedAt = event.at
+      break
+  }
+}
+
+const onEvent = (v: ViewState, event: RunEvent) => {
+  recordEvent(v, event)
+  const { options } = v
+  if (!options.tty) {
+    const line = describeEvent(v.s, event)
+    if (line !== undefined) options.write(`${stamp(v, event.at)} ${line}\n`)
+    return
+  }
+  // On a terminal: what must stay visible scrolls above the block.
+  if (
+    event._tag === "TaskFailed" || event._tag === "TaskRetrying" ||
+    event._tag === "CompensationFailed" || event._tag === "TaskCompensated"
+  ) print(v, `${stamp(v, event.at)} ${describeEvent(v.s, event)}`)
+  v.dirty = true
+  if (v.timer === undefined) {
+    options.write(HIDE_CURSOR)
+    v.timer = setInterval(() => redraw(v), 100)
+    v.timer.unref?.()
+    redraw(v)
+  }
+}
+
+const end = (v: ViewState) => {
+  if (v.ended) return
+  if (v.timer !== undefined) clearInterval(v.timer)
+  if (v.options.tty) {
+    redraw(v)
+    v.options.write(SHOW_CURSOR)
+  }
+  v.ended = true
+}
+
 /**
  * Makes the view of one run of `plan`.
  *
@@ -150,276 +430,39 @@ const errorText = (message: string): string => message.split("\n")[0]!.slice(0, 
  */
 export const make = (options: Options): View => {
   const { plan } = options
-  const now = options.now ?? Date.now
-  const s = style(options.color)
-  const levels = PlanOps.levels(plan)
-  let tracker = RunState.tracker(plan, "")
-  let runId = ""
-  let startedAt: number | undefined
-  let finishedAt: number | undefined
-  let outcome: "completed" | "failed" | "cancelled" | undefined
-  let isCancelling = false
-  /** Tasks waiting for their next attempt, until when, and why. */
-  const retrying = new Map<string, { readonly until: number; readonly message: string; readonly attempt: number }>()
-  let drawn = 0
-  let dirty = true
-  let timer: ReturnType<typeof setInterval> | undefined
-  let ended = false
-
-  const symbol = (status: RunState.TaskStatus): string => {
-    const sym = statusSymbol[status]
-    switch (status) {
-      case "completed":
-        return s.green(sym)
-      case "failed":
-        return s.red(sym)
-      case "running":
-        return s.yellow(sym)
-      case "skipped":
-        return s.dim(sym)
-      case "cancelled":
-        return s.magenta(sym)
-      default:
-        return s.dim(sym)
-    }
+  const v: ViewState = {
+    options,
+    plan,
+    now: options.now ?? Date.now,
+    s: style(options.color),
+    levels: PlanOps.levels(plan),
+    tracker: RunState.tracker(plan, ""),
+    runId: "",
+    startedAt: undefined,
+    finishedAt: undefined,
+    outcome: undefined,
+    isCancelling: false,
+    retrying: new Map(),
+    drawn: 0,
+    dirty: true,
+    timer: undefined,
+    ended: false
   }
-
-  /** The remaining time along the critical path, from estimates and the durations seen so far. */
-  const eta = (state: RunState.RunState, at: number): number | undefined => {
-    const done = state.tasks.filter((t) => t.status === "completed" && t.durationMs !== undefined)
-    const estimates = plan.nodes.flatMap((n) => (n.estimatedDurationMs === undefined ? [] : [n.estimatedDurationMs]))
-    // Tasks without an estimate count as the mean duration seen so far, else the mean estimate.
-    const mean = done.length > 0
-      ? done.reduce((a, t) => a + t.durationMs!, 0) / done.length
-      : estimates.length > 0
-      ? estimates.reduce((a, b) => a + b, 0) / estimates.length
-      : undefined
-    const durations: Record<string, number> = {}
-    let known = true
-    for (const node of plan.nodes) {
-      const task = tracker.task(node.id)
-      const status = task?.status ?? "pending"
-      if (status !== "pending" && status !== "running") {
-        durations[node.id] = 0
-        continue
-      }
-      const estimate = node.estimatedDurationMs ?? mean
-      if (estimate === undefined) {
-        known = false
-        break
-      }
-      const elapsed = status === "running" && task?.startedAt !== undefined ? at - task.startedAt : 0
-      durations[node.id] = Math.max(0, estimate - elapsed)
-    }
-    if (!known) return undefined
-    return PlanOps.criticalPath(plan, durations).length
+  return {
+    onEvent: (event) => onEvent(v, event),
+    output: (taskId, stream, line) => {
+      if (v.ended) return
+      print(v, `${stamp(v, v.now())} ${v.s.dim(`${taskId} ${stream === "stderr" ? "!" : "|"}`)} ${line}`)
+    },
+    render: () => (v.dirty || options.tty ? redraw(v) : undefined),
+    cancelling: (message) => {
+      v.isCancelling = true
+      print(v, v.s.magenta(message ?? "Cancelling the run: tasks are being interrupted (press Ctrl-C again to exit at once)…"))
+      redraw(v)
+    },
+    end: () => end(v),
+    state: () => v.tracker.snapshot()
   }
-
-  const header = (state: RunState.RunState, at: number): string => {
-    const p = state.progress
-    const done = p.completed + p.failed + p.skipped + p.cancelled
-    const parts = [`${done}/${p.total} done`]
-    if (p.running > 0) parts.push(s.yellow(`${p.running} running`))
-    if ((p.waiting ?? 0) > 0) parts.push(s.cyan(`${p.waiting} waiting`))
-    if (p.failed > 0) parts.push(s.red(`${p.failed} failed`))
-    if (p.skipped > 0) parts.push(s.dim(`${p.skipped} skipped`))
-    if (p.cancelled > 0) parts.push(s.magenta(`${p.cancelled} cancelled`))
-    const elapsed = startedAt === undefined ? 0 : (finishedAt ?? at) - startedAt
-    parts.push(`elapsed ${ms(elapsed)}`)
-    if (outcome === undefined && !isCancelling) {
-      const remaining = eta(state, at)
-      parts.push(remaining === undefined ? s.dim("ETA ?") : `ETA ~${ms(remaining)}`)
-    }
-    const title = outcome === "completed"
-      ? s.green(`✓ ${plan.name}`)
-      : outcome === "failed"
-      ? s.red(`✗ ${plan.name}`)
-      : outcome === "cancelled"
-      ? s.magenta(`■ ${plan.name}`)
-      : isCancelling
-      ? s.magenta(`${plan.name} (cancelling…)`)
-      : s.bold(`▶ ${plan.name}`)
-    return `${title}  ${s.dim(runId)}  ${parts.join(s.dim(" · "))}`
-  }
-
-  const taskLine = (id: string, width: number, at: number): string => {
-    const task = tracker.task(id)
-    const status = task?.status ?? "pending"
-    const bits: Array<string> = []
-    if (task !== undefined && task.durationMs !== undefined) bits.push(ms(task.durationMs))
-    else if (status === "running" && task?.startedAt !== undefined) bits.push(ms(at - task.startedAt))
-    if (task !== undefined && task.attempts > 1) bits.push(`attempt ${task.attempts}`)
-    const retry = retrying.get(id)
-    if (retry !== undefined && status === "running") {
-      const left = retry.until - at
-      bits.push(s.yellow(left > 0 ? `↻ retry in ${ms(left)}` : "↻ retrying") + s.dim(` (${errorText(retry.message)})`))
-    }
-    if (task?.waitingFor !== undefined) {
-      const w = task.waitingFor
-      const until = w.until === undefined ? "" : `, ${ms(w.until - at)} left`
-      bits.push(s.cyan(`⏸ waiting for ${w.reason} ${JSON.stringify(w.name)}${until}`))
-    }
-    if (task?.iterations !== undefined && task.iterations > 0) bits.push(`${task.iterations} iterations`)
-    if (status === "failed" && task?.error !== undefined) bits.push(s.red(errorText(task.error)))
-    if ((status === "skipped" || status === "cancelled") && task?.reason !== undefined) bits.push(s.dim(task.reason))
-    if (task?.cached === true) bits.push(s.dim("cached"))
-    return `  ${symbol(status)} ${id.padEnd(width)}  ${bits.join("  ")}`.trimEnd()
-  }
-
-  const block = (): Array<string> => {
-    const at = now()
-    const state = tracker.snapshot()
-    const columns = Math.max(40, options.columns?.() ?? 80)
-    const rows = Math.max(8, options.rows?.() ?? 24)
-    const width = Math.min(28, Math.max(...plan.nodes.map((n) => [...n.id].length)))
-    const lines: Array<string> = [header(state, at)]
-    // Levels whose tasks all completed collapse to one line when the block would not fit.
-    const full = levels.length + plan.nodes.length + 2 <= rows - 2
-    levels.forEach((level, i) => {
-      const statuses = level.map((id) => tracker.task(id)?.status ?? "pending")
-      if (!full && statuses.every((st) => st === "completed")) {
-        lines.push(s.dim(`Level ${i}: ${s.green("✓")} ${level.length} completed`))
-        return
-      }
-      lines.push(s.dim(`Level ${i}`))
-      for (const id of level) lines.push(taskLine(id, width, at))
-    })
-    const running = state.tasks.filter((t) => t.status === "running").map((t) => t.id)
-    if (running.length > 0 && outcome === undefined) lines.push(`${s.yellow("Running:")} ${running.join(", ")}`)
-    const max = rows - 1
-    const fitted = lines.length <= max ? lines : [...lines.slice(0, max - 1), s.dim(`… ${lines.length - max + 1} more lines`)]
-    return fitted.map((line) => cut(line, columns - 1))
-  }
-
-  const redraw = () => {
-    if (!options.tty || ended) return
-    const lines = block()
-    options.write(`${up(drawn)}${CLEAR_DOWN}${lines.join("\n")}\n`)
-    drawn = lines.length
-    dirty = false
-  }
-
-  /** Prints a line above the live block (a TTY) or on its own (elsewhere). */
-  const print = (line: string) => {
-    if (options.tty) {
-      options.write(`${up(drawn)}${CLEAR_DOWN}${line}\n`)
-      drawn = 0
-      dirty = true
-    } else options.write(`${line}\n`)
-  }
-
-  const stamp = (at: number): string => s.dim(`[${ms(startedAt === undefined ? 0 : at - startedAt).padStart(6)}]`)
-
-  const describe = (event: RunEvent): string | undefined => {
-    switch (event._tag) {
-      case "RunStarted":
-        return `run ${event.workflow} started (${event.total} tasks, run ${event.runId})`
-      case "TaskStarted":
-        return `${symbol("running")} ${event.taskId}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`
-      case "TaskCompleted":
-        return `${symbol("completed")} ${event.taskId} (${ms(event.durationMs)}${event.cached === true ? ", cached" : ""}${
-          event.fallback === true ? ", fallback" : ""
-        })`
-      case "TaskFailed":
-        return `${symbol("failed")} ${event.taskId}: ${errorText(event.message)}`
-      case "TaskSkipped":
-        return `${symbol("skipped")} ${event.taskId}: ${event.reason}`
-      case "TaskCancelled":
-        return `${symbol("cancelled")} ${event.taskId}: ${event.reason}`
-      case "TaskRetrying":
-        return s.yellow(`↻ ${event.taskId}: attempt ${event.attempt} failed (${errorText(event.message)}), retrying in ${ms(event.delayMs)}`)
-      case "TaskCompensated":
-        return `↩ ${event.taskId}: compensated (${ms(event.durationMs)})`
-      case "CompensationFailed":
-        return s.red(`↩ ${event.taskId}: compensation failed: ${errorText(event.message)}`)
-      case "TaskIteration":
-        return event.status === "failed" ? `${event.taskId} #${event.iteration} failed: ${event.message ?? ""}` : undefined
-      case "TaskWaiting":
-        return s.cyan(`⏸ ${event.taskId}: waiting for ${event.reason} ${JSON.stringify(event.name)}`)
-      case "TaskResumed":
-        return `▶ ${event.taskId}: resumed`
-      case "RunCompleted":
-        return s.green(`run completed in ${ms(event.durationMs)}`)
-      case "RunFailed":
-        return s.red(`run failed in ${ms(event.durationMs)}: ${event.failed.join(", ")}${event.deadlineExceeded === true ? " (deadline exceeded)" : ""}`)
-      case "RunCancelled":
-        return s.magenta(`run cancelled after ${ms(event.durationMs)}`)
-      default:
-        return undefined
-    }
-  }
-
-  const onEvent = (event: RunEvent) => {
-    if (event._tag === "RunStarted") {
-      runId = event.runId
-      startedAt = event.at
-      tracker = RunState.tracker(plan, event.runId)
-    }
-    tracker.apply(event)
-    switch (event._tag) {
-      case "TaskRetrying":
-        retrying.set(event.taskId, { until: event.at + event.delayMs, message: event.message, attempt: event.attempt })
-        break
-      case "TaskStarted":
-      case "TaskCompleted":
-      case "TaskFailed":
-      case "TaskCancelled":
-        retrying.delete(event.taskId)
-        break
-      case "RunCompleted":
-        outcome = "completed"
-        finishedAt = event.at
-        break
-      case "RunFailed":
-        outcome = "failed"
-        finishedAt = event.at
-        break
-      case "RunCancelled":
-        outcome = "cancelled"
-        finishedAt = event.at
-        break
-    }
-    if (!options.tty) {
-      const line = describe(event)
-      if (line !== undefined) options.write(`${stamp(event.at)} ${line}\n`)
-      return
-    }
-    // On a terminal: what must stay visible scrolls above the block.
-    if (
-      event._tag === "TaskFailed" || event._tag === "TaskRetrying" ||
-      event._tag === "CompensationFailed" || event._tag === "TaskCompensated"
-    ) print(`${stamp(event.at)} ${describe(event)}`)
-    dirty = true
-    if (timer === undefined) {
-      options.write(HIDE_CURSOR)
-      timer = setInterval(() => redraw(), 100)
-      timer.unref?.()
-      redraw()
-    }
-  }
-
-  const cancelling = (message?: string) => {
-    isCancelling = true
-    print(s.magenta(message ?? "Cancelling the run: tasks are being interrupted (press Ctrl-C again to exit at once)…"))
-    redraw()
-  }
-
-  const output = (taskId: string, stream: "stdout" | "stderr", line: string) => {
-    if (ended) return
-    print(`${stamp(now())} ${s.dim(`${taskId} ${stream === "stderr" ? "!" : "|"}`)} ${line}`)
-  }
-
-  const end = () => {
-    if (ended) return
-    if (timer !== undefined) clearInterval(timer)
-    if (options.tty) {
-      redraw()
-      options.write(SHOW_CURSOR)
-    }
-    ended = true
-  }
-
-  return { onEvent, output, render: () => (dirty || options.tty ? redraw() : undefined), cancelling, end, state: () => tracker.snapshot() }
 }
 
 /** The escape sequence that shows the cursor again (for an abrupt exit). @internal */
