@@ -189,7 +189,10 @@ const toResult = <W extends Workflow.Any>(
     return Effect.succeed({
       runId,
       workflow: plan.name,
-      outputs: outcome.outputs as Workflow.Outputs<W>,
+      // Built on first read (see the outcome).
+      get outputs() {
+        return outcome.outputs as Workflow.Outputs<W>
+      },
       // Taken on first read: the run is over, so the state no longer changes.
       get state() {
         return state ??= tracker.snapshot()
@@ -243,9 +246,9 @@ export const run = <W extends Workflow.Any>(
   Effect.flatMap(prepare(workflow, options), ({ compiled, settings, pools }) =>
     Effect.flatMap(Hub.logWarning, (report) => {
       const runId = options.runId ?? newRunId()
-      const { emit, tracker } = Hub.make(compiled.plan, runId, options, report)
+      const { sink, tracker } = Hub.make(compiled.plan, runId, options, report)
       const scope = topScope(runId, compiled.plan.name, settings, pools)
-      return execute(compiled, input, settings, runId, emit, { cancel: () => {} }, scope).pipe(
+      return execute(compiled, input, settings, runId, sink, { cancel: () => {} }, scope).pipe(
         Effect.flatMap((outcome) => toResult<W>(compiled.plan, settings, runId, outcome, tracker)),
         Effect.catchTag("WorkflowCancelled", Effect.die)
       )
@@ -272,10 +275,10 @@ export const start = <W extends Workflow.Any>(
       const replay = options.replay === undefined || options.replay === "all" ? Infinity : options.replay
       const report = yield* Hub.logWarning
       const pubsub = yield* Hub.makePubSub(replay)
-      const { emit, tracker, events } = Hub.make(compiled.plan, runId, options, report, pubsub)
+      const { sink, tracker, events } = Hub.make(compiled.plan, runId, options, report, pubsub)
       const control: Control = { cancel: () => {} }
       const scope = topScope(runId, compiled.plan.name, settings, pools)
-      const fiber = yield* execute(compiled, input, settings, runId, emit, control, scope).pipe(
+      const fiber = yield* execute(compiled, input, settings, runId, sink, control, scope).pipe(
         Effect.flatMap((outcome) => toResult<W>(compiled.plan, settings, runId, outcome, tracker)),
         Effect.forkChild({ startImmediately: true })
       )

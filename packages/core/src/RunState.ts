@@ -133,6 +133,16 @@ export interface Tracker {
   readonly snapshot: () => RunState
 }
 
+/**
+ * @internal The tracker the engine feeds directly, by task position, when nobody else listens to the run's
+ * events: the same fold as `apply` of a `TaskStarted` (first attempt) and a `TaskCompleted` (not cached),
+ * without building the event.
+ */
+export interface FastTracker extends Tracker {
+  readonly started: (i: number, at: number) => void
+  readonly completed: (i: number, at: number, attempts: number, durationMs: number, output: unknown, fallback: boolean) => void
+}
+
 const STATUSES: ReadonlyArray<TaskStatus> = ["pending", "running", "completed", "failed", "skipped", "cancelled", "waiting"]
 const RUNNING = 1
 const COMPLETED = 2
@@ -150,7 +160,7 @@ const WAITING = 6
  * @category constructors
  * @since 0.1.0
  */
-export const tracker = (plan: Plan, runId: string): Tracker => {
+export const tracker = (plan: Plan, runId: string): FastTracker => {
   const g = index(plan)
   const n = g.size
   const status = new Uint8Array(n)
@@ -177,9 +187,33 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
   const settle = (i: number, to: number, at: number) => {
     if (status[i] === RUNNING) counts.running--
     if (status[i] === WAITING) counts.waiting--
-    waits.delete(i)
+    if (waits.size > 0) waits.delete(i)
     status[i] = to
     finishedAt[i] = at
+  }
+
+  const started = (i: number, at: number, attempt = 1) => {
+    if (status[i] === WAITING) {
+      counts.waiting--
+      waits.delete(i)
+    }
+    if (status[i] !== RUNNING) counts.running++
+    status[i] = RUNNING
+    attempts[i] = attempt
+    retries[i] = attempt - 1
+    if (Number.isNaN(startedAt[i]!)) startedAt[i] = at
+  }
+
+  const completed = (i: number, at: number, n: number, durationMs: number, output: unknown, fallback: boolean) => {
+    settle(i, COMPLETED, at)
+    counts.completed++
+    attempts[i] = n
+    retries[i] = Math.max(0, n - 1)
+    durations[i] = durationMs
+    outputs[i] = output
+    if (errors.size > 0) errors.delete(i)
+    if (fallback) fallbackUsed.add(i)
+    if (Number.isNaN(startedAt[i]!)) startedAt[i] = at - durationMs
   }
 
   const apply = (event: RunEvent): void => {
@@ -203,31 +237,14 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
     if (i === undefined) return
     switch (event._tag) {
       case "TaskStarted":
-        if (status[i] === WAITING) {
-          counts.waiting--
-          waits.delete(i)
-        }
-        if (status[i] !== RUNNING) counts.running++
-        status[i] = RUNNING
-        attempts[i] = event.attempt
-        retries[i] = event.attempt - 1
-        if (Number.isNaN(startedAt[i]!)) startedAt[i] = event.at
-        return
+        return started(i, event.at, event.attempt)
       case "TaskRetrying":
       case "TaskFallback":
         errors.set(i, event.message)
         return
       case "TaskCompleted":
-        settle(i, COMPLETED, event.at)
-        counts.completed++
-        attempts[i] = event.attempts
-        retries[i] = Math.max(0, event.attempts - 1)
-        durations[i] = event.durationMs
-        outputs[i] = event.output
-        errors.delete(i)
-        if (event.fallback === true) fallbackUsed.add(i)
+        completed(i, event.at, event.attempts, event.durationMs, event.output, event.fallback === true)
         if (event.cached === true) cached.add(i)
-        if (Number.isNaN(startedAt[i]!)) startedAt[i] = event.at - event.durationMs
         return
       case "TaskFailed":
         settle(i, FAILED, event.at)
@@ -345,6 +362,8 @@ export const tracker = (plan: Plan, runId: string): Tracker => {
 
   return {
     apply,
+    started: (i, at) => started(i, at),
+    completed,
     progress,
     task: (id) => {
       const i = g.indexOf.get(id)

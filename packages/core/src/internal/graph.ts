@@ -17,6 +17,11 @@ export interface GraphIndex {
   readonly succs: ReadonlyArray<ReadonlyArray<number>>
   /** Data dependencies (the outputs a task reads) per node, as positions, in `dependsOn` order. */
   readonly dataDeps: ReadonlyArray<ReadonlyArray<number>>
+  /**
+   * Dependencies (`dependsOn` and `after`) naming no task or the task itself: left out of the lists above.
+   * Zero, with one id per node and an acyclic graph, means the plan's graph is valid (see `isValidGraph`).
+   */
+  readonly unresolved: number
 }
 
 const cache = new WeakMap<Plan, GraphIndex>()
@@ -36,17 +41,34 @@ export const index = (plan: Plan): GraphIndex => {
   // Stamps instead of a Set per node: stamp[j] === i + 1 when j is already a predecessor of i.
   const stamp = new Int32Array(size)
   const dataDeps: Array<ReadonlyArray<number>> = new Array(size).fill(none)
+  let unresolved = 0
   for (let i = 0; i < size; i++) {
     const node = plan.nodes[i]!
-    if (node.dependsOn.length + node.after.length === 0) continue
+    const dependsOn = node.dependsOn
+    const after = node.after
+    const nData = dependsOn.length
+    const total = nData + after.length
+    if (total === 0) continue
     const mine: Array<number> = []
+    // The data dependencies as positions, in `dependsOn` order (repeats kept); `mine` itself while it is
+    // exactly that list (no order dependency, no repeat), so most nodes allocate one list.
     let data: Array<number> | undefined
-    for (let k = 0; k < node.dependsOn.length + node.after.length; k++) {
-      const isData = k < node.dependsOn.length
-      const j = indexOf.get(isData ? node.dependsOn[k]! : node.after[k - node.dependsOn.length]!)
-      if (j === undefined || j === i) continue
-      if (isData) (data ??= []).push(j)
-      if (stamp[j] === i + 1) continue
+    let resolvedData = 0
+    for (let k = 0; k < total; k++) {
+      const isData = k < nData
+      const j = indexOf.get(isData ? dependsOn[k]! : after[k - nData]!)
+      if (j === undefined || j === i) {
+        unresolved++
+        continue
+      }
+      if (isData) {
+        resolvedData++
+        if (data !== undefined) data.push(j)
+      }
+      if (stamp[j] === i + 1) {
+        if (isData && data === undefined) data = [...mine, j]
+        continue
+      }
       stamp[j] = i + 1
       mine.push(j)
       const theirs = succs[j]!
@@ -54,10 +76,10 @@ export const index = (plan: Plan): GraphIndex => {
       else (theirs as Array<number>).push(i)
     }
     if (mine.length > 0) preds[i] = mine
-    // Only data dependencies, none repeated: the same list serves both.
-    if (data !== undefined) dataDeps[i] = node.after.length === 0 && data.length === mine.length ? mine : data
+    if (data !== undefined) dataDeps[i] = data
+    else if (resolvedData > 0) dataDeps[i] = after.length === 0 ? mine : mine.slice(0, resolvedData)
   }
-  const result: GraphIndex = { size, ids, indexOf, preds, succs, dataDeps }
+  const result: GraphIndex = { size, ids, indexOf, preds, succs, dataDeps, unresolved }
   cache.set(plan, result)
   return result
 }

@@ -17,8 +17,49 @@ export interface HubOptions {
   readonly onEvent?: ((event: RunEvent) => void) | undefined
 }
 
+/**
+ * Where a run reports its events. `started` (a task's first attempt) and `completed` (a task's output,
+ * not from the cache) are the two events every task has: when nobody listens but the state tracker, they
+ * are folded into it by task position, without building the event (the same state results).
+ */
+export interface Sink {
+  readonly emit: (event: RunEvent) => void
+  readonly started: (i: number, taskId: string, at: number) => void
+  readonly completed: (
+    i: number,
+    taskId: string,
+    at: number,
+    attempts: number,
+    durationMs: number,
+    output: unknown,
+    fallback: boolean
+  ) => void
+}
+
+/** A sink that builds every event and hands it to `emit` (a sub-workflow forwarding to its parent). */
+export const sinkOf = (runId: string, emit: (event: RunEvent) => void): Sink => ({
+  emit,
+  started: (_i, taskId, at) => emit({ _tag: "TaskStarted", runId, at, taskId, attempt: 1 }),
+  completed: (_i, taskId, at, attempts, durationMs, output, fallback) =>
+    emit(completedEvent(runId, taskId, at, attempts, durationMs, output, fallback))
+})
+
+const completedEvent = (
+  runId: string,
+  taskId: string,
+  at: number,
+  attempts: number,
+  durationMs: number,
+  output: unknown,
+  fallback: boolean
+): RunEvent =>
+  fallback
+    ? { _tag: "TaskCompleted", runId, at, taskId, attempts, durationMs, output, fallback: true }
+    : { _tag: "TaskCompleted", runId, at, taskId, attempts, durationMs, output }
+
 export interface EventHub {
   readonly emit: (event: RunEvent) => void
+  readonly sink: Sink
   readonly tracker: RunState.Tracker
   /** Every event of the run (the replayed past first), ending with its terminal event. */
   readonly events: Stream.Stream<RunEvent>
@@ -84,10 +125,23 @@ export const make = (
     }
     if (terminal) ended = true
   }
+  // Nobody but the tracker listens: the two per-task events are folded without being built.
+  const quiet = () => onEvent === undefined && onProgress === undefined && pubsub === undefined
+  const sink: Sink = {
+    emit,
+    started: (i, taskId, at) => {
+      if (!quiet()) return emit({ _tag: "TaskStarted", runId, at, taskId, attempt: 1 })
+      if (!ended) tracker.started(i, at)
+    },
+    completed: (i, taskId, at, attempts, durationMs, output, fallback) => {
+      if (!quiet()) return emit(completedEvent(runId, taskId, at, attempts, durationMs, output, fallback))
+      if (!ended) tracker.completed(i, at, attempts, durationMs, output, fallback)
+    }
+  }
   const events = pubsub === undefined
     ? noStream
     : Stream.fromPubSub(pubsub).pipe(Stream.takeUntil(isTerminal))
-  return { emit, tracker, events, ended: () => ended }
+  return { emit, sink, tracker, events, ended: () => ended }
 }
 
 /** The PubSub of a started run: unbounded, keeping the last `replay` events (`Infinity`: all) for late subscribers. */

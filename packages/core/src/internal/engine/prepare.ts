@@ -9,6 +9,7 @@ import type { Plan } from "../../Plan.ts"
 import type * as Workflow from "../../Workflow.ts"
 import { type DefinitionError, InvalidDefinition, WorkflowFailed } from "../../WorkflowError.ts"
 import * as definition from "../definition.ts"
+import { index, topo } from "../graph.ts"
 import { type Compiled, compile, internals } from "../workflowPlan.ts"
 import { checkNumbers, type Options, type Settings, settingsOf } from "./settings.ts"
 
@@ -74,6 +75,18 @@ interface Where {
 /** Plans validated once already (a workflow value is immutable). */
 const validated = new WeakSet<Plan>()
 
+/**
+ * What `definition.validate` checks, read from the graph index the run builds anyway: tasks, one node per
+ * id, every dependency naming another task, no cycle, no condition naming a task. When all hold the plan
+ * is valid without looking its ids up a second time; otherwise `definition.validate` finds the error.
+ */
+const validGraph = (plan: Plan): boolean => {
+  const g = index(plan)
+  if (g.size === 0 || g.unresolved > 0 || g.indexOf.size !== g.size) return false
+  for (let i = 0; i < g.size; i++) if (plan.nodes[i]!.condition?._tag === "TaskCompleted") return false
+  return topo(g) !== undefined
+}
+
 /** A sub-workflow's own settings: its strategy, limit, failure mode and deadline; the tree's pools and keys. */
 export const childSettings = (plan: Plan): Settings => settingsOf(plan, {})
 
@@ -119,7 +132,7 @@ const prepareTree = (
   at: Where,
   rootName: string
 ): Effect.Effect<void, DefinitionError | WorkflowFailed<unknown>> => {
-  const checked: Effect.Effect<void, DefinitionError> = validated.has(compiled.plan)
+  const checked: Effect.Effect<void, DefinitionError> = validated.has(compiled.plan) || validGraph(compiled.plan)
     ? Effect.void
     : definition.validate(compiled.plan).pipe(Effect.andThen(Effect.sync(() => validated.add(compiled.plan))))
   const invalid = at.pathPrefix === "" ? undefined : checkNumbers(compiled, {})

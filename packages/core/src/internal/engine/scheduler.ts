@@ -11,12 +11,12 @@
  */
 import { Clock, Context, Duration, Effect, Exit, Fiber, Option, Random, Tracer } from "effect"
 import * as Expression from "../../Expression.ts"
-import type { RunEvent } from "../../RunEvent.ts"
 import * as TaskCache from "../../TaskCache.ts"
 import { TaskHook } from "../../TaskHook.ts"
 import { TaskException } from "../../WorkflowError.ts"
 import { bottomLevels, index, topo } from "../graph.ts"
 import type { Compiled } from "../workflowPlan.ts"
+import type { Sink } from "./events.ts"
 import { makeGates, makeReadyQueue, wakeOthers } from "./gates.ts"
 import { needsPreflight, preflight } from "./preflight.ts"
 import * as Rates from "./rates.ts"
@@ -41,7 +41,7 @@ const makeRun = (
   input: unknown,
   settings: Settings,
   runId: string,
-  emit: (event: RunEvent) => void,
+  sink: Sink,
   scope: Scope,
   parent: Fiber.Fiber<unknown, unknown>
 ): RunCore => {
@@ -81,7 +81,8 @@ const makeRun = (
     tracing: parent.getRef(Tracer.Tracer) !== Tracer.nativeTracer,
     cacheActive: Option.isSome(Context.getOption(services, TaskCache.TaskCache)),
     language: parent.getRef(Expression.ExpressionLanguage),
-    emit,
+    emit: sink.emit,
+    sink,
     now,
     runStart: now(),
     status: new Uint8Array(n),
@@ -270,7 +271,7 @@ const dispatch = (run: RunCore, i: number): void => {
     }
   }
   run.startedAt[i] = t
-  run.emit({ _tag: "TaskStarted", runId: run.runId, at: t, taskId: run.g.ids[i]!, attempt: 1 })
+  run.sink.started(i, run.g.ids[i]!, t)
   const immediate = direct(run, i)
   if (immediate !== undefined && Exit.isExit(immediate)) {
     run.completions.push(i, immediate)
@@ -369,9 +370,9 @@ const onInterrupt = (run: RunCore): Effect.Effect<void> =>
   })
 
 /** The scheduler. Runs the compiled workflow and reports every event through `emit`. */
-export const execute: Execute = (compiled, input, settings, runId, emit, control, scope) =>
+export const execute: Execute = (compiled, input, settings, runId, sink, control, scope) =>
   Effect.withFiber((parent) => {
-    const run = makeRun(compiled, input, settings, runId, emit, scope, parent as Fiber.Fiber<unknown, unknown>)
+    const run = makeRun(compiled, input, settings, runId, sink, scope, parent as Fiber.Fiber<unknown, unknown>)
     run.becomeReady = (i) => becomeReady(run, i)
     run.drain = () => drain(run)
     run.runChild = (impl, ctx) => runChild(run, impl, ctx, execute)
@@ -383,7 +384,7 @@ export const execute: Execute = (compiled, input, settings, runId, emit, control
     }
     return Effect.callback<Outcome>((resume) => {
       run.resume = (outcome) => resume(Effect.succeed(outcome))
-      emit({ _tag: "RunStarted", runId, at: run.runStart, workflow: compiled.plan.name, total: run.n })
+      sink.emit({ _tag: "RunStarted", runId, at: run.runStart, workflow: compiled.plan.name, total: run.n })
       run.shared.wakers.add(run.drain)
       startDeadline(run)
       for (let i = 0; i < run.n; i++) if (run.waiting[i] === 0) becomeReady(run, i)

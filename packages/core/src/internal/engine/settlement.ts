@@ -13,7 +13,6 @@
  * - `guarded`: bookkeeping called from fiber observers (outside any Effect) never throws out.
  */
 import { Cause, Effect, Exit, type Fiber } from "effect"
-import type * as RunEventNs from "../../RunEvent.ts"
 import type { CompensationResult } from "../../WorkflowError.ts"
 import { describeCause } from "./describe.ts"
 import { wakeOthers } from "./gates.ts"
@@ -21,6 +20,7 @@ import {
   CANCELLED,
   COMPLETED,
   FAILED,
+  type Outcome,
   PENDING,
   PREFLIGHT,
   READY,
@@ -31,8 +31,6 @@ import {
   SKIPPED,
   type Verdict
 } from "./state.ts"
-
-type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
 /** Whether a task's handler holds one of the tree's shared slots (a sub-workflow task does not). */
 export const holdsSlot = (run: RunCore, i: number): boolean => run.impls[i]!.child === undefined
@@ -98,17 +96,7 @@ export const finishTask = (run: RunCore, i: number, exit: Exit.Exit<unknown, unk
     run.outputs[i] = value
     settle(run, i, COMPLETED)
     run.completionOrder.push(i)
-    const event: Mutable<RunEventNs.Of<"TaskCompleted">> = {
-      _tag: "TaskCompleted",
-      runId: run.runId,
-      at,
-      taskId: node.id,
-      attempts: run.attempts[i] || 1,
-      durationMs,
-      output: value
-    }
-    if (run.fallbackUsed[i] === 1) event.fallback = true
-    run.emit(event)
+    run.sink.completed(i, node.id, at, run.attempts[i] || 1, durationMs, value, run.fallbackUsed[i] === 1)
     release(run, i)
     return
   }
@@ -229,24 +217,50 @@ const compensate = (run: RunCore): Effect.Effect<ReadonlyArray<CompensationResul
     }, { discard: true }).pipe(Effect.as(results))
   })
 
+/**
+ * The outcome; its outputs record (the completed tasks' outputs by id) is built when first read: a run of
+ * 100 000 tasks whose caller reads none of them builds no record of 100 000 keys. It keeps only the columns
+ * it needs, not the run.
+ */
+const outcome = (
+  run: RunCore,
+  status: Outcome["status"],
+  failures: Outcome["failures"],
+  completed: Outcome["completed"],
+  compensations: Outcome["compensations"],
+  durationMs: number
+): Outcome => {
+  const { n, status: statuses, outputs: values } = run
+  const ids = run.g.ids
+  let outputs: Record<string, unknown> | undefined
+  return {
+    status,
+    get outputs() {
+      if (outputs !== undefined) return outputs
+      outputs = {}
+      for (let i = 0; i < n; i++) if (statuses[i] === COMPLETED) setOwn(outputs, ids[i]!, values[i])
+      return outputs
+    },
+    failures,
+    completed,
+    compensations,
+    durationMs
+  }
+}
+
 /** The terminal event and the outcome. */
 const conclude = (run: RunCore, compensations: ReadonlyArray<CompensationResult>): void => {
   const { runId, cancelled, deadlineHit, failures } = run
   const at = run.now()
   const durationMs = at - run.runStart
-  const outputs: Record<string, unknown> = {}
   // The ids of completed tasks are only reported by a run that did not complete.
   const failing = cancelled || deadlineHit || failures.length > 0
   const completed: Array<string> = []
-  for (let i = 0; i < run.n; i++) {
-    if (run.status[i] !== COMPLETED) continue
-    setOwn(outputs, run.g.ids[i]!, run.outputs[i])
-    if (failing) completed.push(run.g.ids[i]!)
-  }
-  const base = { outputs, failures, completed, compensations, durationMs }
+  if (failing) for (let i = 0; i < run.n; i++) if (run.status[i] === COMPLETED) completed.push(run.g.ids[i]!)
+  const end = (status: Outcome["status"]) => outcome(run, status, failures, completed, compensations, durationMs)
   if (cancelled) {
     run.emit({ _tag: "RunCancelled", runId, at, durationMs })
-    return run.resume?.({ status: "cancelled", ...base })
+    return run.resume?.(end("cancelled"))
   }
   if (failing) {
     run.emit({
@@ -257,10 +271,10 @@ const conclude = (run: RunCore, compensations: ReadonlyArray<CompensationResult>
       failed: failures.map((f) => f.taskId),
       ...(deadlineHit ? { deadlineExceeded: true } : {})
     })
-    return run.resume?.({ status: deadlineHit ? "deadline" : "failed", ...base })
+    return run.resume?.(end(deadlineHit ? "deadline" : "failed"))
   }
   run.emit({ _tag: "RunCompleted", runId, at, durationMs })
-  run.resume?.({ status: "completed", ...base })
+  run.resume?.(end("completed"))
 }
 
 /**

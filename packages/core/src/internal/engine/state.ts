@@ -14,6 +14,7 @@ import type { TaskHookShape } from "../../TaskHook.ts"
 import type { CompensationResult, TaskFailure } from "../../WorkflowError.ts"
 import type { GraphIndex } from "../graph.ts"
 import type { Compiled, TaskImpl } from "../workflowPlan.ts"
+import type { Sink } from "./events.ts"
 import type { Gates, ReadyQueue, Shared } from "./gates.ts"
 import type { Settings } from "./settings.ts"
 
@@ -83,6 +84,8 @@ export interface RunCore {
   readonly cacheActive: boolean
   readonly language: Expression.Language | undefined
   readonly emit: (event: RunEvent) => void
+  /** Reports the two events every task has (`TaskStarted` of its first attempt, `TaskCompleted`). */
+  readonly sink: Sink
   readonly now: () => number
   readonly runStart: number
 

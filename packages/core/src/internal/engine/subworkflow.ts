@@ -9,6 +9,7 @@ import { Effect } from "effect"
 import type { RunEvent } from "../../RunEvent.ts"
 import { WorkflowFailed } from "../../WorkflowError.ts"
 import { compile, type Compiled, type TaskImpl } from "../workflowPlan.ts"
+import { type Sink, sinkOf } from "./events.ts"
 import { childSettings } from "./prepare.ts"
 import type { Settings } from "./settings.ts"
 import type { Control, Outcome, RunCore, Scope } from "./state.ts"
@@ -19,7 +20,7 @@ export type Execute = (
   input: unknown,
   settings: Settings,
   runId: string,
-  emit: (event: RunEvent) => void,
+  sink: Sink,
   control: Control,
   scope: Scope
 ) => Effect.Effect<Outcome, never, unknown>
@@ -38,7 +39,7 @@ export const runChild = (
   const forward = (event: RunEvent) =>
     run.emit({ _tag: "SubWorkflowEvent", runId: run.runId, at: event.at, taskId, event })
   const scope: Scope = { ...run.scope, prefix: `${run.scope.prefix}${taskId}/` }
-  return execute(compiled, childInput, childSettings(compiled.plan), childRunId, forward, { cancel: () => {} }, scope)
+  return execute(compiled, childInput, childSettings(compiled.plan), childRunId, sinkOf(childRunId, forward), { cancel: () => {} }, scope)
     .pipe(
       Effect.flatMap((outcome) =>
         outcome.status === "completed"
