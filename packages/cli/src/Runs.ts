@@ -142,13 +142,8 @@ const statuses = ["pending", "running", "completed", "failed", "cancelled"] as c
 
 const when = (ms: number | undefined): string => (ms === undefined ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 19))
 
-/**
- * The `troupe runs` commands. `io` writes; `resume` re-runs a stored run given the workflow's file.
- *
- * @category commands
- * @since 0.1.0
- */
-export const commands = (deps: {
+/** What the `troupe runs` commands need from the process: where to write, the environment, how to resume. */
+interface Deps {
   readonly stdout: (text: string) => void
   readonly stderr: (text: string) => void
   readonly env: Readonly<Record<string, string | undefined>>
@@ -161,11 +156,15 @@ export const commands = (deps: {
     readonly handlers: string | undefined
     readonly json: boolean
   }) => Effect.Effect<void, CliExit>
-}) => {
-  /** Runs an effect over the store of `--db` (else `TROUPE_DB`, else the default file). */
-  const stored = <A, E>(db: Option.Option<string>, effect: Effect.Effect<A, E, unknown>) =>
-    withStore(databaseOf(db, deps.env), effect)
-  const list = Command.make(
+}
+
+/** Runs an effect over the store of `--db` (else `TROUPE_DB`, else the default file). */
+const stored = <A, E>(deps: Deps, db: Option.Option<string>, effect: Effect.Effect<A, E, unknown>) =>
+  withStore(databaseOf(db, deps.env), effect)
+
+/** `troupe runs list`: recorded runs, newest first, as a table or JSON. */
+const listCommand = (deps: Deps) =>
+  Command.make(
     "list",
     {
       db: Flags.db,
@@ -176,6 +175,7 @@ export const commands = (deps: {
     },
     (flags) =>
       stored(
+        deps,
         flags.db,
         Effect.gen(function*() {
           const store = yield* RunStore.RunStore
@@ -208,11 +208,14 @@ export const commands = (deps: {
     ])
   )
 
-  const show = Command.make(
+/** `troupe runs show`: one run's record, tasks by level, errors and outputs. */
+const showCommand = (deps: Deps) =>
+  Command.make(
     "show",
     { runId: runIdArgument, db: Flags.db, json: Flags.json },
     (flags) =>
       stored(
+        deps,
         flags.db,
         Effect.gen(function*() {
           const store = yield* RunStore.RunStore
@@ -246,7 +249,9 @@ export const commands = (deps: {
     Command.withExamples([{ command: "troupe runs show run-abc123", description: "One run in detail" }])
   )
 
-  const resume = Command.make(
+/** `troupe runs resume`: hands the stored run and the workflow's file to `deps.resume`. */
+const resumeCommand = (deps: Deps) =>
+  Command.make(
     "resume",
     {
       runId: runIdArgument,
@@ -272,11 +277,14 @@ export const commands = (deps: {
     ])
   )
 
-  const cancel = Command.make(
+/** `troupe runs cancel`: asks the process running it to stop. */
+const cancelCommand = (deps: Deps) =>
+  Command.make(
     "cancel",
     { runId: runIdArgument, db: Flags.db },
     (flags) =>
       stored(
+        deps,
         flags.db,
         Effect.gen(function*() {
           const store = yield* RunStore.RunStore
@@ -293,7 +301,9 @@ export const commands = (deps: {
     Command.withExamples([{ command: "troupe runs cancel run-abc123", description: "Stop a run wherever it runs on this database" }])
   )
 
-  const prune = Command.make(
+/** `troupe runs prune`: removes old finished runs. */
+const pruneCommand = (deps: Deps) =>
+  Command.make(
     "prune",
     {
       db: Flags.db,
@@ -310,6 +320,7 @@ export const commands = (deps: {
           return yield* new CliExit({ code: ExitCode.InvalidInput, text: `--older-than: not a duration: "${flags.olderThan}" (try "7 days")` })
         }
         yield* stored(
+          deps,
           flags.db,
           Effect.gen(function*() {
             const store = yield* RunStore.RunStore
@@ -326,12 +337,18 @@ export const commands = (deps: {
     Command.withExamples([{ command: "troupe runs prune --older-than \"7 days\"", description: "Keep a week of history" }])
   )
 
-  return Command.make("runs").pipe(
+/**
+ * The `troupe runs` commands. `io` writes; `resume` re-runs a stored run given the workflow's file.
+ *
+ * @category commands
+ * @since 0.1.0
+ */
+export const commands = (deps: Deps) =>
+  Command.make("runs").pipe(
     Command.withDescription("Durable runs recorded by `troupe run --durable`: list, show, resume, cancel, prune"),
-    Command.withSubcommands([list, show, resume, cancel, prune]),
+    Command.withSubcommands([listCommand(deps), showCommand(deps), resumeCommand(deps), cancelCommand(deps), pruneCommand(deps)]),
     Command.withExamples([
       { command: "troupe runs list", description: "Recent runs" },
       { command: "troupe runs resume run-abc123 workflow.ts", description: "Resume a stopped run" }
     ])
   )
-}
