@@ -54,7 +54,7 @@ export const ciCdExample = Effect.gen(function*() {
     ({ "run-tests": tests, "build-artifacts": built }) =>
       Effect.succeed(`tests took ${tests.durationMs >= 0 ? "some" : "no"} time; built ${built.files.map((f) => f.path).join(", ")}`)
   )
-  const result = yield* Engine.run(wf, undefined, Template.runOptions(Plan.fromWorkflow(wf))).pipe(
+  const result = yield* Engine.run(wf).pipe(
     // Processes, and where `deploy` puts the artifacts.
     Effect.provide(Layer.mergeAll(NodeServices.layer, CiCd.DeployTarget.localDirectory(releases))),
     // Every line the commands print.

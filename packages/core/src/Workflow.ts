@@ -192,6 +192,12 @@ export interface WorkflowOptions {
   readonly perKeyLimit?: number | undefined
   /** Retry policy of tasks that declare none. */
   readonly retry?: Policy.Retry | undefined
+  /**
+   * When a task fails, keep running every task that does not depend on it (only its dependants are
+   * skipped), and fail the run at the end with every failure: the `continue` failure mode. Default false
+   * (fail-fast). `RunOptions.failureMode` overrides it per run.
+   */
+  readonly continueOnFailure?: boolean | undefined
   readonly metadata?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -716,6 +722,7 @@ export const make: {
     resources: options?.resources === undefined ? undefined : Object.freeze({ ...options.resources }),
     perKeyLimit: options?.perKeyLimit,
     retry: options?.retry,
+    continueOnFailure: options?.continueOnFailure,
     metadata: Object.freeze({ ...options?.metadata }),
     head: undefined
   }) as never

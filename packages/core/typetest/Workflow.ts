@@ -186,3 +186,9 @@ workflow("keys2")
   .task("other", () => Effect.succeed(1))
   // @ts-expect-error the key function reads "other", which is not a dependency
   .task("sync", { dependsOn: ["account"], concurrencyKey: ({ other }) => String(other) }, () => Effect.void)
+
+// Workflow-level defaults: continueOnFailure is a boolean, next to maxParallel and defaultTimeout.
+workflow("defaults", { maxParallel: 2, defaultTimeout: "1 minute", continueOnFailure: true })
+// @ts-expect-error continueOnFailure is a boolean (the failure mode per run is RunOptions.failureMode)
+workflow("defaults2", { continueOnFailure: "continue" })
+Workflow.dynamic("dynamicDefaults", { continueOnFailure: false, maxParallel: 4 })

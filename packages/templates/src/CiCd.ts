@@ -45,7 +45,6 @@ import type { TaskInfo } from "@troupe/core/Task"
 import * as Workflow from "@troupe/core/Workflow"
 import { Context, Duration, Effect, Layer, Schema } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
-import { dynamic } from "./internal/dynamic.ts"
 import { readText, sha256, sizeOf, walk } from "./internal/files.ts"
 import * as Template from "./Template.ts"
 
@@ -317,8 +316,8 @@ const scanSources = (root: string, skip: ReadonlyArray<string>): { scannedFiles:
 // -----------------------------------------------------------------------------
 
 /**
- * The CI/CD workflow for a repository. Extend it with `.task(...)` like any workflow; run it with
- * `Template.runOptions(Plan.fromWorkflow(wf))` to honour `continueOnFailure`.
+ * The CI/CD workflow for a repository. Extend it with `.task(...)` like any workflow; it carries the common
+ * parameters (`maxParallel`, `defaultTimeout`, `continueOnFailure`), so a plain `Engine.run` honours them.
  *
  * @category constructors
  * @since 0.1.0
@@ -344,7 +343,10 @@ export const ciCd = <const P extends Parameters>(
   const artifactsDir = resolve(repo, params.artifactsPath ?? "dist")
   const scan = params.runSecurityScan ?? true
 
-  let wf = dynamic(Workflow.make(NAME, Template.workflowOptions(NAME, `CI/CD for ${params.repositoryPath}`, params)))
+  // Which tasks exist depends on the parameters: a dynamic workflow (errors and services checked against the
+  // declared ones), given its typed outputs once, on return.
+  let wf: Workflow.Dynamic<typeof NAME, void, Error, ChildProcessSpawner.ChildProcessSpawner | DeployTarget> = Workflow
+    .dynamic(NAME, Template.workflowOptions(NAME, `CI/CD for ${params.repositoryPath}`, params))
   wf = wf
     .task(
       "lint-code",
@@ -417,8 +419,7 @@ export const ciCd = <const P extends Parameters>(
     wf = wf.task(
       "deploy",
       { dependsOn: ["build-artifacts"], description: `deploy to ${target}` },
-      (ctx: { readonly "build-artifacts": Artifacts }) =>
-        DeployTarget.use((t) => t.deploy({ target, artifacts: ctx["build-artifacts"] }))
+      (ctx) => DeployTarget.use((t) => t.deploy({ target, artifacts: ctx["build-artifacts"] as Artifacts }))
     )
   }
   return wf as never

@@ -27,12 +27,12 @@ import { dirname, join, resolve } from "node:path"
 import * as AgentTask from "@troupe/agents/AgentTask"
 import type * as Agent from "@troupe/agents/Agent"
 import type * as AgentRegistry from "@troupe/agents/AgentRegistry"
+import type * as Budget from "@troupe/agents/Budget"
 import type { PlanNode } from "@troupe/core/Plan"
 import * as Workflow from "@troupe/core/Workflow"
 import * as Command from "@troupe/node/Command"
 import { Effect, Schema } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
-import { dynamic } from "./internal/dynamic.ts"
 import * as Ts from "./internal/typescript.ts"
 import * as Template from "./Template.ts"
 
@@ -245,6 +245,7 @@ export type Error =
   | TargetFileNotFound
   | Agent.AgentError
   | AgentRegistry.RoutingError
+  | Budget.BudgetExceeded
   | FixVerificationFailed
   | ReviewOutputError
   | Command.CommandError
@@ -357,26 +358,21 @@ const markdownReport = (params: Parameters, signals: Signals, reviews: ReadonlyA
 // Constructor
 // -----------------------------------------------------------------------------
 
-/**
- * The code review workflow. Extend it with `.task(...)`, e.g. to post the report somewhere.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const codeReview = (params: Parameters): CodeReviewWorkflow => {
-  const repo = resolve(params.repositoryPath)
-  const files = params.targetFiles.map(rel)
-  const baseRef = params.baseRef ?? "HEAD"
-  const focuses = [...new Set(params.reviewFocus)]
-  const preRun = Template.decodeParameters(NAME, Parameters, params).pipe(
+/** Before any task runs: the parameters decode, the repository is a directory, every target file exists. */
+const preRunCheck = (params: Parameters, repo: string, files: ReadonlyArray<string>) =>
+  Template.decodeParameters(NAME, Parameters, params).pipe(
     Effect.andThen(Template.checkDirectory(NAME, "repositoryPath", repo)),
     Effect.andThen(Effect.forEach(files, (file) =>
       existsSync(join(repo, file)) && statSync(join(repo, file)).isFile()
         ? Effect.void
         : Effect.fail(new TargetFileNotFound({ template: NAME, file }))
-    ))
+    )),
+    Effect.asVoid
   )
-  const collect = Template.task(
+
+/** `collect-static-signals`: TypeScript diagnostics, the files' text and (in a git work tree) their diff. */
+const collectSignals = (repo: string, files: ReadonlyArray<string>, baseRef: string) =>
+  Template.task(
     "static-signals",
     { description: "TypeScript diagnostics and the git diff of the target files" },
     (_: unknown, info) =>
@@ -400,39 +396,160 @@ export const codeReview = (params: Parameters): CodeReviewWorkflow => {
         return { files: contents, diagnostics, diff } satisfies Signals
       })
   )
-  let wf = dynamic(Workflow.make(NAME, Template.workflowOptions(NAME, `Code review of ${files.join(", ")}`, params)))
-  wf = wf.task("collect-static-signals", { ...collect, check: (_: PlanNode) => preRun })
+
+/** One focus task: an agent with the `code_analysis` capability answers with a `Review`. */
+const focusTask = (focus: Focus, files: ReadonlyArray<string>, repository: string) =>
+  AgentTask.make({
+    description: `Code review, focus "${focus}". ${focusPrompts[focus]} Answer with findings for the target files; ` +
+      `give a fix (an exact snippet of the file to search for, and its replacement) when one is safe.`,
+    requires: ["code_analysis"],
+    output: Review,
+    parameters: { focus, files, repository }
+  })
+
+/** `generate-review-report`: the Markdown report, written to `reportPath`. */
+const writeReport = (
+  params: Parameters,
+  reportPath: string,
+  signals: Signals,
+  reviews: ReadonlyArray<[Focus, Review]>
+): Effect.Effect<Report, ReviewOutputError> =>
+  Effect.try({
+    try: (): Report => {
+      const markdown = markdownReport(params, signals, reviews)
+      mkdirSync(dirname(reportPath), { recursive: true })
+      writeFileSync(reportPath, markdown)
+      return { path: reportPath, markdown, findings: reviews.reduce((n, [, r]) => n + r.findings.length, 0) }
+    },
+    catch: (e) => new ReviewOutputError({ taskId: "generate-review-report", reason: String(e) })
+  })
+
+type Skipped = { file: string; message: string; reason: string }
+
+/**
+ * The suggested fixes applied in memory, file by file: a fix applies when its search text occurs exactly
+ * once in the file as fixed so far; the others are skipped with the reason.
+ */
+const applyInMemory = (repo: string, files: ReadonlyArray<string>, reviews: ReadonlyArray<[Focus, Review]>) => {
+  const applied: Array<{ file: string; message: string }> = []
+  const skipped: Array<Skipped> = []
+  const originals = new Map<string, string>()
+  const current = new Map<string, string>()
+  for (const [, review] of reviews) {
+    for (const finding of review.findings) {
+      if (finding.fix === undefined) continue
+      const file = rel(finding.file)
+      if (!files.includes(file)) {
+        skipped.push({ file, message: finding.message, reason: "not a target file" })
+        continue
+      }
+      if (!current.has(file)) {
+        const text = readFileSync(join(repo, file), "utf8")
+        originals.set(file, text)
+        current.set(file, text)
+      }
+      const text = current.get(file)!
+      const at = text.indexOf(finding.fix.search)
+      if (finding.fix.search === "" || at < 0 || text.indexOf(finding.fix.search, at + 1) >= 0) {
+        skipped.push({
+          file,
+          message: finding.message,
+          reason: at < 0 ? "the text to replace is not in the file" : "the text to replace is not unique"
+        })
+        continue
+      }
+      current.set(file, text.slice(0, at) + finding.fix.replace + text.slice(at + finding.fix.search.length))
+      applied.push({ file, message: finding.message })
+    }
+  }
+  return { applied, skipped, originals, current }
+}
+
+/** `auto-fix`: applies the fixes, writes each changed file and a unified-diff patch of it. */
+const autoFix = (
+  repo: string,
+  files: ReadonlyArray<string>,
+  patchDir: string,
+  reviews: ReadonlyArray<[Focus, Review]>
+): Effect.Effect<Fixes, ReviewOutputError> =>
+  Effect.try({
+    try: (): Fixes => {
+      const { applied, current, originals, skipped } = applyInMemory(repo, files, reviews)
+      const patches: Array<{ file: string; path: string }> = []
+      for (const [file, text] of current) {
+        const original = originals.get(file)!
+        if (text === original) continue
+        const path = join(patchDir, `${file.replace(/[\\/]/g, "__")}.patch`)
+        mkdirSync(patchDir, { recursive: true })
+        writeFileSync(path, unifiedDiff(file, original, text))
+        writeFileSync(join(repo, file), text)
+        patches.push({ file, path })
+      }
+      return { applied, skipped, patches }
+    },
+    catch: (e) => new ReviewOutputError({ taskId: "auto-fix", reason: String(e) })
+  })
+
+/**
+ * `verify-fixes`: the diagnostics again (a new one fails the run), and each patch, reversed, must apply to
+ * its fixed file (it describes exactly the change made).
+ */
+const verifyFixes = (repo: string, files: ReadonlyArray<string>, signals: Signals, fixes: Fixes) =>
+  Effect.gen(function*() {
+    const before = signals.diagnostics
+    const after = yield* Effect.sync(() => Ts.diagnostics(repo, files))
+    const key = (d: Ts.Diagnostic) => `${d.file} TS${d.code}: ${d.message.split("\n")[0]}`
+    const beforeKeys = new Set(before.map(key))
+    const afterKeys = new Set(after.map(key))
+    const introduced = [...afterKeys].filter((k) => !beforeKeys.has(k))
+    if (introduced.length > 0) {
+      return yield* new FixVerificationFailed({ reason: "the fixes introduced new diagnostics", introduced })
+    }
+    for (const patch of fixes.patches) {
+      yield* Command.run({ command: "git", args: ["apply", "--check", "--reverse", patch.path], cwd: repo }).pipe(
+        Effect.catchTag("CommandFailed", (e) =>
+          Effect.fail(new FixVerificationFailed({ reason: `patch ${patch.path} does not match ${patch.file}`, introduced: [...e.tail] })))
+      )
+    }
+    return {
+      before: before.length,
+      after: after.length,
+      resolved: [...beforeKeys].filter((k) => !afterKeys.has(k)),
+      remaining: after,
+      patchesChecked: fixes.patches.length
+    } satisfies Verification
+  })
+
+/**
+ * The code review workflow. Extend it with `.task(...)`, e.g. to post the report somewhere. It carries the
+ * common parameters (`maxParallel`, `defaultTimeout`, `continueOnFailure`), so a plain `Engine.run` honours them.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const codeReview = (params: Parameters): CodeReviewWorkflow => {
+  const repo = resolve(params.repositoryPath)
+  const files = params.targetFiles.map(rel)
+  const focuses = [...new Set(params.reviewFocus)]
+  const preRun = preRunCheck(params, repo, files)
+  const collect = collectSignals(repo, files, params.baseRef ?? "HEAD")
+  // The focus tasks and the optional ones depend on the parameters: a dynamic workflow (errors and services
+  // checked against the declared ones), given its typed outputs once, on return.
+  let wf: Workflow.Dynamic<typeof NAME, void, Error, AgentRegistry.AgentRegistry | ChildProcessSpawner.ChildProcessSpawner> =
+    Workflow.dynamic(NAME, Template.workflowOptions(NAME, `Code review of ${files.join(", ")}`, params))
+  wf = wf.task("collect-static-signals", Template.withCheck(collect, preRun))
   for (const focus of focuses) {
-    wf = wf.task(
-      focusTasks[focus],
-      { dependsOn: ["collect-static-signals"] },
-      AgentTask.make({
-        description: `Code review, focus "${focus}". ${focusPrompts[focus]} Answer with findings for the target files; ` +
-          `give a fix (an exact snippet of the file to search for, and its replacement) when one is safe.`,
-        requires: ["code_analysis"],
-        output: Review,
-        parameters: { focus, files, repository: params.repositoryPath }
-      })
-    )
+    wf = wf.task(focusTasks[focus], { dependsOn: ["collect-static-signals"] }, focusTask(focus, files, params.repositoryPath))
   }
   const reviewIds = focuses.map((f) => focusTasks[f])
-  type Ctx = Readonly<Record<string, unknown>> & { readonly "collect-static-signals": Signals }
-  const reviewsOf = (ctx: Ctx) => focuses.map((f) => [f, ctx[focusTasks[f]] as Review] as [Focus, Review])
+  const signalsOf = (ctx: Workflow.DynamicContext<void>) => ctx["collect-static-signals"] as Signals
+  const reviewsOf = (ctx: Workflow.DynamicContext<void>) => focuses.map((f) => [f, ctx[focusTasks[f]] as Review] as [Focus, Review])
   if (params.generateReport) {
     const reportPath = resolve(repo, params.reportPath ?? ".troupe/review/report.md")
     wf = wf.task(
       "generate-review-report",
       { dependsOn: ["collect-static-signals", ...reviewIds], description: "write the Markdown report" },
-      (ctx: Ctx) =>
-        Effect.try({
-          try: (): Report => {
-            const markdown = markdownReport(params, ctx["collect-static-signals"], reviewsOf(ctx))
-            mkdirSync(dirname(reportPath), { recursive: true })
-            writeFileSync(reportPath, markdown)
-            return { path: reportPath, markdown, findings: reviewsOf(ctx).reduce((n, [, r]) => n + r.findings.length, 0) }
-          },
-          catch: (e) => new ReviewOutputError({ taskId: "generate-review-report", reason: String(e) })
-        })
+      (ctx) => writeReport(params, reportPath, signalsOf(ctx), reviewsOf(ctx))
     )
   }
   if (params.autoFix) {
@@ -441,84 +558,12 @@ export const codeReview = (params: Parameters): CodeReviewWorkflow => {
       .task(
         "auto-fix",
         { dependsOn: ["collect-static-signals", ...reviewIds], description: "apply the suggested fixes and write patches" },
-        (ctx: Ctx) =>
-          Effect.try({
-            try: (): Fixes => {
-              const applied: Array<{ file: string; message: string }> = []
-              const skipped: Array<{ file: string; message: string; reason: string }> = []
-              const originals = new Map<string, string>()
-              const current = new Map<string, string>()
-              for (const [, review] of reviewsOf(ctx)) {
-                for (const finding of review.findings) {
-                  if (finding.fix === undefined) continue
-                  const file = rel(finding.file)
-                  if (!files.includes(file)) {
-                    skipped.push({ file, message: finding.message, reason: "not a target file" })
-                    continue
-                  }
-                  if (!current.has(file)) {
-                    const text = readFileSync(join(repo, file), "utf8")
-                    originals.set(file, text)
-                    current.set(file, text)
-                  }
-                  const text = current.get(file)!
-                  const at = text.indexOf(finding.fix.search)
-                  if (finding.fix.search === "" || at < 0 || text.indexOf(finding.fix.search, at + 1) >= 0) {
-                    skipped.push({
-                      file,
-                      message: finding.message,
-                      reason: at < 0 ? "the text to replace is not in the file" : "the text to replace is not unique"
-                    })
-                    continue
-                  }
-                  current.set(file, text.slice(0, at) + finding.fix.replace + text.slice(at + finding.fix.search.length))
-                  applied.push({ file, message: finding.message })
-                }
-              }
-              const patches: Array<{ file: string; path: string }> = []
-              for (const [file, text] of current) {
-                const original = originals.get(file)!
-                if (text === original) continue
-                const path = join(patchDir, `${file.replace(/[\\/]/g, "__")}.patch`)
-                mkdirSync(patchDir, { recursive: true })
-                writeFileSync(path, unifiedDiff(file, original, text))
-                writeFileSync(join(repo, file), text)
-                patches.push({ file, path })
-              }
-              return { applied, skipped, patches }
-            },
-            catch: (e) => new ReviewOutputError({ taskId: "auto-fix", reason: String(e) })
-          })
+        (ctx) => autoFix(repo, files, patchDir, reviewsOf(ctx))
       )
       .task(
         "verify-fixes",
         { dependsOn: ["collect-static-signals", "auto-fix"], description: "re-check the fixed files and the patches" },
-        (ctx: { readonly "collect-static-signals": Signals; readonly "auto-fix": Fixes }) =>
-          Effect.gen(function*() {
-            const before = ctx["collect-static-signals"].diagnostics
-            const after = yield* Effect.sync(() => Ts.diagnostics(repo, files))
-            const key = (d: Ts.Diagnostic) => `${d.file} TS${d.code}: ${d.message.split("\n")[0]}`
-            const beforeKeys = new Set(before.map(key))
-            const afterKeys = new Set(after.map(key))
-            const introduced = [...afterKeys].filter((k) => !beforeKeys.has(k))
-            if (introduced.length > 0) {
-              return yield* new FixVerificationFailed({ reason: "the fixes introduced new diagnostics", introduced })
-            }
-            // The patch, reversed, must apply to the fixed file: it describes exactly the change made.
-            for (const patch of ctx["auto-fix"].patches) {
-              yield* Command.run({ command: "git", args: ["apply", "--check", "--reverse", patch.path], cwd: repo }).pipe(
-                Effect.catchTag("CommandFailed", (e) =>
-                  Effect.fail(new FixVerificationFailed({ reason: `patch ${patch.path} does not match ${patch.file}`, introduced: [...e.tail] })))
-              )
-            }
-            return {
-              before: before.length,
-              after: after.length,
-              resolved: [...beforeKeys].filter((k) => !afterKeys.has(k)),
-              remaining: after,
-              patchesChecked: ctx["auto-fix"].patches.length
-            } satisfies Verification
-          })
+        (ctx) => verifyFixes(repo, files, signalsOf(ctx), ctx["auto-fix"] as Fixes)
       )
   }
   return wf as never

@@ -23,7 +23,6 @@ import { join, resolve } from "node:path"
 import type { PlanNode } from "@troupe/core/Plan"
 import * as Workflow from "@troupe/core/Workflow"
 import { Effect, Schema } from "effect"
-import { dynamic } from "./internal/dynamic.ts"
 import { walk } from "./internal/files.ts"
 import * as Ts from "./internal/typescript.ts"
 import * as Template from "./Template.ts"
@@ -395,7 +394,12 @@ export const documentation = (params: Parameters): DocumentationWorkflow => {
         : Effect.void
     }))
   )
-  let wf = dynamic(Workflow.make(NAME, Template.workflowOptions(NAME, `Documentation of ${params.repositoryPath}`, params)))
+  // The section tasks depend on `docTypes`: a dynamic workflow (errors checked against the declared ones),
+  // given its typed outputs once, on return.
+  let wf: Workflow.Dynamic<typeof NAME, void, Error> = Workflow.dynamic(
+    NAME,
+    Template.workflowOptions(NAME, `Documentation of ${params.repositoryPath}`, params)
+  )
   wf = wf.task("analyze-codebase", {
     ...Template.task("analyze", { description: "exported symbols and JSDoc, through the TypeScript compiler API" }, () =>
       Effect.sync((): Analysis => {
@@ -415,8 +419,8 @@ export const documentation = (params: Parameters): DocumentationWorkflow => {
   })
   const sectionTasks: Array<string> = []
   const addSection = (id: string, description: string, make: (analysis: Analysis) => Section) => {
-    wf = wf.task(id, { dependsOn: ["analyze-codebase"], description }, (ctx: { readonly "analyze-codebase": Analysis }) =>
-      Effect.sync(() => make(ctx["analyze-codebase"])))
+    wf = wf.task(id, { dependsOn: ["analyze-codebase"], description }, (ctx) =>
+      Effect.sync(() => make(ctx["analyze-codebase"] as Analysis)))
     sectionTasks.push(id)
   }
   if (types.has("api")) addSection("generate-api-docs", "API reference", (a) => apiDocs(a, params.includeExamples))
@@ -427,17 +431,16 @@ export const documentation = (params: Parameters): DocumentationWorkflow => {
   wf = wf.task(
     "build-documentation",
     { dependsOn: ["analyze-codebase", ...sectionTasks], description: `render to ${format} and write ${outputDir}` },
-    (ctx: Readonly<Record<string, unknown>> & { readonly "analyze-codebase": Analysis }) =>
+    (ctx) =>
       Effect.suspend((): Effect.Effect<Built, DocumentationWriteError> => {
+        const analysis = ctx["analyze-codebase"] as Analysis
         const sections = sectionTasks.map((id) => ctx[id] as Section)
         const index: Section = {
           id: "index",
-          title: ctx["analyze-codebase"].project,
+          title: analysis.project,
           blocks: [
-            { kind: "heading", level: 1, text: `${ctx["analyze-codebase"].project} documentation` },
-            ...(ctx["analyze-codebase"].description === ""
-              ? []
-              : [{ kind: "paragraph" as const, text: ctx["analyze-codebase"].description }]),
+            { kind: "heading", level: 1, text: `${analysis.project} documentation` },
+            ...(analysis.description === "" ? [] : [{ kind: "paragraph" as const, text: analysis.description }]),
             { kind: "list", items: sections.map((s) => `${s.title}: ${s.id}.${format}`) }
           ]
         }

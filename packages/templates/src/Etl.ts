@@ -41,7 +41,6 @@ import type { PlanNode } from "@troupe/core/Plan"
 import * as Workflow from "@troupe/core/Workflow"
 import { Effect, Result, Schema, SchemaTransformation } from "effect"
 import * as Csv from "./internal/csv.ts"
-import { dynamic } from "./internal/dynamic.ts"
 import * as Template from "./Template.ts"
 
 const NAME = "etl"
@@ -637,6 +636,10 @@ const countRows = (destination: Destination): number => {
 // Constructor
 // -----------------------------------------------------------------------------
 
+/** The rows a validation or transform task output (every task before loading outputs `{ rows }`). */
+const rowsFrom = (ctx: Workflow.DynamicContext<void>, id: string): ReadonlyArray<Row> =>
+  (ctx[id] as { readonly rows: ReadonlyArray<Row> }).rows
+
 /**
  * The ETL workflow. Extend it with `.task(...)` (for example a task that depends on `verify-load`).
  *
@@ -645,7 +648,12 @@ const countRows = (destination: Destination): number => {
  */
 export const etl = (params: Parameters): EtlWorkflow => {
   const extractIds = params.sources.map((s, i) => `extract-${s.type}-${i}`)
-  let wf = dynamic(Workflow.make(NAME, Template.workflowOptions(NAME, "Extract, validate, transform, load, verify", params)))
+  // One extract task per source, one transform task per step: a dynamic workflow (errors checked against
+  // the declared ones), given its typed outputs once, on return.
+  let wf: Workflow.Dynamic<typeof NAME, void, Error> = Workflow.dynamic(
+    NAME,
+    Template.workflowOptions(NAME, "Extract, validate, transform, load, verify", params)
+  )
   params.sources.forEach((source, i) => {
     const id = extractIds[i]!
     const check = i === 0
@@ -660,14 +668,14 @@ export const etl = (params: Parameters): EtlWorkflow => {
   wf = wf.task("validate-extracted-data", {
     dependsOn: extractIds,
     description: params.validateData ? "validate every row with its source's schema" : "collect the extracted rows"
-  }, (ctx: Readonly<Record<string, Extracted>>) =>
+  }, (ctx) =>
     Effect.suspend((): Effect.Effect<Validated, InvalidRows> => {
       const rows: Array<Row> = []
       const problems: Array<{ source: string; row: number; message: string }> = []
       let extracted = 0
       let invalid = 0
       params.sources.forEach((source, i) => {
-        const out = ctx[extractIds[i]!]!
+        const out = ctx[extractIds[i]!] as Extracted
         extracted += out.rows.length
         const validate = params.validateData && source.schema !== undefined ? rowValidator(source.schema) : undefined
         out.rows.forEach((row, k) => {
@@ -694,8 +702,7 @@ export const etl = (params: Parameters): EtlWorkflow => {
     wf = wf.task(
       id,
       { dependsOn: [from], description: `${step.type}`, parameters: { ...step } },
-      (ctx: Readonly<Record<string, { readonly rows: ReadonlyArray<Row> }>>) =>
-        Effect.sync((): Transformed => ({ step: step.type, rows: applyStep(step, ctx[from]!.rows) }))
+      (ctx) => Effect.sync((): Transformed => ({ step: step.type, rows: applyStep(step, rowsFrom(ctx, from)) }))
     )
     previous = id
   })
@@ -704,15 +711,15 @@ export const etl = (params: Parameters): EtlWorkflow => {
     .task(
       "load-to-destination",
       { dependsOn: [last], description: `load into ${describeDestination(params.destination)}` },
-      (ctx: Readonly<Record<string, { readonly rows: ReadonlyArray<Row> }>>) => load(params.destination, ctx[last]!.rows)
+      (ctx) => load(params.destination, rowsFrom(ctx, last))
     )
     .task(
       "verify-load",
       { dependsOn: ["load-to-destination"], description: "read the destination back and count its rows" },
-      (ctx: { readonly "load-to-destination": Loaded }) =>
+      (ctx) =>
         Effect.suspend((): Effect.Effect<Verified, LoadVerificationFailed | LoadFailed> => {
           const destination = describeDestination(params.destination)
-          const expected = ctx["load-to-destination"].rows
+          const expected = (ctx["load-to-destination"] as Loaded).rows
           let found: number
           try {
             found = existsSync(params.destination.path) ? countRows(params.destination) : 0

@@ -16,9 +16,7 @@
  * @since 0.1.0
  */
 import { existsSync, statSync } from "node:fs"
-import type { Engine } from "@troupe/core"
 import type * as Workflow from "@troupe/core/Workflow"
-import type * as PlanModule from "@troupe/core/Plan"
 import * as Task from "@troupe/core/Task"
 import { Duration, Effect, Result, Schema } from "effect"
 
@@ -123,7 +121,7 @@ export const Common = {
   maxParallel: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   /** Timeout of tasks that declare none. */
   defaultTimeout: Schema.optional(DurationInput),
-  /** Keep running the tasks that do not depend on a failed one (see {@link runOptions}). */
+  /** Keep running the tasks that do not depend on a failed one (the workflow's `continueOnFailure`). */
   continueOnFailure: Schema.optional(Schema.Boolean),
   /** Carried into the workflow's Plan. */
   metadata: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
@@ -143,46 +141,23 @@ export interface CommonParameters {
 }
 
 /**
- * The workflow options the common parameters give (the template's name and parameters go into the
- * metadata, under `template` and `continueOnFailure`).
+ * The workflow options the common parameters give: the workflow itself carries its most tasks at once,
+ * default task timeout and failure mode (`continueOnFailure`), so a plain `Engine.run` of a template's
+ * workflow (or of one extended from it) honours them; the metadata gets `template: <name>`.
  *
  * @category combinators
  * @since 0.1.0
  */
-export const workflowOptions = (template: string, description: string, params: CommonParameters) => ({
+export const workflowOptions = (template: string, description: string, params: CommonParameters): Workflow.WorkflowOptions => ({
   description,
   ...(params.maxParallel === undefined ? {} : { maxParallel: params.maxParallel }),
   ...(params.defaultTimeout === undefined ? {} : { defaultTimeout: toDuration(params.defaultTimeout) }),
-  metadata: {
-    ...params.metadata,
-    template,
-    continueOnFailure: params.continueOnFailure ?? false
-  }
+  ...(params.continueOnFailure === undefined ? {} : { continueOnFailure: params.continueOnFailure }),
+  metadata: { ...params.metadata, template }
 })
 
 const toDuration = (input: number | string): Duration.Duration =>
   Duration.fromInputUnsafe(typeof input === "number" ? input : input.trim() as Duration.Input)
-
-/**
- * The run options a template's workflow should run with: `continueOnFailure` becomes
- * `failureMode: "continue"`. Reads the workflow's Plan metadata, so it works on extended workflows too.
- *
- * @example
- * ```ts
- * import { NodeServices } from "@effect/platform-node"
- * import { Engine, Plan } from "@troupe/core"
- * import { CiCd, Template } from "@troupe/templates"
- * import { Effect } from "effect"
- *
- * const wf = CiCd.ciCd({ repositoryPath: ".", testCommand: "npm test", buildCommand: "npm run build", continueOnFailure: true })
- * const program = Engine.run(wf, undefined, Template.runOptions(Plan.fromWorkflow(wf)))
- * ```
- *
- * @category combinators
- * @since 0.1.0
- */
-export const runOptions = (plan: PlanModule.Plan): Engine.RunOptions =>
-  plan.metadata.continueOnFailure === true ? { failureMode: "continue" } : {}
 
 // -----------------------------------------------------------------------------
 // Decoding parameters

@@ -9,8 +9,8 @@
  * - {@link get}: a template by name, or `TemplateNotFound` naming the ones there are.
  * - {@link instantiate}: decodes raw parameters (JSON, YAML, flags) with the template's Schema and returns
  *   its workflow, or `TemplateParameterError` naming the template and the parameter (`sources[1].path`).
- * - Run the workflow with `Engine.run(workflow, undefined, Template.runOptions(Plan.fromWorkflow(workflow)))`
- *   (honours `continueOnFailure`). Services the workflows need: `NodeServices.layer` (processes) for
+ * - Run the workflow with `Engine.run(workflow)`: it carries the common parameters (`maxParallel`,
+ *   `defaultTimeout`, `continueOnFailure`). Services the workflows need: `NodeServices.layer` (processes) for
  *   `ci-cd` and `code-review`; `CiCd.DeployTarget` when `ci-cd` has a `deployTarget` (e.g.
  *   `CiCd.DeployTarget.localDirectory(dir)`); an `AgentRegistry` with a `code_analysis` agent for
  *   `code-review`. Workflows from `instantiate` are typed `Workflow.Any`: provide what their template needs;

@@ -72,7 +72,8 @@ describe("CiCd.ciCd", () => {
         "deploy"
       ])
       expect(plan.maxParallel).toBe(2)
-      expect(plan.metadata).toMatchObject({ team: "core", template: "ci-cd", continueOnFailure: false })
+      expect(plan.metadata).toMatchObject({ team: "core", template: "ci-cd" })
+      expect(plan.continueOnFailure).toBe(false)
       const result = yield* Engine.run(wf).pipe(
         Effect.provide(Layer.mergeAll(NodeServices.layer, CiCd.DeployTarget.localDirectory(releases))),
         Effect.provideService(Command.OutputListener, (line) => lines.push(line))
@@ -110,7 +111,7 @@ describe("CiCd.ciCd", () => {
     Effect.gen(function*() {
       const repo = makeRepo(app)
       const wf = CiCd.ciCd({ ...params(repo), formatCommand: "node -e \"process.exit(4)\"", continueOnFailure: true })
-      const error = yield* Engine.run(wf, undefined, Template.runOptions(Plan.fromWorkflow(wf))).pipe(
+      const error = yield* Engine.run(wf).pipe(
         Effect.provide(NodeServices.layer),
         Effect.flip
       )

@@ -53,7 +53,7 @@ describe("Templates", () => {
       })
       const plan = Plan.fromWorkflow(wf)
       expect(plan.nodes.map((n) => n.id)).toEqual(["analyze-codebase", "create-tutorial", "build-documentation"])
-      expect(Template.runOptions(plan)).toEqual({ failureMode: "continue" })
+      expect(plan.continueOnFailure).toBe(true)
 
       const unknown = yield* Templates.instantiate("deploy-everything", {}).pipe(Effect.flip)
       expect(unknown).toMatchObject({ _tag: "TemplateNotFound", name: "deploy-everything" })

@@ -99,4 +99,4 @@ expectTypeOf<Templates.Name>().toEqualTypeOf<"ci-cd" | "etl" | "code-review" | "
 expectTypeOf(Templates.instantiate("etl", {})).toExtend<
   Effect.Effect<unknown, Template.TemplateNotFound | Template.TemplateParameterError>
 >()
-expectTypeOf(Template.runOptions(Plan.fromWorkflow(etl))).toExtend<Engine.RunOptions>()
+expectTypeOf(Plan.fromWorkflow(etl).continueOnFailure).toEqualTypeOf<boolean>()
