@@ -96,7 +96,10 @@ export interface SupervisorOptions<S, Needs> extends CommonOptions<Needs> {
   readonly output?: S | undefined
   /** Most subtasks a plan may have. Default unlimited. */
   readonly maxSubtasks?: number | undefined
-  /** Most subtasks running at once. Default unbounded (agents' own limits still apply). */
+  /**
+   * Most subtasks running at once. Default unbounded (agents' own limits still apply). The subtasks run as a
+   * nested run: the parent run's `maxParallel` and resource pools do not limit them (yet).
+   */
   readonly maxParallel?: number | undefined
   /** Retry policy of each subtask (retryable failures only). */
   readonly subtaskRetry?: Policy.Retry | undefined
