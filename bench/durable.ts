@@ -1,9 +1,11 @@
 /**
  * Durable overhead: the same no-op workflows on the in-memory engine and durably on SQLite (node:sqlite,
  * WAL, synchronous NORMAL and FULL), sequentially (maxParallel 1) and at concurrency 16; replay of a run whose
- * 1000 tasks had all completed when the process stopped; joining a finished run; database growth per task.
+ * 1000 tasks had all completed when the process stopped; joining a finished run; database growth per task
+ * (the first run of a workflow, which also stores its plan and creates its statistics rows, and each further
+ * run of it); wall-clock and CPU time (the CPU figure is steadier on a loaded machine).
  *
- *   npm run bench:durable            (prints a Markdown section; add --append to append it to bench/results.md)
+ *   npm run bench:durable            (prints a Markdown section; add --append to append it to bench/results-durable.md)
  */
 import { appendFileSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
@@ -42,6 +44,11 @@ const sizeOf = (file: string) => {
   return total
 }
 
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since)
+  return (used.user + used.system) / 1000
+}
+
 const memory = async (maxParallel: number) => {
   const wf = wide(`mem-${maxParallel}`, N)
   await Effect.runPromise(Engine.run(wf, undefined as never, { maxParallel }) as Effect.Effect<unknown, unknown>)
@@ -53,6 +60,8 @@ const durable = async (maxParallel: number, synchronous: "NORMAL" | "FULL") => {
   const wf = wide(`dur-${maxParallel}`, N)
   let statements = 0
   let growth = 0
+  let again = 0
+  let cpu = 0
   const ms = await Effect.runPromise(Effect.gen(function*() {
     // Warm up (tables, statement cache, JIT) on a small run, then measure.
     yield* Durable.run(wide(`warm-${maxParallel}`, 50), undefined as never, { runId: "warm", maxParallel })
@@ -60,15 +69,21 @@ const durable = async (maxParallel: number, synchronous: "NORMAL" | "FULL") => {
     client.db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
     const before = sizeOf(filename)
     const s0 = client.stats.statements
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     yield* Durable.run(wf, undefined as never, { runId: "measured", maxParallel })
     const elapsed = performance.now() - t0
+    cpu = cpuMs(c0)
     statements = client.stats.statements - s0
     client.db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
     growth = sizeOf(filename) - before
+    // A further run of the same workflow: its plan and statistics rows exist already.
+    yield* Durable.run(wf, undefined as never, { runId: "again", maxParallel })
+    client.db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+    again = sizeOf(filename) - before - growth
     return elapsed
   }).pipe(Effect.provide(Durable.layer({ filename, synchronous }))) as Effect.Effect<number, unknown>)
-  return { ms, statements, growth }
+  return { ms, statements, growth, again, cpu }
 }
 
 /** Effect's engine alone (no Troupe): N activities in one effect/workflow on the same engine layer. */
@@ -149,12 +164,17 @@ const main = async () => {
     "Effect's engine alone (one effect/workflow with N no-op activities, same layer, no Troupe): " +
       `${fmt(rawSeq / N)} ms/activity sequentially, ${fmt(rawPar / N)} ms/activity at concurrency 16.`,
     "",
-    "| mode | in-memory ms/task | durable ms/task | overhead ms/task | SQL statements/task | DB growth B/task |",
-    "|:--|--:|--:|--:|--:|--:|",
-    `| sequential, synchronous NORMAL | ${fmt(memSeq / N)} | ${fmt(seq.ms / N)} | ${fmt((seq.ms - memSeq) / N)} | ${fmt(seq.statements / N, 1)} | ${fmt(seq.growth / N, 0)} |`,
-    `| concurrency 16, synchronous NORMAL | ${fmt(memPar / N)} | ${fmt(par.ms / N)} | ${fmt((par.ms - memPar) / N)} | ${fmt(par.statements / N, 1)} | ${fmt(par.growth / N, 0)} |`,
-    `| sequential, synchronous FULL | ${fmt(memSeq / N)} | ${fmt(seqFull.ms / N)} | ${fmt((seqFull.ms - memSeq) / N)} | ${fmt(seqFull.statements / N, 1)} | ${fmt(seqFull.growth / N, 0)} |`,
-    `| concurrency 16, synchronous FULL | ${fmt(memPar / N)} | ${fmt(parFull.ms / N)} | ${fmt((parFull.ms - memPar) / N)} | ${fmt(parFull.statements / N, 1)} | ${fmt(parFull.growth / N, 0)} |`,
+    "| mode | in-memory ms/task | durable ms/task | overhead ms/task | CPU ms/task | SQL statements/task | DB growth B/task, first run | DB growth B/task, further runs |",
+    "|:--|--:|--:|--:|--:|--:|--:|--:|",
+    ...([
+      ["sequential, synchronous NORMAL", memSeq, seq],
+      ["concurrency 16, synchronous NORMAL", memPar, par],
+      ["sequential, synchronous FULL", memSeq, seqFull],
+      ["concurrency 16, synchronous FULL", memPar, parFull]
+    ] as const).map(([mode, mem, d]) =>
+      `| ${mode} | ${fmt(mem / N)} | ${fmt(d.ms / N)} | ${fmt((d.ms - mem) / N)} | ${fmt(d.cpu / N)} | ` +
+      `${fmt(d.statements / N, 1)} | ${fmt(d.growth / N, 0)} | ${fmt(d.again / N, 0)} |`
+    ),
     "",
     `Resume of a run whose ${N} tasks had completed when its process stopped (one task left): ${fmt(r.resumeMs, 0)} ms ` +
       `(${r.skipped} tasks skipped, replayed from the journal). Joining the finished run afterwards (the stored ` +
@@ -164,12 +184,13 @@ const main = async () => {
       `(${(par.ms - memPar) / N <= 1 ? "met" : "NOT met"}), ≤ 2 ms/task sequential ` +
       `(${(seq.ms - memSeq) / N <= 2 ? "met" : "NOT met"}), resume of a 1000-task finished run ≤ 0.5 s ` +
       `(${r.resumeMs <= 500 ? "met" : "NOT met"}), DB growth ≤ 1 KB/task ` +
-      `(${Math.max(seq.growth, par.growth) / N <= 1024 ? "met" : "NOT met"}).`,
+      `(further runs: ${Math.max(seq.again, par.again) / N <= 1024 ? "met" : "NOT met"}; ` +
+      `first run of a workflow, with its plan and statistics rows: ${Math.max(seq.growth, par.growth) / N <= 1024 ? "met" : "NOT met"}).`,
     ""
   )
   const text = rows.join("\n")
   console.log(text)
-  if (process.argv.includes("--append")) appendFileSync(new URL("./results.md", import.meta.url), `\n${text}`)
+  if (process.argv.includes("--append")) appendFileSync(new URL("./results-durable.md", import.meta.url), `\n${text}`)
   rmSync(dir, { recursive: true, force: true })
 }
 

@@ -242,6 +242,11 @@ export interface LayerOptions {
    * midway by a shutdown; one still running then is abandoned and runs again on resume.
    */
   readonly shutdownTimeout?: Duration.Input | undefined
+  /**
+   * How often a running run looks in the store for a cancel asked by another process (`troupe runs cancel`);
+   * default 250 ms. `Durable.cancel` in the same process acts at once.
+   */
+  readonly cancelPollInterval?: Duration.Input | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -478,6 +483,10 @@ export class DurableRuntime extends Context.Service<DurableRuntime, {
   readonly scope: Scope.Scope
   readonly store: SqlRunStore.SqlRunStoreShape
   readonly engine: WorkflowEngine.WorkflowEngine["Service"]
+  /** Runs executing in this process: cancelling one interrupts its tasks in flight at once. */
+  readonly active: Map<string, Effect.Effect<void>>
+  /** How often a running run looks for a cancel asked through the store by another process. */
+  readonly cancelPollMs: number
 }>()("@troupe/durable/DurableRuntime") {}
 
 const versionOf = (workflow: Workflow.Any, options: { readonly version?: string | undefined } | undefined): string => {
@@ -526,11 +535,255 @@ const failureOf = (entry: FailureEntry, task: string): Cause.Cause<unknown> =>
         : new ReplayedFailure({ task, error: entry.error, detail: entry.message })
     )
 
-/** The workflow body: Troupe's engine with the journaling TaskHook. */
-const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
-(
-  payload: { readonly runId: string; readonly generation: number; readonly input: string }
-): Effect.Effect<string, never, WorkflowEngine.WorkflowInstance | WorkflowEngine.WorkflowEngine> =>
+/**
+ * How long the run's history (events, outputs, statistics) is gathered before it is written in one
+ * transaction. The engine's journal is written at each step regardless: a kill loses at most this much of
+ * the history, which the resumed run records again from the journal.
+ */
+const HISTORY_BATCH_MS = 10
+
+type Item = { readonly event: RunEvent.RunEvent } | { readonly output: readonly [string, string] }
+
+/** The run's history: events and journal entries are queued and written in batches; `drain` writes the rest. */
+const historyWriter = (store: SqlRunStore.SqlRunStoreShape, runId: string) =>
+  Effect.gen(function*() {
+    const queue = yield* Queue.unbounded<Item>()
+    const flush = (items: ReadonlyArray<Item>) => {
+      const events: Array<RunEvent.RunEvent> = []
+      const outputs: Array<readonly [string, string]> = []
+      for (const item of items) {
+        if ("event" in item) events.push(item.event)
+        else outputs.push(item.output)
+      }
+      return items.length === 0 ? Effect.void : store.appendAll(runId, events, outputs).pipe(Effect.orDie, Effect.uninterruptible)
+    }
+    // What was taken from the queue and not written yet (the final drain writes it).
+    let taken: Array<Item> = []
+    const flusher = yield* Effect.forever(Effect.gen(function*() {
+      taken.push(...(yield* Queue.takeAll(queue)))
+      // Gather what the next tasks produce for a moment: one transaction for several settlements.
+      yield* Effect.sleep(HISTORY_BATCH_MS)
+      taken.push(...(yield* Queue.clear(queue)))
+      const batch = taken
+      taken = []
+      yield* flush(batch)
+    })).pipe(Effect.forkChild({ startImmediately: true }))
+    const drain = Effect.andThen(
+      Fiber.interrupt(flusher),
+      Effect.flatMap(Queue.clear(queue), (items) => {
+        const batch = [...taken, ...items]
+        taken = []
+        return flush(batch)
+      })
+    )
+    return { offer: (item: Item) => void Queue.offerUnsafe(queue, item), drain }
+  })
+
+/** One execution of a run in this process: what the hook, the compensations and the event filter share. */
+interface Attempt {
+  readonly runId: string
+  readonly workflow: Workflow.Any
+  readonly codecs: ReadonlyMap<string, Codec>
+  /** Journal entries the store had when this attempt started (tasks and compensations recorded before). */
+  readonly journaled: ReadonlyMap<string, string>
+  readonly migrate: Migration | undefined
+  readonly local: RunLocal
+  readonly store: SqlRunStore.SqlRunStoreShape
+  readonly instance: WorkflowEngine.WorkflowInstance["Service"]
+  readonly history: { readonly offer: (item: Item) => void }
+  readonly executed: Set<string>
+  readonly skipped: Set<string>
+  /** Failures seen live in this process (their full cause; the journal keeps a JSON form). */
+  readonly liveErrors: Map<string, Cause.Cause<unknown>>
+  /** Task executions in progress, by path (a cancel interrupts them). */
+  readonly inFlight: Map<string, Fiber.Fiber<unknown, unknown>>
+  /** Set when the run is being cancelled: tasks in flight are interrupted, not abandoned. */
+  cancelling: boolean
+  /** Set once a task was interrupted from outside (the process is stopping): nothing more is recorded. */
+  stopping: boolean
+}
+
+const compensationKey = (path: string) => `${path}#compensate`
+
+const pathOf = (event: RunEvent.RunEvent, prefix = ""): string | undefined =>
+  event._tag === "SubWorkflowEvent"
+    ? pathOf(event.event, `${prefix}${event.taskId}/`)
+    : "taskId" in event
+    ? prefix + event.taskId
+    : undefined
+
+/** The run's event listener: user callback, then the history (minus what an earlier process recorded). */
+const recordEvent = (attempt: Attempt) => (event: RunEvent.RunEvent) => {
+  const inner = innermost(event)
+  if (inner._tag === "TaskFailed" && Cause.hasInterruptsOnly(inner.cause) && !attempt.cancelling) attempt.stopping = true
+  if (attempt.stopping) return
+  attempt.local.options.onEvent?.(event)
+  // A task or compensation whose result the store already has was recorded by an earlier process: its
+  // replayed events would count it twice (and with a zero duration).
+  const path = pathOf(event)
+  if (path !== undefined) {
+    const task = inner._tag === "TaskStarted" || inner._tag === "TaskCompleted" || inner._tag === "TaskFailed" ||
+      inner._tag === "TaskRetrying"
+    if (task && attempt.journaled.has(path)) return
+    const compensation = inner._tag === "TaskCompensated" || inner._tag === "CompensationFailed"
+    if (compensation && attempt.journaled.has(compensationKey(path))) return
+  }
+  attempt.history.offer({ event })
+}
+
+/** A failure as a journal entry (`e{...}` for tasks, `f{...}` for compensations). */
+const failureText = (prefix: "e" | "f", cause: Cause.Cause<unknown>): string =>
+  `${prefix}${
+    safeStringify({
+      message: Engine.describeCause(cause),
+      error: errorJson(cause),
+      defect: Cause.hasDies(cause) && !Cause.hasFails(cause)
+    } satisfies FailureEntry)
+  }`
+
+/**
+ * Runs one task execution inside its activity, in a fiber of its own so that a cancel can interrupt it
+ * (the engine runs activities uninterruptibly); returns its journal entry.
+ */
+const executeTask = <A, E, R>(attempt: Attempt, execution: TaskHook.TaskExecution, effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const path = execution.path
+    attempt.executed.add(path)
+    const around = attempt.local.options.around
+    const fiber = yield* Effect.forkChild(Effect.interruptible(around === undefined ? effect : around(execution, effect)), {
+      startImmediately: true
+    })
+    attempt.inFlight.set(path, fiber as Fiber.Fiber<unknown, unknown>)
+    const exit = yield* Fiber.await(fiber).pipe(Effect.ensuring(Effect.sync(() => attempt.inFlight.delete(path))))
+    if (Exit.isSuccess(exit)) {
+      const r = encodeSuccess(codecFor(attempt.codecs, path), exit.value)
+      if ("text" in r) return r.text
+      const error = new NotSerialisable({ workflow: attempt.workflow.name, task: path, detail: r.problem })
+      attempt.liveErrors.set(path, Cause.fail(error))
+      return failureText("e", Cause.fail(error))
+    }
+    if (Cause.hasInterruptsOnly(exit.cause)) {
+      // Cancelled: the run ends here, the entry only answers the activity. Stopping: no entry at all, the
+      // task runs again on resume.
+      return attempt.cancelling ? "x" : yield* Effect.failCause(exit.cause)
+    }
+    attempt.liveErrors.set(path, exit.cause)
+    return failureText("e", exit.cause)
+  }) as Effect.Effect<string, never, R>
+
+/** The task's result from its journal entry (live or replayed). */
+const settleTask = <A, E>(attempt: Attempt, path: string, text: string): Effect.Effect<A, E> => {
+  if (!attempt.executed.has(path)) attempt.skipped.add(path)
+  if (text === "x") return Effect.interrupt
+  if (attempt.journaled.get(path) !== text) attempt.history.offer({ output: [path, text] })
+  if (text.startsWith("e")) {
+    const live = attempt.liveErrors.get(path)
+    if (live !== undefined) {
+      attempt.liveErrors.delete(path)
+      return Effect.failCause(live as Cause.Cause<E>)
+    }
+    return Effect.failCause(failureOf(JSON.parse(text.slice(1)) as FailureEntry, path) as Cause.Cause<E>)
+  }
+  const decoded = decodeJournaled(attempt.codecs, path, text, attempt.migrate)
+  if ("problem" in decoded) {
+    return Effect.andThen(
+      attempt.store.setStatus(attempt.runId, "pending", `incompatible code: task ${path} ${decoded.problem}`).pipe(Effect.orDie),
+      EffectWorkflow.suspend(attempt.instance)
+    )
+  }
+  return Effect.succeed(decoded.value as A)
+}
+
+/** The TaskHook: each task execution is an activity named by its path. */
+const journalingHook = (attempt: Attempt): TaskHook.TaskHookShape => ({
+  around: <A, E, R>(execution: TaskHook.TaskExecution, effect: Effect.Effect<A, E, R>) => {
+    const path = execution.path
+    const activity = Activity.make({ name: path, success: Schema.String, execute: executeTask(attempt, execution, effect) })
+    return Effect.flatMap(activity, (text) => settleTask<A, E>(attempt, path, text)).pipe(
+      // A cancel interrupts the task where it runs (in the engine's activity fiber), not only its caller.
+      Effect.onInterrupt(() => Effect.sync(() => attempt.cancelling && attempt.inFlight.get(path)?.interruptUnsafe()))
+    ) as Effect.Effect<A, E, R>
+  }
+})
+
+type Compensate = (output: never, ctx: never) => Effect.Effect<unknown, unknown, unknown>
+
+/**
+ * A compensation as an activity named `<path>#compensate`: after a crash, the compensations that finished
+ * are not run again (their journaled result comes back), those that did not run on resume.
+ */
+const journaledCompensation = (attempt: Attempt, path: string, compensate: Compensate): Compensate => (output, ctx) => {
+  const key = compensationKey(path)
+  const activity = Activity.make({
+    name: key,
+    success: Schema.String,
+    execute: Effect.exit(Effect.suspend(() => compensate(output, ctx))).pipe(
+      Effect.flatMap((exit): Effect.Effect<string> => {
+        if (Exit.isSuccess(exit)) return Effect.succeed("c")
+        if (Cause.hasInterruptsOnly(exit.cause)) return Effect.failCause(exit.cause) as never
+        attempt.liveErrors.set(key, exit.cause)
+        return Effect.succeed(failureText("f", exit.cause))
+      })
+    )
+  })
+  return Effect.flatMap(activity, (text) => {
+    if (attempt.journaled.get(key) !== text) attempt.history.offer({ output: [key, text] })
+    if (text === "c") return Effect.void
+    const live = attempt.liveErrors.get(key)
+    attempt.liveErrors.delete(key)
+    return Effect.failCause(live ?? failureOf(JSON.parse(text.slice(1)) as FailureEntry, path))
+  })
+}
+
+/**
+ * The same workflow with duration estimates on its top-level tasks (for the engine's critical-path order)
+ * and its compensations journaled (at every level): a copy; the workflow value itself is not changed. With
+ * nothing to change, the workflow itself (and its compiled plan) is used.
+ */
+const instrument = <W extends Workflow.Any>(
+  workflow: W,
+  estimates: Readonly<Record<string, number>> | undefined,
+  compensation: (path: string, compensate: Compensate) => Compensate
+): W => {
+  const key = Symbol.for("@troupe/core/Workflow/internals")
+  type Internals = { readonly head: EntryLike | undefined }
+  const rebuild = (internals: Internals, prefix: string, top: boolean): Internals => {
+    const chain: Array<EntryLike> = []
+    for (let e = internals.head; e !== undefined; e = e.parent) chain.push(e)
+    let changed = false
+    let head: EntryLike | undefined
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const entry = chain[i]!
+      let impl = entry.impl as ImplLike & { readonly compensate?: Compensate }
+      const path = prefix + impl.node.id
+      const ms = top ? estimates?.[impl.node.id] : undefined
+      if (ms !== undefined) impl = { ...impl, node: Object.freeze({ ...(impl.node as Plan.PlanNode), estimatedDurationMs: ms }) }
+      if (impl.compensate !== undefined) impl = { ...impl, compensate: compensation(path, impl.compensate) }
+      if (impl.child !== undefined) {
+        const child = rebuild(impl.child.workflow, `${path}/`, false)
+        if (child !== impl.child.workflow) impl = { ...impl, child: { ...impl.child, workflow: child } }
+      }
+      changed ||= impl !== entry.impl
+      head = { ...entry, parent: head, impl }
+    }
+    return changed ? { ...internals, head } : internals
+  }
+  const internals = (workflow as unknown as Record<symbol, Internals | undefined>)[key]
+  if (internals === undefined) return workflow
+  const rebuilt = rebuild(internals, "", true)
+  if (rebuilt === internals) return workflow
+  const copy = Object.create(Object.getPrototypeOf(workflow))
+  Object.assign(copy, workflow)
+  copy[key] = rebuilt
+  return copy as W
+}
+
+/** Where a run stands when its body starts: done already, or incompatible, or an attempt to run. */
+const openAttempt = (
+  runtime: DurableRuntime["Service"],
+  entry: Entry,
+  payload: { readonly runId: string; readonly generation: number }
+) =>
   Effect.gen(function*() {
     const { runId } = payload
     const store = runtime.store
@@ -541,12 +794,13 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
     const local: RunLocal = runtime.locals.get(runId) ?? { options: {}, skipped: [], executed: [] }
     const record = yield* store.get(runId).pipe(Effect.orDie)
     const row = yield* store.durableRow(runId).pipe(Effect.orDie)
-    if (row.generation !== payload.generation) return JSON.stringify({ status: "superseded" } satisfies Envelope)
+    if (row.generation !== payload.generation) return { done: { status: "superseded" } satisfies Envelope }
     if (record.status === "cancelled" || record.cancelRequested) {
       yield* store.setStatus(runId, "cancelled").pipe(Effect.orDie)
-      return JSON.stringify({ status: "cancelled", completed: [] } satisfies Envelope)
+      return { done: { status: "cancelled", completed: [] } satisfies Envelope }
     }
     const journaled = yield* store.journaledOutputs(runId).pipe(Effect.orDie)
+    const instance = yield* WorkflowEngine.WorkflowInstance
     const problem = compatibility({
       stored: row.shape,
       current: shapeOf(compiled.plan),
@@ -556,7 +810,6 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
       currentVersion: versionOf(workflow, local.options),
       migrate: local.options.migrate
     })
-    const instance = yield* WorkflowEngine.WorkflowInstance
     if (problem !== undefined) {
       // Never store a permanent failure for a code change: suspend until resumed under compatible code.
       yield* store.setStatus(runId, "pending", `incompatible code: task ${problem.task} ${problem.change}`).pipe(
@@ -564,145 +817,92 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
       )
       return yield* EffectWorkflow.suspend(instance)
     }
-    const migrate = local.options.migrate?.from === record.version ? local.options.migrate : undefined
-
-    // Events and journaled outputs go to the store in batches (one transaction per batch).
-    type Item = { readonly event: RunEvent.RunEvent } | { readonly output: readonly [string, string] }
-    const queue = yield* Queue.unbounded<Item>()
-    const flush = (items: ReadonlyArray<Item>) => {
-      const events: Array<RunEvent.RunEvent> = []
-      const outputs: Array<readonly [string, string]> = []
-      for (const item of items) {
-        if ("event" in item) events.push(item.event)
-        else outputs.push(item.output)
-      }
-      return store.appendAll(runId, events, outputs).pipe(Effect.orDie)
-    }
-    const flusher = yield* Effect.forever(Effect.flatMap(Queue.takeAll(queue), flush)).pipe(
-      Effect.forkChild({ startImmediately: true })
-    )
-    const drain = Effect.flatMap(Queue.clear(queue), (items) => items.length === 0 ? Effect.void : flush(items))
-
-    const executed = new Set<string>()
-    const skipped = new Set<string>()
-    const liveErrors = new Map<string, Cause.Cause<unknown>>()
-    const pathOf = (event: RunEvent.RunEvent, prefix = ""): string | undefined =>
-      event._tag === "SubWorkflowEvent"
-        ? pathOf(event.event, `${prefix}${event.taskId}/`)
-        : "taskId" in event
-        ? prefix + event.taskId
-        : undefined
-    // Once a task was interrupted from outside (the process is stopping), nothing more of this attempt is
-    // recorded: the run is unfinished, not failed.
-    let stopping = false
-    const onEvent = (event: RunEvent.RunEvent) => {
-      const last = innermost(event)
-      if (last._tag === "TaskFailed" && Cause.hasInterruptsOnly(last.cause)) stopping = true
-      if (stopping) return
-      local.options.onEvent?.(event)
-      // A task whose result the store already has was recorded by an earlier process: its replayed
-      // events would count it twice (and with a zero duration).
-      const path = pathOf(event)
-      const inner = event._tag === "SubWorkflowEvent" ? innermost(event) : event
-      if (
-        path !== undefined && journaled.has(path) &&
-        (inner._tag === "TaskStarted" || inner._tag === "TaskCompleted" || inner._tag === "TaskFailed" ||
-          inner._tag === "TaskRetrying")
-      ) return
-      Queue.offerUnsafe(queue, { event })
-    }
-
-    const hook: TaskHook.TaskHookShape = {
-      around: <A, E, R>(execution: TaskHook.TaskExecution, effect: Effect.Effect<A, E, R>) => {
-        const path = execution.path
-        const codec = codecFor(codecs, path)
-        const activity = Activity.make({
-          name: path,
-          success: Schema.String,
-          execute: Effect.suspend(() => {
-            executed.add(path)
-            const around = local.options.around
-            return Effect.exit(around === undefined ? effect : around(execution, effect))
-          }).pipe(
-            Effect.flatMap((exit): Effect.Effect<string> => {
-              if (Exit.isSuccess(exit)) {
-                const r = encodeSuccess(codec, exit.value)
-                if ("text" in r) return Effect.succeed(r.text)
-                const error = new NotSerialisable({ workflow: workflow.name, task: path, detail: r.problem })
-                liveErrors.set(path, Cause.fail(error))
-                return Effect.succeed(`e${JSON.stringify({ message: error.message, error: errorJson(Cause.fail(error)), defect: false } satisfies FailureEntry)}`)
-              }
-              if (Cause.hasInterruptsOnly(exit.cause)) return Effect.failCause(exit.cause) as never
-              liveErrors.set(path, exit.cause)
-              const failure: FailureEntry = {
-                message: Engine.describeCause(exit.cause),
-                error: errorJson(exit.cause),
-                defect: Cause.hasDies(exit.cause) && !Cause.hasFails(exit.cause)
-              }
-              return Effect.succeed(`e${safeStringify(failure)}`)
-            })
-          )
-        })
-        return Effect.flatMap(activity, (text): Effect.Effect<A, E> => {
-          if (!executed.has(path)) skipped.add(path)
-          if (journaled.get(path) !== text) Queue.offerUnsafe(queue, { output: [path, text] })
-          if (text.startsWith("e")) {
-            const live = liveErrors.get(path)
-            if (live !== undefined) {
-              liveErrors.delete(path)
-              return Effect.failCause(live as Cause.Cause<E>)
-            }
-            return Effect.failCause(failureOf(JSON.parse(text.slice(1)) as FailureEntry, path) as Cause.Cause<E>)
-          }
-          const decoded = decodeJournaled(codecs, path, text, migrate)
-          if ("problem" in decoded) {
-            return Effect.andThen(
-              store.setStatus(runId, "pending", `incompatible code: task ${path} ${decoded.problem}`).pipe(Effect.orDie),
-              EffectWorkflow.suspend(instance)
-            )
-          }
-          return Effect.succeed(decoded.value as A)
-        }) as Effect.Effect<A, E, R>
-      }
-    }
-
-    const estimates = yield* estimatesFor(store, workflow, local.options)
-    const input = yield* decodeInput(workflow, payload.input)
-    const { around: _a, estimates: _e, migrate: _m, onEvent: _o, version: _v, ...engineOptions } = local.options
-    const handle = yield* Engine.start(estimates === undefined ? workflow : withEstimates(workflow, estimates), input as never, {
-      ...engineOptions,
+    const history = yield* historyWriter(store, runId)
+    const attempt: Attempt = {
       runId,
-      onEvent,
+      workflow,
+      codecs,
+      journaled,
+      migrate: local.options.migrate?.from === record.version ? local.options.migrate : undefined,
+      local,
+      store,
+      instance,
+      history,
+      executed: new Set(),
+      skipped: new Set(),
+      liveErrors: new Map(),
+      inFlight: new Map(),
+      cancelling: false,
+      stopping: false
+    }
+    return { attempt, drain: history.drain }
+  })
+
+/**
+ * Waits for the run; a cancel (from `Durable.cancel` in this process at once, or asked through the store by
+ * another process, seen within `cancelPollInterval`) interrupts the tasks in flight and runs the
+ * compensations.
+ */
+const awaitRun = (
+  runtime: DurableRuntime["Service"],
+  attempt: Attempt,
+  handle: Engine.RunHandle<unknown, unknown>
+) =>
+  Effect.gen(function*() {
+    const cancel = Effect.suspend(() => {
+      attempt.cancelling = true
+      return handle.cancel
+    })
+    runtime.active.set(attempt.runId, cancel)
+    const watcher = yield* Effect.forever(
+      Effect.andThen(
+        Effect.sleep(runtime.cancelPollMs),
+        Effect.flatMap(attempt.store.get(attempt.runId).pipe(Effect.orDie), (r) => r.cancelRequested ? cancel : Effect.void)
+      )
+    ).pipe(Effect.forkChild({ startImmediately: true }))
+    const exit = yield* Effect.exit(handle.await).pipe(
+      Effect.ensuring(Effect.sync(() => runtime.active.delete(attempt.runId)))
+    )
+    yield* Fiber.interrupt(watcher)
+    attempt.local.state = yield* handle.state
+    return exit
+  })
+
+/** The workflow body: Troupe's engine with the journaling TaskHook and journaled compensations. */
+const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
+(
+  payload: { readonly runId: string; readonly generation: number; readonly input: string }
+): Effect.Effect<string, never, WorkflowEngine.WorkflowInstance | WorkflowEngine.WorkflowEngine> =>
+  Effect.gen(function*() {
+    const opened = yield* openAttempt(runtime, entry, payload)
+    if ("done" in opened) return JSON.stringify(opened.done)
+    const { attempt, drain } = opened
+    const local = attempt.local
+    const estimates = yield* estimatesFor(attempt.store, attempt.workflow, local.options)
+    const input = yield* decodeInput(attempt.workflow, payload.input)
+    const { around: _a, estimates: _e, migrate: _m, onEvent: _o, version: _v, ...engineOptions } = local.options
+    const workflow = instrument(attempt.workflow, estimates, (path, f) => journaledCompensation(attempt, path, f))
+    const handle = yield* Engine.start(workflow, input as never, {
+      ...engineOptions,
+      runId: attempt.runId,
+      onEvent: recordEvent(attempt),
       replay: 0
     } as Engine.RunOptions).pipe(
-      Effect.provideService(TaskHook.TaskHook, hook),
+      Effect.provideService(TaskHook.TaskHook, journalingHook(attempt)),
       Effect.exit
     )
-    let exit: Exit.Exit<Engine.RunResult<unknown>, unknown>
-    if (Exit.isFailure(handle)) {
-      exit = handle as Exit.Exit<never, unknown>
-    } else {
-      // A cancel asked for through the store (another process, `troupe runs cancel`) stops the run.
-      const watcher = yield* Effect.forever(
-        Effect.andThen(
-          Effect.sleep(250),
-          Effect.flatMap(store.get(runId).pipe(Effect.orDie), (r) => r.cancelRequested ? handle.value.cancel : Effect.void)
-        )
-      ).pipe(Effect.forkChild({ startImmediately: true }))
-      exit = yield* Effect.exit(handle.value.await)
-      yield* Fiber.interrupt(watcher)
-      local.state = yield* handle.value.state
-    }
-    yield* Fiber.interrupt(flusher)
+    const exit: Exit.Exit<Engine.RunResult<unknown>, unknown> = Exit.isFailure(handle)
+      ? handle as Exit.Exit<never, unknown>
+      : yield* awaitRun(runtime, attempt, handle.value)
     yield* drain
-    local.skipped = [...skipped]
-    local.executed = [...executed]
+    local.skipped = [...attempt.skipped]
+    local.executed = [...attempt.executed]
     if (interruptedByShutdown(exit)) {
       // The process is stopping (Ctrl-C, a shutdown): a task was interrupted, not failed. Store no result:
       // the run stays unfinished in the journal and resumes on the next start.
       return yield* Effect.interrupt
     }
-    return JSON.stringify(envelopeOf(exit, codecs, liveErrors))
+    return JSON.stringify(envelopeOf(exit, attempt.codecs, attempt.liveErrors))
   }).pipe(Effect.provideService(TaskHook.TaskHook, undefined)) as never
 
 /** A run that ended because its tasks were interrupted from outside (not failed, not cancelled). */
@@ -791,27 +991,6 @@ const encodeInput = (workflow: Workflow.Any, input: unknown): Effect.Effect<stri
       ? Effect.succeed(input === undefined ? "" : JSON.stringify(input))
       : Effect.fail(new NotSerialisable({ workflow: workflow.name, task: "input", detail: `${problem} is not JSON data` }))
   })
-
-/**
- * The same workflow with duration estimates on its top-level tasks (for the engine's critical-path order):
- * a copy whose plan nodes carry `estimatedDurationMs`; the workflow value itself is not changed.
- */
-const withEstimates = <W extends Workflow.Any>(workflow: W, estimates: Readonly<Record<string, number>>): W => {
-  const key = Symbol.for("@troupe/core/Workflow/internals")
-  const internals = (workflow as unknown as Record<symbol, { readonly head: EntryLike | undefined } | undefined>)[key]
-  if (internals === undefined) return workflow
-  const rebuild = (entry: EntryLike | undefined): EntryLike | undefined => {
-    if (entry === undefined) return undefined
-    const node = entry.impl.node as Plan.PlanNode
-    const ms = estimates[node.id]
-    const impl = ms === undefined ? entry.impl : { ...entry.impl, node: Object.freeze({ ...node, estimatedDurationMs: ms }) }
-    return { ...entry, parent: rebuild(entry.parent), impl }
-  }
-  const copy = Object.create(Object.getPrototypeOf(workflow))
-  Object.assign(copy, workflow)
-  copy[key] = { ...internals, head: rebuild(internals.head) }
-  return copy as W
-}
 
 const estimatesFor = (store: SqlRunStore.SqlRunStoreShape, workflow: Workflow.Any, options: DurableOptions) =>
   Effect.gen(function*() {
@@ -920,7 +1099,9 @@ export const layer = (options: LayerOptions = {}): Layer.Layer<
         locals: new Map(),
         scope: yield* Effect.scope,
         store: yield* SqlRunStore.SqlRunStore,
-        engine: yield* WorkflowEngine.WorkflowEngine
+        engine: yield* WorkflowEngine.WorkflowEngine,
+        active: new Map(),
+        cancelPollMs: Duration.toMillis(Duration.fromInputUnsafe(options.cancelPollInterval ?? 250))
       }
     })
   )
@@ -1209,4 +1390,9 @@ export const restart = <W extends Workflow.Any>(
  * @since 0.1.0
  */
 export const cancel = (runId: string): Effect.Effect<RunStore.RunRecord, RunStore.RunNotFound | RunStore.StoreError, DurableRuntime> =>
-  Effect.flatMap(DurableRuntime, (runtime) => runtime.store.cancel(runId))
+  Effect.flatMap(DurableRuntime, (runtime) =>
+    Effect.tap(runtime.store.cancel(runId), () => {
+      // Running in this process: interrupt its tasks in flight now, without waiting for the next poll.
+      const active = runtime.active.get(runId)
+      return active === undefined ? Effect.void : Effect.forkDetach(active)
+    }))

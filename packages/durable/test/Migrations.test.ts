@@ -119,11 +119,21 @@ describe("Migrations", () => {
         assert.deepStrictEqual(payload, { ok: true })
         assert.deepStrictEqual(
           Object.fromEntries(yield* versionsOf),
-          { runs: 2, jobs: 1, schedules: 1, signals: 1 }
+          { runs: 3, jobs: 1, schedules: 1, signals: 1 }
         )
-        // New writes use the new layout.
-        yield* runs.appendAll("old", [], [["c", `o{"v":3}`]])
+        // New writes use the new layout; old and new rows read as one history.
+        yield* runs.appendAll("old", [
+          { _tag: "TaskCompleted", runId: "old", at: 1002, taskId: "a", attempts: 1, durationMs: 1, output: { n: 1 } },
+          { _tag: "RunFailed", runId: "old", at: 1003, durationMs: 3, failed: ["b"] }
+        ], [["c", `o{"v":3}`]])
         assert.strictEqual((yield* runs.journaledOutputs("old")).get("c"), `o{"v":3}`)
+        assert.deepStrictEqual(
+          (yield* runs.events("old")).map((e) => [e._tag, e.at]),
+          [["RunStarted", 1000], ["TaskStarted", 1001], ["TaskCompleted", 1002], ["RunFailed", 1003]]
+        )
+        assert.deepStrictEqual((yield* runs.events("old", { after: 1 })).map((e) => e._tag), ["TaskStarted", "TaskCompleted", "RunFailed"])
+        assert.deepStrictEqual((yield* runs.events("old", { after: 3 })).map((e) => e._tag), ["RunFailed"])
+        assert.strictEqual((yield* runs.get("old")).status, "failed")
       }).pipe(Effect.provide(allStores(filename)))
       // The whole durable layer opens it too, and opening again changes nothing.
       const again = yield* Effect.gen(function*() {
@@ -131,7 +141,7 @@ describe("Migrations", () => {
         const record = yield* RunStore.RunStore.use((s) => s.get("old"))
         return { versions: Object.fromEntries(versions), status: record.status }
       }).pipe(Effect.provide(Durable.layer({ filename })))
-      assert.deepStrictEqual(again, { versions: { runs: 2, jobs: 1, schedules: 1, signals: 1 }, status: "running" })
+      assert.deepStrictEqual(again, { versions: { runs: 3, jobs: 1, schedules: 1, signals: 1 }, status: "failed" })
     }))
 
   it.live("a database created before versions were kept, with the current layout, opens as is", () =>
