@@ -344,6 +344,253 @@ const jsonText = (text: string): string => {
 
 const DEFAULT_MAX_STEPS = 8
 
+/** What the parts of an LLM agent's `run` share: its name, system prompt, step limit and call style. */
+interface AgentConfig {
+  readonly name: string
+  readonly systemPrompt: string
+  readonly maxSteps: number
+  readonly streaming: boolean
+}
+
+interface CallOptions {
+  readonly prompt: Prompt.RawInput
+  readonly toolkit?: Toolkit.WithHandler<Record<string, Tool.Any>>
+  readonly disableToolCallResolution?: boolean
+  readonly toolCallValidation?: "deferred"
+}
+
+/** A streamed model call: text deltas go to the task's hooks as they come. */
+const streamStep = (
+  base: CallOptions,
+  hooks: NonNullable<Agent.AgentRequest["hooks"]>,
+  onError: (error: unknown) => LlmAgentError
+): Effect.Effect<Step, LlmAgentError, LanguageModel.LanguageModel> =>
+  Effect.suspend(() => {
+    let text = ""
+    const toolCalls: Array<Tools.Call> = []
+    let usage: Agent.Usage = {}
+    let model: string | undefined
+    return (LanguageModel.streamText(base as never) as unknown as Stream.Stream<LoosePart, unknown, LanguageModel.LanguageModel>).pipe(
+      Stream.runForEach((part) => {
+        switch (part.type) {
+          case "text-delta":
+            text += part.delta
+            return hooks.text(part.delta)
+          case "tool-call":
+            toolCalls.push({ id: part.id, name: part.name, params: part.params, metadata: part.metadata })
+            return Effect.void
+          case "response-metadata":
+            model = part.modelId
+            return Effect.void
+          case "finish":
+            usage = usageOf(part.usage)
+            return Effect.void
+          default:
+            return Effect.void
+        }
+      }),
+      Effect.mapError(onError),
+      Effect.map((): Step => ({ text, toolCalls, usage: model === undefined ? usage : { ...usage, model } }))
+    )
+  })
+
+/** A model call answered at once. */
+const generateStep = (
+  base: CallOptions,
+  onError: (error: unknown) => LlmAgentError
+): Effect.Effect<Step, LlmAgentError, LanguageModel.LanguageModel> =>
+  (LanguageModel.generateText(base as never) as unknown as Effect.Effect<
+    { readonly text: string; readonly toolCalls: ReadonlyArray<Tools.Call>; readonly usage: Response.Usage; readonly content: ReadonlyArray<{ readonly type: string }> },
+    unknown,
+    LanguageModel.LanguageModel
+  >).pipe(
+    Effect.mapError(onError),
+    Effect.map((response): Step => ({
+      text: response.text,
+      toolCalls: response.toolCalls.map((call) => ({
+        id: call.id,
+        name: call.name,
+        params: call.params,
+        metadata: (call as { readonly metadata?: unknown }).metadata
+      })),
+      usage: usageOf(response.usage, modelIdOf(response.content))
+    }))
+  )
+
+/** One model call with the conversation so far (and the tools, when there are any). */
+const step = (
+  config: AgentConfig,
+  request: Agent.AgentRequest,
+  messages: ReadonlyArray<Prompt.MessageEncoded>,
+  toolkit: Toolkit.WithHandler<Record<string, Tool.Any>> | undefined
+): Effect.Effect<Step, LlmAgentError, LanguageModel.LanguageModel> => {
+  const onError = fromAnyError(config.name, request.taskId)
+  const base: CallOptions = {
+    prompt: messages as Prompt.RawInput,
+    ...(toolkit === undefined ? {} : { toolkit, disableToolCallResolution: true, toolCallValidation: "deferred" as const })
+  }
+  const hooks = request.hooks
+  return config.streaming && hooks !== undefined ? streamStep(base, hooks, onError) : generateStep(base, onError)
+}
+
+/** The budget check before, and the usage report after, each model call. */
+const counted = <A extends { readonly usage: Agent.Usage }, E, R>(
+  request: Agent.AgentRequest,
+  call: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | Budget.BudgetExceeded, R> => {
+  const hooks = request.hooks
+  if (hooks === undefined) return call
+  return hooks.beforeModelCall.pipe(
+    Effect.andThen(call),
+    Effect.tap((result) => hooks.modelCalled(result.usage))
+  )
+}
+
+// ---- the tool-calling loop -----------------------------------------------------------------------------
+
+/** The final answer: its text, or (with an output schema) the value decoded from it as JSON. */
+const finalAnswer = (config: AgentConfig, request: Agent.AgentRequest, text: string, usage: Agent.Usage) => {
+  const schema = request.outputSchema
+  if (schema === undefined) return Effect.succeed({ output: text, text, usage })
+  return Schema.decodeUnknownEffect(Schema.fromJsonString(schema as Schema.Codec<unknown, unknown>))(jsonText(text)).pipe(
+    Effect.mapError((error) =>
+      new OutputDecodeError({ agent: config.name, taskId: request.taskId, description: error.message, responseText: text })
+    ),
+    Effect.map((output) => ({ output, text, usage }))
+  )
+}
+
+/** Runs the model's tool calls in parallel, each reported to the task (`ToolCalled`). */
+const runToolCalls = (
+  request: Agent.AgentRequest,
+  toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>,
+  calls: ReadonlyArray<Tools.Call>
+) =>
+  Effect.forEach(calls, (call) =>
+    Tools.run(toolkit, call).pipe(
+      Effect.tapError((error) =>
+        request.hooks?.toolCalled({
+          tool: call.name,
+          callId: call.id,
+          arguments: call.params,
+          durationMs: 0,
+          outcome: "fatal",
+          message: error.message
+        }) ?? Effect.void
+      ),
+      Effect.tap((outcome) =>
+        request.hooks?.toolCalled({
+          tool: call.name,
+          callId: call.id,
+          arguments: call.params,
+          durationMs: outcome.durationMs,
+          outcome: outcome.isFailure ? "error" : "success",
+          ...(outcome.message === undefined ? {} : { message: outcome.message })
+        }) ?? Effect.void
+      )
+    ), { concurrency: "unbounded" }) as unknown as Effect.Effect<ReadonlyArray<Tools.Outcome>, Tools.ToolFailed>
+
+/** The assistant's turn (its text and tool calls) and the tools' answers, added to the conversation. */
+const appendToolRound = (messages: Array<Prompt.MessageEncoded>, result: Step, outcomes: ReadonlyArray<Tools.Outcome>) => {
+  messages.push({
+    role: "assistant",
+    content: [
+      ...(result.text.length > 0 ? [{ type: "text" as const, text: result.text }] : []),
+      ...result.toolCalls.map((call) => ({
+        type: "tool-call" as const,
+        id: call.id,
+        name: call.name,
+        params: call.params,
+        providerExecuted: false
+      }))
+    ]
+  } as Prompt.MessageEncoded)
+  messages.push({
+    role: "tool",
+    content: outcomes.map((outcome) => ({
+      type: "tool-result" as const,
+      id: outcome.call.id,
+      name: outcome.call.name,
+      isFailure: outcome.isFailure,
+      result: outcome.result
+    }))
+  } as Prompt.MessageEncoded)
+}
+
+/** Model calls and tool calls until the model answers without tools (at most `maxSteps` model calls). */
+const loop = (
+  config: AgentConfig,
+  request: Agent.AgentRequest,
+  toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>
+): Effect.Effect<Agent.AgentResponse, LlmAgentError, LanguageModel.LanguageModel> =>
+  Effect.gen(function*() {
+    const messages: Array<Prompt.MessageEncoded> = [...prompt(config.systemPrompt, request) as Array<Prompt.MessageEncoded>]
+    let usage: Agent.Usage = {}
+    const called: Array<string> = []
+    for (let n = 1; n <= config.maxSteps; n++) {
+      const result = yield* counted(request, step(config, request, messages, toolkit))
+      usage = addUsage(usage, result.usage)
+      if (result.toolCalls.length === 0) return yield* finalAnswer(config, request, result.text, usage)
+      const outcomes = yield* runToolCalls(request, toolkit, result.toolCalls)
+      called.push(...result.toolCalls.map((call) => call.name))
+      appendToolRound(messages, result, outcomes)
+    }
+    return yield* new StepLimitReached({ agent: config.name, taskId: request.taskId, maxSteps: config.maxSteps, toolCalls: called })
+  })
+
+/** Without tools: one call; with an output schema, a structured answer (`generateObject`). */
+const ask = (
+  config: AgentConfig,
+  request: Agent.AgentRequest
+): Effect.Effect<Agent.AgentResponse, LlmAgentError, LanguageModel.LanguageModel> => {
+  const input = prompt(config.systemPrompt, request)
+  const onError = fromAiError(config.name, request.taskId)
+  const schema = request.outputSchema
+  if (schema === undefined) {
+    return counted(request, step(config, request, input as ReadonlyArray<Prompt.MessageEncoded>, undefined)).pipe(
+      Effect.map((result) => ({ output: result.text, text: result.text, usage: result.usage }))
+    )
+  }
+  // The provider contract needs an object at the root: other schemas are wrapped in `{ value }`.
+  const wrapped = !isObjectSchema(schema)
+  const objectSchema = (wrapped ? Schema.Struct({ value: schema }) : schema) as Schema.Codec<
+    unknown,
+    Record<string, unknown>
+  >
+  return counted(
+    request,
+    LanguageModel.generateObject({ prompt: input, schema: objectSchema, objectName: request.taskId }).pipe(
+      Effect.mapError(onError),
+      Effect.map((response) => ({
+        output: wrapped ? (response.value as { readonly value: unknown }).value : response.value,
+        text: response.text,
+        usage: usageOf(response.usage, modelIdOf(response.content))
+      }))
+    )
+  )
+}
+
+/**
+ * A model layer that cannot be built is the agent's non-retryable AgentError; every other failure of the run
+ * (the agent's own, a toolset's) is kept as it is.
+ */
+const modelLayer = <RM>(name: string, model: Layer.Layer<LanguageModel.LanguageModel, unknown, RM>) =>
+  Layer.catchCause(
+    model,
+    (cause) =>
+      Layer.effect(
+        LanguageModel.LanguageModel,
+        Effect.fail(
+          new Agent.AgentError({
+            agent: name,
+            reason: `Could not build the language model: ${describe(Cause.squash(cause))}`,
+            retryable: false,
+            cause: Cause.squash(cause)
+          })
+        )
+      )
+  )
+
 /**
  * Makes an LLM agent. Takes the options of `Agent.make` (name, capabilities,
  * priority, maxConcurrent, ...) without `run`, plus {@link LlmOptions}.
@@ -379,210 +626,21 @@ export const make = <
   if (!(Number.isInteger(maxSteps) && maxSteps >= 1)) {
     throw new RangeError(`Agent "${name}": maxSteps must be a positive integer, got ${maxSteps}`)
   }
+  const config: AgentConfig = {
+    name,
+    systemPrompt,
+    maxSteps,
+    streaming: options.stream !== false
+  }
   const toolset = options.tools
-  const streaming = options.stream !== false
-
-  /** One model call with the conversation so far (and the tools, when there are any). */
-  const step = (
-    request: Agent.AgentRequest,
-    messages: ReadonlyArray<Prompt.MessageEncoded>,
-    toolkit: Toolkit.WithHandler<Record<string, Tool.Any>> | undefined
-  ): Effect.Effect<Step, LlmAgentError, LanguageModel.LanguageModel> => {
-    const onError = fromAnyError(name, request.taskId)
-    const base = {
-      prompt: messages as Prompt.RawInput,
-      ...(toolkit === undefined ? {} : { toolkit, disableToolCallResolution: true, toolCallValidation: "deferred" as const })
-    }
-    const hooks = request.hooks
-    if (streaming && hooks !== undefined) {
-      return Effect.suspend(() => {
-        let text = ""
-        const toolCalls: Array<Tools.Call> = []
-        let usage: Agent.Usage = {}
-        let model: string | undefined
-        return (LanguageModel.streamText(base as never) as unknown as Stream.Stream<LoosePart, unknown, LanguageModel.LanguageModel>).pipe(
-          Stream.runForEach((part) => {
-            switch (part.type) {
-              case "text-delta":
-                text += part.delta
-                return hooks.text(part.delta)
-              case "tool-call":
-                toolCalls.push({ id: part.id, name: part.name, params: part.params, metadata: part.metadata })
-                return Effect.void
-              case "response-metadata":
-                model = part.modelId
-                return Effect.void
-              case "finish":
-                usage = usageOf(part.usage)
-                return Effect.void
-              default:
-                return Effect.void
-            }
-          }),
-          Effect.mapError(onError),
-          Effect.map((): Step => ({ text, toolCalls, usage: model === undefined ? usage : { ...usage, model } }))
-        )
-      })
-    }
-    return (LanguageModel.generateText(base as never) as unknown as Effect.Effect<
-      { readonly text: string; readonly toolCalls: ReadonlyArray<Tools.Call>; readonly usage: Response.Usage; readonly content: ReadonlyArray<{ readonly type: string }> },
-      unknown,
-      LanguageModel.LanguageModel
-    >).pipe(
-      Effect.mapError(onError),
-      Effect.map((response): Step => ({
-        text: response.text,
-        toolCalls: response.toolCalls.map((call) => ({
-          id: call.id,
-          name: call.name,
-          params: call.params,
-          metadata: (call as { readonly metadata?: unknown }).metadata
-        })),
-        usage: usageOf(response.usage, modelIdOf(response.content))
-      }))
-    )
-  }
-
-  /** The budget check before, and the usage report after, each model call. */
-  const counted = <A extends { readonly usage: Agent.Usage }, E, R>(
-    request: Agent.AgentRequest,
-    call: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | Budget.BudgetExceeded, R> => {
-    const hooks = request.hooks
-    if (hooks === undefined) return call
-    return hooks.beforeModelCall.pipe(
-      Effect.andThen(call),
-      Effect.tap((result) => hooks.modelCalled(result.usage))
-    )
-  }
-
-  const loop = (
-    request: Agent.AgentRequest,
-    toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>
-  ): Effect.Effect<Agent.AgentResponse, LlmAgentError, LanguageModel.LanguageModel> =>
-    Effect.gen(function*() {
-      const messages: Array<Prompt.MessageEncoded> = [...prompt(systemPrompt, request) as Array<Prompt.MessageEncoded>]
-      let usage: Agent.Usage = {}
-      const called: Array<string> = []
-      for (let n = 1; n <= maxSteps; n++) {
-        const result = yield* counted(request, step(request, messages, toolkit))
-        usage = addUsage(usage, result.usage)
-        if (result.toolCalls.length === 0) {
-          const schema = request.outputSchema
-          if (schema === undefined) return { output: result.text, text: result.text, usage }
-          const output = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(schema as Schema.Codec<unknown, unknown>))(
-            jsonText(result.text)
-          ).pipe(
-            Effect.mapError((error) =>
-              new OutputDecodeError({ agent: name, taskId: request.taskId, description: error.message, responseText: result.text })
-            )
-          )
-          return { output, text: result.text, usage }
-        }
-        const outcomes = yield* Effect.forEach(result.toolCalls, (call) =>
-          Tools.run(toolkit, call).pipe(
-            Effect.tapError((error) =>
-              request.hooks?.toolCalled({
-                tool: call.name,
-                callId: call.id,
-                arguments: call.params,
-                durationMs: 0,
-                outcome: "fatal",
-                message: error.message
-              }) ?? Effect.void
-            ),
-            Effect.tap((outcome) =>
-              request.hooks?.toolCalled({
-                tool: call.name,
-                callId: call.id,
-                arguments: call.params,
-                durationMs: outcome.durationMs,
-                outcome: outcome.isFailure ? "error" : "success",
-                ...(outcome.message === undefined ? {} : { message: outcome.message })
-              }) ?? Effect.void
-            )
-          ), { concurrency: "unbounded" }) as unknown as Effect.Effect<ReadonlyArray<Tools.Outcome>, Tools.ToolFailed>
-        called.push(...result.toolCalls.map((call) => call.name))
-        messages.push({
-          role: "assistant",
-          content: [
-            ...(result.text.length > 0 ? [{ type: "text" as const, text: result.text }] : []),
-            ...result.toolCalls.map((call) => ({
-              type: "tool-call" as const,
-              id: call.id,
-              name: call.name,
-              params: call.params,
-              providerExecuted: false
-            }))
-          ]
-        } as Prompt.MessageEncoded)
-        messages.push({
-          role: "tool",
-          content: outcomes.map((outcome) => ({
-            type: "tool-result" as const,
-            id: outcome.call.id,
-            name: outcome.call.name,
-            isFailure: outcome.isFailure,
-            result: outcome.result
-          }))
-        } as Prompt.MessageEncoded)
-      }
-      return yield* new StepLimitReached({ agent: name, taskId: request.taskId, maxSteps, toolCalls: called })
-    })
-
-  const ask = (request: Agent.AgentRequest): Effect.Effect<Agent.AgentResponse, LlmAgentError, LanguageModel.LanguageModel> => {
-    const input = prompt(systemPrompt, request)
-    const onError = fromAiError(name, request.taskId)
-    const schema = request.outputSchema
-    if (schema === undefined) {
-      return counted(request, step(request, input as ReadonlyArray<Prompt.MessageEncoded>, undefined)).pipe(
-        Effect.map((result) => ({ output: result.text, text: result.text, usage: result.usage }))
-      )
-    }
-    // The provider contract needs an object at the root: other schemas are wrapped in `{ value }`.
-    const wrapped = !isObjectSchema(schema)
-    const objectSchema = (wrapped ? Schema.Struct({ value: schema }) : schema) as Schema.Codec<
-      unknown,
-      Record<string, unknown>
-    >
-    return counted(
-      request,
-      LanguageModel.generateObject({ prompt: input, schema: objectSchema, objectName: request.taskId }).pipe(
-        Effect.mapError(onError),
-        Effect.map((response) => ({
-          output: wrapped ? (response.value as { readonly value: unknown }).value : response.value,
-          text: response.text,
-          usage: usageOf(response.usage, modelIdOf(response.content))
-        }))
-      )
-    )
-  }
-
   const withTools = (request: Agent.AgentRequest) =>
     toolset === undefined
-      ? ask(request)
+      ? ask(config, request)
       : Effect.flatMap(
         Tools.resolve(toolset as unknown as Tools.Toolset<Record<string, Tool.Any>, RT, LlmAgentError>),
-        (toolkit) => loop(request, toolkit)
+        (toolkit) => loop(config, request, toolkit)
       )
-
-  // A model layer that cannot be built is the agent's non-retryable AgentError; every other failure of
-  // the run (the agent's own, a toolset's) is kept as it is.
-  const model = options.model === undefined ? undefined : Layer.catchCause(
-    options.model,
-    (cause) =>
-      Layer.effect(
-        LanguageModel.LanguageModel,
-        Effect.fail(
-          new Agent.AgentError({
-            agent: name,
-            reason: `Could not build the language model: ${describe(Cause.squash(cause))}`,
-            retryable: false,
-            cause: Cause.squash(cause)
-          })
-        )
-      )
-  )
+  const model = options.model === undefined ? undefined : modelLayer(name, options.model)
   const run = model === undefined
     ? withTools
     : (request: Agent.AgentRequest) => withTools(request).pipe(Effect.provide(model))

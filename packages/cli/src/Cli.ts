@@ -239,134 +239,145 @@ const runCommand = Command.make(
   ])
 )
 
-/** Runs a workflow with the live view (or NDJSON), Ctrl-C handling and the exit code. */
-const execute = (
-  workflow: Workflow.Any,
-  plan: PlanModel,
-  input: unknown,
-  layers: ReadonlyArray<Layer.Layer<unknown, unknown, never>>,
-  options: {
-    readonly maxParallel: number | undefined
-    readonly json: boolean
-    readonly runId?: string | undefined
-    readonly durable?: {
-      readonly db: string | undefined
-      readonly resume: boolean
-      readonly file: string
-      readonly exportName: string | undefined
-      readonly handlers: string | undefined
-    } | undefined
-  }
-): Effect.Effect<void, CliExit> =>
+interface ExecuteOptions {
+  readonly maxParallel: number | undefined
+  readonly json: boolean
+  readonly runId?: string | undefined
+  readonly durable?: DurableOptions | undefined
+}
+
+interface DurableOptions {
+  readonly db: string | undefined
+  readonly resume: boolean
+  readonly file: string
+  readonly exportName: string | undefined
+  readonly handlers: string | undefined
+}
+
+/** The services a run gets: the CEL layer when the plan has expressions, then the command's layers. */
+const servicesFor = (plan: PlanModel, layers: ReadonlyArray<Layer.Layer<unknown, unknown, never>>) =>
   Effect.gen(function*() {
-    const s = errStyle()
-    const view = options.json ? undefined : Progress.make({
-      plan,
-      tty: io.stderrIsTTY,
-      color: color(io.stderrIsTTY),
-      write: io.stderr,
-      columns: io.columns,
-      rows: io.rows
-    })
-    const onEvent = (event: RunEvent.RunEvent) => {
-      view?.onEvent(event)
-      if (options.json) io.stdout(eventLine(event))
-    }
     const expressions = needsExpressions(plan)
       ? [(yield* Effect.promise(() => import("@troupe/cel"))).Cel.layer as unknown as Layer.Layer<unknown, unknown, never>]
       : []
-    const services = [...expressions, ...layers].reduce<Layer.Layer<unknown, unknown, never>>(
+    return [...expressions, ...layers].reduce<Layer.Layer<unknown, unknown, never>>(
       (acc, layer) => Layer.merge(acc, layer),
       Layer.empty as unknown as Layer.Layer<unknown, unknown, never>
     )
-    if (options.durable !== undefined) {
-      const durable = options.durable
-      const runId = options.runId ?? newRunId()
-      const resumeHint = `troupe runs resume ${runId} ${durable.file}${durable.exportName === undefined ? "" : ` --export ${durable.exportName}`}${
-        durable.handlers === undefined ? "" : ` --handlers ${durable.handlers}`
-      }${durable.db === undefined ? "" : ` --db ${durable.db}`}`
-      const outcome = yield* Runs.runDurable({
-        db: durable.db,
-        workflow,
-        input,
-        runId,
-        resume: durable.resume,
-        maxParallel: options.maxParallel,
-        onEvent,
-        services,
-        onSignal: (stop) =>
-          io.onSignal(() => {
-            view?.cancelling("Stopping this process: the durable run stays in the store, resumable…")
-            stop()
-          })
-      }).pipe(Effect.tapError(() => Effect.sync(() => view?.end())))
-      view?.end()
-      switch (outcome._tag) {
-        case "Completed":
-          if (!options.json) {
-            if (outcome.skipped.length > 0) io.stderr(`${s.dim(`resumed: ${outcome.skipped.length} tasks came from the journal`)}
+  })
+
+/** A durable run (`--durable`, `runs resume`): Ctrl-C stops this process and leaves the run resumable. */
+const executeDurable = (
+  workflow: Workflow.Any,
+  input: unknown,
+  options: ExecuteOptions,
+  durable: DurableOptions,
+  view: Progress.View | undefined,
+  onEvent: (event: RunEvent.RunEvent) => void,
+  services: Layer.Layer<unknown, unknown, never>
+): Effect.Effect<void, CliExit> =>
+  Effect.gen(function*() {
+    const s = errStyle()
+    const runId = options.runId ?? newRunId()
+    const resumeHint = `troupe runs resume ${runId} ${durable.file}${durable.exportName === undefined ? "" : ` --export ${durable.exportName}`}${
+      durable.handlers === undefined ? "" : ` --handlers ${durable.handlers}`
+    }${durable.db === undefined ? "" : ` --db ${durable.db}`}`
+    const outcome = yield* Runs.runDurable({
+      db: durable.db,
+      workflow,
+      input,
+      runId,
+      resume: durable.resume,
+      maxParallel: options.maxParallel,
+      onEvent,
+      services,
+      onSignal: (stop) =>
+        io.onSignal(() => {
+          view?.cancelling("Stopping this process: the durable run stays in the store, resumable…")
+          stop()
+        })
+    }).pipe(Effect.tapError(() => Effect.sync(() => view?.end())))
+    view?.end()
+    switch (outcome._tag) {
+      case "Completed":
+        if (!options.json) {
+          if (outcome.skipped.length > 0) io.stderr(`${s.dim(`resumed: ${outcome.skipped.length} tasks came from the journal`)}
 `)
-            io.stdout(`${safeJson(outcome.outputs, 2)}
+          io.stdout(`${safeJson(outcome.outputs, 2)}
 `)
-          }
-          return
-        case "Stopped":
-          io.stderr(`${s.magenta(`Stopped. Run ${runId} is resumable:`)} ${resumeHint}
-`)
-          return yield* new CliExit({ code: ExitCode.Cancelled, text: "" })
-        case "Cancelled":
-          io.stderr(`${s.magenta(`Run ${runId} was cancelled.`)}
-`)
-          return yield* new CliExit({ code: ExitCode.Cancelled, text: "" })
-        case "Failed":
-          if (!options.json) io.stderr(`${s.red(`run ${runId} failed:`)} ${outcome.message}
-`)
-          return yield* new CliExit({ code: ExitCode.RunFailed, text: "" })
-      }
-    }
-    const start = yield* engineStart
-    const program = Effect.gen(function*() {
-      const handle = yield* start(workflow, input, {
-        ...(options.maxParallel === undefined ? {} : { maxParallel: options.maxParallel }),
-        ...(options.runId === undefined ? {} : { runId: options.runId }),
-        onEvent
-      })
-      let interrupts = 0
-      let signalled: "SIGINT" | "SIGTERM" | undefined
-      const remove = io.onSignal((signal) => {
-        interrupts++
-        signalled = signal
-        if (interrupts === 1) {
-          view?.cancelling()
-          Effect.runFork(handle.cancel)
-        } else {
-          view?.end()
-          io.stderr(`\n${s.magenta(`Exiting at once: run ${handle.runId} was interrupted.`)}\n`)
-          process.exit(ExitCode.Cancelled)
         }
-      })
-      const exit = yield* Effect.exit(handle.await)
-      remove()
-      view?.end()
-      const state = yield* handle.state
-      return { exit, state, runId: handle.runId, signalled }
-    }).pipe(
-      Effect.provideService(
-        Command_.OutputListener,
-        view === undefined ? undefined : (line) => view.output(line.taskId ?? "?", line.stream, line.line)
-      ),
-      Effect.provide(services)
-    )
-    const outcome = yield* Effect.exit(program)
-    if (Exit.isFailure(outcome)) {
-      view?.end()
-      const error = Cause.findErrorOption(outcome.cause)
-      if (Option.isSome(error) && isDefinitionError(error.value)) {
-        return yield* new CliExit({ code: ExitCode.DefinitionError, text: String((error.value as { message: string }).message) })
-      }
-      return yield* new CliExit({ code: ExitCode.Internal, text: `the run could not start:\n${Cause.pretty(outcome.cause)}` })
+        return
+      case "Stopped":
+        io.stderr(`${s.magenta(`Stopped. Run ${runId} is resumable:`)} ${resumeHint}
+`)
+        return yield* new CliExit({ code: ExitCode.Cancelled, text: "" })
+      case "Cancelled":
+        io.stderr(`${s.magenta(`Run ${runId} was cancelled.`)}
+`)
+        return yield* new CliExit({ code: ExitCode.Cancelled, text: "" })
+      case "Failed":
+        if (!options.json) io.stderr(`${s.red(`run ${runId} failed:`)} ${outcome.message}
+`)
+        return yield* new CliExit({ code: ExitCode.RunFailed, text: "" })
     }
-    const { exit, state, runId, signalled } = outcome.value
+  })
+
+/**
+ * Starts the run and waits for it: the first Ctrl-C cancels it (compensations run), a second one exits at
+ * once. Command tasks' lines go to the view.
+ */
+const runWithSignals = (
+  start: Start,
+  workflow: Workflow.Any,
+  input: unknown,
+  options: ExecuteOptions,
+  view: Progress.View | undefined,
+  onEvent: (event: RunEvent.RunEvent) => void,
+  services: Layer.Layer<unknown, unknown, never>
+) => {
+  const s = errStyle()
+  return Effect.gen(function*() {
+    const handle = yield* start(workflow, input, {
+      ...(options.maxParallel === undefined ? {} : { maxParallel: options.maxParallel }),
+      ...(options.runId === undefined ? {} : { runId: options.runId }),
+      onEvent
+    })
+    let interrupts = 0
+    let signalled: "SIGINT" | "SIGTERM" | undefined
+    const remove = io.onSignal((signal) => {
+      interrupts++
+      signalled = signal
+      if (interrupts === 1) {
+        view?.cancelling()
+        Effect.runFork(handle.cancel)
+      } else {
+        view?.end()
+        io.stderr(`\n${s.magenta(`Exiting at once: run ${handle.runId} was interrupted.`)}\n`)
+        process.exit(ExitCode.Cancelled)
+      }
+    })
+    const exit = yield* Effect.exit(handle.await)
+    remove()
+    view?.end()
+    const state = yield* handle.state
+    return { exit, state, runId: handle.runId, signalled }
+  }).pipe(
+    Effect.provideService(
+      Command_.OutputListener,
+      view === undefined ? undefined : (line) => view.output(line.taskId ?? "?", line.stream, line.line)
+    ),
+    Effect.provide(services)
+  )
+}
+
+/** What the user sees when the run ended, and the exit code: outputs, a cancellation summary or the failures. */
+const reportEnd = (
+  ended: Effect.Success<ReturnType<typeof runWithSignals>>,
+  options: ExecuteOptions
+): Effect.Effect<void, CliExit> =>
+  Effect.gen(function*() {
+    const s = errStyle()
+    const { exit, state, runId, signalled } = ended
     if (Exit.isSuccess(exit)) {
       if (!options.json) {
         io.stdout(`${safeJson(exit.value.outputs, 2)}\n`)
@@ -392,6 +403,44 @@ const execute = (
       io.stderr(`${text === "" ? s.red(`run ${runId} failed: ${Cause.pretty(exit.cause)}`) : text}\n`)
     }
     return yield* new CliExit({ code: ExitCode.RunFailed, text: "" })
+  })
+
+/** Runs a workflow with the live view (or NDJSON), Ctrl-C handling and the exit code. */
+const execute = (
+  workflow: Workflow.Any,
+  plan: PlanModel,
+  input: unknown,
+  layers: ReadonlyArray<Layer.Layer<unknown, unknown, never>>,
+  options: ExecuteOptions
+): Effect.Effect<void, CliExit> =>
+  Effect.gen(function*() {
+    const view = options.json ? undefined : Progress.make({
+      plan,
+      tty: io.stderrIsTTY,
+      color: color(io.stderrIsTTY),
+      write: io.stderr,
+      columns: io.columns,
+      rows: io.rows
+    })
+    const onEvent = (event: RunEvent.RunEvent) => {
+      view?.onEvent(event)
+      if (options.json) io.stdout(eventLine(event))
+    }
+    const services = yield* servicesFor(plan, layers)
+    if (options.durable !== undefined) {
+      return yield* executeDurable(workflow, input, options, options.durable, view, onEvent, services)
+    }
+    const start = yield* engineStart
+    const outcome = yield* Effect.exit(runWithSignals(start, workflow, input, options, view, onEvent, services))
+    if (Exit.isFailure(outcome)) {
+      view?.end()
+      const error = Cause.findErrorOption(outcome.cause)
+      if (Option.isSome(error) && isDefinitionError(error.value)) {
+        return yield* new CliExit({ code: ExitCode.DefinitionError, text: String((error.value as { message: string }).message) })
+      }
+      return yield* new CliExit({ code: ExitCode.Internal, text: `the run could not start:\n${Cause.pretty(outcome.cause)}` })
+    }
+    return yield* reportEnd(outcome.value, options)
   })
 
 const newRunId = (): string =>
