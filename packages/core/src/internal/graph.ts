@@ -129,10 +129,12 @@ const kahn = (g: GraphIndex): Array<number> | undefined => {
  */
 export const bottomLevels = (g: GraphIndex, order: ReadonlyArray<number>, weight: (i: number) => number) => {
   const bl = new Float64Array(g.size)
+  const succs = g.succs
   for (let k = order.length - 1; k >= 0; k--) {
     const v = order[k]!
+    const next = succs[v]!
     let best = 0
-    for (const s of g.succs[v]!) if (bl[s]! > best) best = bl[s]!
+    for (let j = 0; j < next.length; j++) if (bl[next[j]!]! > best) best = bl[next[j]!]!
     bl[v] = best + weight(v)
   }
   return bl

@@ -43,20 +43,50 @@ const giveBack = (run: RunCore, i: number) => {
   run.freed = true
 }
 
+/** Skips a task whose dependency failed, or was skipped (and it does not run when one is). */
+const settleBlocked = (run: RunCore, s: number): void => {
+  settle(run, s, SKIPPED)
+  const failedDep = run.blockedByFailure[s]
+  const reason = failedDep !== undefined
+    ? `dependency "${failedDep}" failed`
+    : `dependency "${run.blockedBySkip[s]}" was skipped`
+  run.emit({ _tag: "TaskSkipped", runId: run.runId, at: run.now(), taskId: run.g.ids[s]!, reason })
+}
+
 /**
  * Releases the dependants of a finished task; tasks that become blocked are skipped in turn (iteratively:
  * a long chain of skips must not grow the stack).
  */
 export const release = (run: RunCore, first: number): void => {
   const { g, plan, status, blockedByFailure, blockedBySkip, waiting } = run
+  const succs = g.succs
   let stack: Array<number> | undefined
-  for (let v: number | undefined = first; v !== undefined; v = stack?.pop()) {
-    const id = g.ids[v]!
+  let v = first
+  for (;;) {
     const st = status[v]
+    const next = succs[v]!
+    if (st === COMPLETED) {
+      // The common case: dependants whose last dependency this was become ready.
+      for (let k = 0; k < next.length; k++) {
+        const s = next[k]!
+        if (--waiting[s] !== 0 || status[s] !== PENDING || run.aborting !== undefined) continue
+        if (blockedByFailure[s] !== undefined || (blockedBySkip[s] !== undefined && !plan.nodes[s]!.runIfSkipped)) {
+          settleBlocked(run, s)
+          ;(stack ??= []).push(s)
+        } else {
+          run.becomeReady(s)
+        }
+      }
+      if (stack === undefined || stack.length === 0) return
+      v = stack.pop()!
+      continue
+    }
+    const id = g.ids[v]!
     // A task skipped because something upstream failed passes that failure on: `continue` skips exactly
     // the failed tasks' descendants, even through tasks marked runIfSkipped.
     const failedUpstream = st === FAILED ? id : st === SKIPPED ? blockedByFailure[v] : undefined
-    for (const s of g.succs[v]!) {
+    for (let k = 0; k < next.length; k++) {
+      const s = next[k]!
       // A task whose condition is an expression over `results` decides for itself about the tasks it only
       // reads through the expression (its order dependencies): their failure or skip is visible to the
       // expression as a status, not a reason to skip.
@@ -69,19 +99,15 @@ export const release = (run: RunCore, first: number): void => {
       }
       if (--waiting[s] !== 0 || status[s] !== PENDING) continue
       if (run.aborting !== undefined) continue
-      const failedDep = blockedByFailure[s]
-      const skippedDep = blockedBySkip[s]
-      if (failedDep !== undefined || (skippedDep !== undefined && !plan.nodes[s]!.runIfSkipped)) {
-        settle(run, s, SKIPPED)
-        const reason = failedDep !== undefined
-          ? `dependency "${failedDep}" failed`
-          : `dependency "${skippedDep}" was skipped`
-        run.emit({ _tag: "TaskSkipped", runId: run.runId, at: run.now(), taskId: g.ids[s]!, reason })
+      if (blockedByFailure[s] !== undefined || (blockedBySkip[s] !== undefined && !plan.nodes[s]!.runIfSkipped)) {
+        settleBlocked(run, s)
         ;(stack ??= []).push(s)
       } else {
         run.becomeReady(s)
       }
     }
+    if (stack === undefined || stack.length === 0) return
+    v = stack.pop()!
   }
 }
 
