@@ -168,6 +168,213 @@ export const config = (
     settings({ ...options, model, baseUrl, apiKey: Option.getOrUndefined(apiKey) })
   ))
 
+/** What the parts of the provider share: the settings, the HTTP client, the key scrubbers, the endpoint. */
+interface Provider {
+  readonly resolved: Settings
+  readonly client: HttpClient.HttpClient
+  readonly scrub: (text: string) => string
+  readonly scrubAnswer: (text: string) => string
+  readonly url: string
+  readonly transformer: LanguageModel.CodecTransformer
+}
+
+// ---- the request ---------------------------------------------------------------------------------------
+
+/**
+ * A structured answer's `response_format`: a JSON Schema (`json_schema`), or `json_object` with the schema
+ * in a system message first (for servers without `json_schema`).
+ */
+const responseFormat = (
+  p: Provider,
+  format: LanguageModel.ProviderOptions["responseFormat"],
+  messages: Array<unknown>
+): unknown => {
+  if (format.type !== "json") return undefined
+  // `Schema.Top` to the transformer's codec constraint: the transformer only reads the AST
+  const jsonSchema = p.transformer(format.schema as Schema.Codec<unknown, unknown>).jsonSchema
+  if (p.resolved.structuredOutput === "json_object") {
+    messages.unshift({
+      role: "system",
+      content: `Answer with one JSON object (no prose, no code fence) that matches this JSON Schema:\n${
+        JSON.stringify(jsonSchema)
+      }`
+    })
+    return { type: "json_object" }
+  }
+  return {
+    type: "json_schema",
+    json_schema: {
+      name: Wire.schemaName(format.objectName),
+      schema: jsonSchema,
+      strict: p.resolved.strictJsonSchema
+    }
+  }
+}
+
+/** The chat-completions request body. */
+const requestBody = (
+  p: Provider,
+  providerOptions: LanguageModel.ProviderOptions,
+  method: string,
+  stream: boolean
+): Effect.Effect<Record<string, unknown>, AiError.AiError> =>
+  Effect.gen(function*() {
+    const messages = yield* Effect.fromResult(Wire.toMessages(providerOptions.prompt, method))
+    const tools = yield* Effect.fromResult(Wire.toTools(providerOptions.tools, providerOptions.toolChoice, method))
+    const response_format = responseFormat(p, providerOptions.responseFormat, messages)
+    return {
+      ...p.resolved.body,
+      ...tools,
+      model: p.resolved.model,
+      messages,
+      ...(response_format !== undefined ? { response_format } : {}),
+      ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
+    }
+  })
+
+const httpFailure = (p: Provider, method: string) => (error: HttpClientError.HttpClientError): AiError.AiError => {
+  const reason = error.reason
+  switch (reason._tag) {
+    case "TransportError":
+    case "EncodeError":
+    case "InvalidUrlError":
+      return Wire.networkError({
+        method,
+        httpMethod: "POST",
+        url: p.url,
+        kind: reason._tag,
+        description: describeCause(reason.description, reason.cause),
+        scrub: p.scrub
+      })
+    default:
+      return Wire.invalidOutput(method, `Could not read the response: ${p.scrub(reason.message)}`)
+  }
+}
+
+/** POSTs the body; a status of 400 or more is the typed error its status and headers call for. */
+const send = (
+  p: Provider,
+  payload: Record<string, unknown>,
+  method: string
+): Effect.Effect<HttpClientResponse.HttpClientResponse, AiError.AiError> => {
+  let request = HttpClientRequest.post(p.url).pipe(
+    HttpClientRequest.setHeaders(p.resolved.headers),
+    HttpClientRequest.bodyJsonUnsafe(payload)
+  )
+  if (p.resolved.apiKey !== undefined) request = HttpClientRequest.bearerToken(request, p.resolved.apiKey)
+  return p.client.execute(request).pipe(
+    Effect.mapError(httpFailure(p, method)),
+    Effect.flatMap((response) =>
+      response.status < 400 ? Effect.succeed(response) : Effect.gen(function*() {
+        const text = yield* response.text.pipe(Effect.option)
+        const nowMillis = yield* Clock.currentTimeMillis
+        return yield* Effect.fail(Wire.statusError({
+          method,
+          httpMethod: "POST",
+          url: p.url,
+          status: response.status,
+          headers: response.headers,
+          body: Option.getOrUndefined(text),
+          nowMillis,
+          scrub: p.scrub
+        }))
+      })
+    )
+  )
+}
+
+// ---- the answer ----------------------------------------------------------------------------------------
+
+const idMaker = Effect.gen(function*() {
+  const generator = yield* IdGenerator.IdGenerator
+  const prefix = yield* generator.generateId()
+  let counter = 0
+  return () => `${prefix}_${counter++}`
+})
+
+const decodeCompletion = Schema.decodeUnknownEffect(Wire.ChatCompletion)
+const decodeChunk = Schema.decodeUnknownEffect(Schema.fromJsonString(Wire.ChatCompletionChunk))
+
+// One JSON completion, read and decoded. The body is scrubbed before it is parsed: a server may echo the key
+// in a successful answer too.
+const readCompletion = (p: Provider, response: HttpClientResponse.HttpClientResponse, method: string) =>
+  Effect.gen(function*() {
+    const text = p.scrubAnswer(yield* response.text.pipe(Effect.mapError(httpFailure(p, method))))
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (error) => Wire.invalidOutput(method, `The response is not JSON: ${p.scrub(String(error))}`)
+    })
+    return yield* decodeCompletion(json).pipe(
+      Effect.mapError((error) => Wire.invalidOutput(method, p.scrub(error.message)))
+    )
+  })
+
+const generateText = (p: Provider) => (providerOptions: LanguageModel.ProviderOptions) =>
+  Effect.gen(function*() {
+    const method = "generateText"
+    const payload = yield* requestBody(p, providerOptions, method, false)
+    const response = yield* send(p, payload, method)
+    const completion = yield* readCompletion(p, response, method)
+    const makeId = yield* idMaker
+    const deferred = providerOptions.toolCallValidation === "deferred"
+    return yield* Effect.fromResult(Wire.toParts(completion, { model: p.resolved.model, method, makeId, deferred }))
+  })
+
+/**
+ * Turns the text of a server-sent-events stream, as it arrives, into response parts (until `[DONE]`); each
+ * chunk is scrubbed and decoded.
+ */
+const sseReader = (p: Provider, state: ReturnType<typeof Wire.makeStreamState>, method: string) => {
+  const events: Array<Sse.Event> = []
+  let done = false
+  const parser = Sse.makeParser((event) => {
+    if (event._tag === "Event") events.push(event)
+  })
+  return (text: string) =>
+    Effect.gen(function*() {
+      const error = parser.feed(text)
+      if (error !== undefined) return yield* Effect.fail(Wire.invalidOutput(method, p.scrub(error.message)))
+      const parts: Array<ReturnType<typeof state.onChunk>[number]> = []
+      for (const event of events.splice(0)) {
+        if (done) break
+        if (event.data.trim() === "[DONE]") {
+          done = true
+          break
+        }
+        const chunk = yield* decodeChunk(p.scrubAnswer(event.data)).pipe(
+          Effect.mapError((error) => Wire.invalidOutput(method, p.scrub(error.message)))
+        )
+        parts.push(...state.onChunk(chunk))
+      }
+      return parts
+    })
+}
+
+const streamText = (p: Provider) => (providerOptions: LanguageModel.ProviderOptions) =>
+  Stream.unwrap(Effect.gen(function*() {
+    const method = "streamText"
+    const payload = yield* requestBody(p, providerOptions, method, true)
+    const response = yield* send(p, payload, method)
+    const makeId = yield* idMaker
+    const deferred = providerOptions.toolCallValidation === "deferred"
+    const state = Wire.makeStreamState({ model: p.resolved.model, method, makeId, deferred })
+    // A server that ignores `stream: true` and answers with one JSON completion: replayed as a stream.
+    if ((response.headers["content-type"] ?? "").includes("application/json")) {
+      const completion = yield* readCompletion(p, response, method)
+      const parts = yield* Effect.fromResult(Wire.toParts(completion, { model: p.resolved.model, method, makeId, deferred }))
+      return Stream.fromIterable(Wire.partsToStream(parts))
+    }
+    return response.stream.pipe(
+      Stream.mapError(httpFailure(p, method)),
+      Stream.decodeText(),
+      Stream.mapEffect(sseReader(p, state, method)),
+      Stream.flattenIterable,
+      Stream.concat(Stream.fromEffect(Effect.suspend(() => Effect.fromResult(state.finish()))).pipe(
+        Stream.flattenIterable
+      ))
+    )
+  }))
+
 /**
  * Builds the `LanguageModel` service. Requires an `HttpClient` (for instance
  * `FetchHttpClient.layer` from `effect/http`).
@@ -178,189 +385,17 @@ export const config = (
 export const make: (options: Options) => Effect.Effect<LanguageModel.LanguageModel, never, HttpClient.HttpClient> =
   Effect.fnUntraced(function*(options: Options) {
     const resolved = options instanceof Settings ? options : settings(options)
-    const client = yield* HttpClient.HttpClient
-    const scrub = Wire.scrubber(resolved.apiKey)
-    const scrubAnswer = Wire.answerScrubber(resolved.apiKey)
-    const url = `${resolved.baseUrl}/chat/completions`
-    const transformer: LanguageModel.CodecTransformer = resolved.strictJsonSchema
-      ? OpenAiStructuredOutput.toCodecOpenAI
-      : LanguageModel.defaultCodecTransformer
-
-    const body = (
-      providerOptions: LanguageModel.ProviderOptions,
-      method: string,
-      stream: boolean
-    ): Effect.Effect<Record<string, unknown>, AiError.AiError> =>
-      Effect.gen(function*() {
-        const messages = yield* Effect.fromResult(Wire.toMessages(providerOptions.prompt, method))
-        const tools = yield* Effect.fromResult(Wire.toTools(providerOptions.tools, providerOptions.toolChoice, method))
-        const format = providerOptions.responseFormat
-        let response_format: unknown = undefined
-        if (format.type === "json") {
-          // `Schema.Top` to the transformer's codec constraint: the transformer only reads the AST
-          const jsonSchema = transformer(format.schema as Schema.Codec<unknown, unknown>).jsonSchema
-          if (resolved.structuredOutput === "json_object") {
-            response_format = { type: "json_object" }
-            messages.unshift({
-              role: "system",
-              content: `Answer with one JSON object (no prose, no code fence) that matches this JSON Schema:\n${
-                JSON.stringify(jsonSchema)
-              }`
-            })
-          } else {
-            response_format = {
-              type: "json_schema",
-              json_schema: {
-                name: Wire.schemaName(format.objectName),
-                schema: jsonSchema,
-                strict: resolved.strictJsonSchema
-              }
-            }
-          }
-        }
-        return {
-          ...resolved.body,
-          ...tools,
-          model: resolved.model,
-          messages,
-          ...(response_format !== undefined ? { response_format } : {}),
-          ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
-        }
-      })
-
-    const httpFailure = (method: string) => (error: HttpClientError.HttpClientError): AiError.AiError => {
-      const reason = error.reason
-      switch (reason._tag) {
-        case "TransportError":
-        case "EncodeError":
-        case "InvalidUrlError":
-          return Wire.networkError({
-            method,
-            httpMethod: "POST",
-            url,
-            kind: reason._tag,
-            description: describeCause(reason.description, reason.cause),
-            scrub
-          })
-        default:
-          return Wire.invalidOutput(method, `Could not read the response: ${scrub(reason.message)}`)
-      }
+    const p: Provider = {
+      resolved,
+      client: yield* HttpClient.HttpClient,
+      scrub: Wire.scrubber(resolved.apiKey),
+      scrubAnswer: Wire.answerScrubber(resolved.apiKey),
+      url: `${resolved.baseUrl}/chat/completions`,
+      transformer: resolved.strictJsonSchema
+        ? OpenAiStructuredOutput.toCodecOpenAI
+        : LanguageModel.defaultCodecTransformer
     }
-
-    const send = (
-      payload: Record<string, unknown>,
-      method: string
-    ): Effect.Effect<HttpClientResponse.HttpClientResponse, AiError.AiError> => {
-      let request = HttpClientRequest.post(url).pipe(
-        HttpClientRequest.setHeaders(resolved.headers),
-        HttpClientRequest.bodyJsonUnsafe(payload)
-      )
-      if (resolved.apiKey !== undefined) request = HttpClientRequest.bearerToken(request, resolved.apiKey)
-      return client.execute(request).pipe(
-        Effect.mapError(httpFailure(method)),
-        Effect.flatMap((response) =>
-          response.status < 400 ? Effect.succeed(response) : Effect.gen(function*() {
-            const text = yield* response.text.pipe(Effect.option)
-            const nowMillis = yield* Clock.currentTimeMillis
-            return yield* Effect.fail(Wire.statusError({
-              method,
-              httpMethod: "POST",
-              url,
-              status: response.status,
-              headers: response.headers,
-              body: Option.getOrUndefined(text),
-              nowMillis,
-              scrub
-            }))
-          })
-        )
-      )
-    }
-
-    const idMaker = Effect.gen(function*() {
-      const generator = yield* IdGenerator.IdGenerator
-      const prefix = yield* generator.generateId()
-      let counter = 0
-      return () => `${prefix}_${counter++}`
-    })
-
-    const decodeCompletion = Schema.decodeUnknownEffect(Wire.ChatCompletion)
-    const decodeChunk = Schema.decodeUnknownEffect(Schema.fromJsonString(Wire.ChatCompletionChunk))
-
-    // One JSON completion, read and decoded. The body is scrubbed before it is parsed: a server may echo the key
-    // in a successful answer too.
-    const readCompletion = (response: HttpClientResponse.HttpClientResponse, method: string) =>
-      Effect.gen(function*() {
-        const text = scrubAnswer(yield* response.text.pipe(Effect.mapError(httpFailure(method))))
-        const json = yield* Effect.try({
-          try: () => JSON.parse(text) as unknown,
-          catch: (error) => Wire.invalidOutput(method, `The response is not JSON: ${scrub(String(error))}`)
-        })
-        return yield* decodeCompletion(json).pipe(
-          Effect.mapError((error) => Wire.invalidOutput(method, scrub(error.message)))
-        )
-      })
-
-    const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
-      Effect.gen(function*() {
-        const method = "generateText"
-        const payload = yield* body(providerOptions, method, false)
-        const response = yield* send(payload, method)
-        const completion = yield* readCompletion(response, method)
-        const makeId = yield* idMaker
-        const deferred = providerOptions.toolCallValidation === "deferred"
-        return yield* Effect.fromResult(Wire.toParts(completion, { model: resolved.model, method, makeId, deferred }))
-      })
-
-    const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
-      Stream.unwrap(Effect.gen(function*() {
-        const method = "streamText"
-        const payload = yield* body(providerOptions, method, true)
-        const response = yield* send(payload, method)
-        const makeId = yield* idMaker
-        const deferred = providerOptions.toolCallValidation === "deferred"
-        const state = Wire.makeStreamState({ model: resolved.model, method, makeId, deferred })
-        // A server that ignores `stream: true` and answers with one JSON completion: replayed as a stream.
-        if ((response.headers["content-type"] ?? "").includes("application/json")) {
-          const completion = yield* readCompletion(response, method)
-          const parts = yield* Effect.fromResult(Wire.toParts(completion, { model: resolved.model, method, makeId, deferred }))
-          return Stream.fromIterable(Wire.partsToStream(parts))
-        }
-        const events: Array<Sse.Event> = []
-        let done = false
-        const parser = Sse.makeParser((event) => {
-          if (event._tag === "Event") events.push(event)
-        })
-        const onText = (text: string) =>
-          Effect.gen(function*() {
-            const error = parser.feed(text)
-            if (error !== undefined) return yield* Effect.fail(Wire.invalidOutput(method, scrub(error.message)))
-            const parts: Array<ReturnType<typeof state.onChunk>[number]> = []
-            for (const event of events.splice(0)) {
-              if (done) break
-              if (event.data.trim() === "[DONE]") {
-                done = true
-                break
-              }
-              const chunk = yield* decodeChunk(scrubAnswer(event.data)).pipe(
-                Effect.mapError((error) => Wire.invalidOutput(method, scrub(error.message)))
-              )
-              parts.push(...state.onChunk(chunk))
-            }
-            return parts
-          })
-        return response.stream.pipe(
-          Stream.mapError(httpFailure(method)),
-          Stream.decodeText(),
-          Stream.mapEffect(onText),
-          Stream.flattenIterable,
-          Stream.concat(Stream.fromEffect(Effect.suspend(() => Effect.fromResult(state.finish()))).pipe(
-            Stream.flattenIterable
-          ))
-        )
-      }))
-
-    return yield* LanguageModel.make({ generateText, streamText, codecTransformer: transformer })
+    return yield* LanguageModel.make({ generateText: generateText(p), streamText: streamText(p), codecTransformer: p.transformer })
   })
 
 const describeCause = (description: string | undefined, cause: unknown): string | undefined => {
