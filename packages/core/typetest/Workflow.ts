@@ -192,3 +192,10 @@ workflow("defaults", { maxParallel: 2, defaultTimeout: "1 minute", continueOnFai
 // @ts-expect-error continueOnFailure is a boolean (the failure mode per run is RunOptions.failureMode)
 workflow("defaults2", { continueOnFailure: "continue" })
 Workflow.dynamic("dynamicDefaults", { continueOnFailure: false, maxParallel: 4 })
+
+// fromPlan: the workflow's errors are the handlers' errors and the errors of loops declared in data.
+declare const decodedPlan: import("@troupe/core").Plan.Plan
+const fromData = Workflow.fromPlan(decodedPlan, { handlers: { build: () => Effect.fail(new Boom()) } })
+expectTypeOf<Workflow.Error<Effect.Success<typeof fromData>>>().toEqualTypeOf<
+  Boom | import("@troupe/core").Loop.LoopError | import("@troupe/core").Loop.LoopLimitExceeded
+>()
