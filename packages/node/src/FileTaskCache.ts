@@ -350,6 +350,263 @@ const readRegularFile = (file: string, limit: number): Effect.Effect<ReadOutcome
     catch: (error) => error
   })
 
+/** What the parts of the disk backend share: the file system, the directory, the limits and the index. */
+interface Disk {
+  readonly fs: FileSystem.FileSystem
+  readonly path: Path.Path
+  readonly root: string
+  readonly maxEntries: number
+  readonly maxEntryBytes: number
+  /** Writes and removals run one at a time. */
+  readonly lock: Semaphore.Semaphore
+  /** File path -> what we know of it. Insertion order is recency: least recently used first. */
+  readonly index: Map<string, Indexed>
+  evictions: number
+}
+
+// ---- files and folders -----------------------------------------------------------------------------------
+
+const taskDirOf = (d: Disk, workflow: string, taskId: string): string =>
+  d.path.join(d.root, encodeSegment(workflow), encodeSegment(taskId))
+
+const fileOf = (d: Disk, key: TaskCache.CacheKey): string =>
+  d.path.join(taskDirOf(d, key.workflow, key.taskId), `${encodeSegment(key.hash)}.json`)
+
+const listDir = (d: Disk, dir: string) =>
+  d.fs.readDirectoryEntries(dir).pipe(
+    Effect.catch((error) => isNotFound(error) ? Effect.succeed([]) : Effect.fail(error))
+  )
+
+/** Every entry file under the directory, with its task folder and modification time (and the temporary files). */
+const scanAll = (d: Disk) =>
+  Effect.gen(function*() {
+    const { fs, path, root } = d
+    const found: Array<{ readonly file: string; readonly taskDir: string; readonly mtime: number }> = []
+    const temporary: Array<{ readonly file: string; readonly mtime: number }> = []
+    for (const workflow of yield* listDir(d, root)) {
+      if (workflow.type !== "Directory") continue
+      const workflowDir = path.join(root, workflow.name)
+      for (const task of yield* listDir(d, workflowDir)) {
+        if (task.type !== "Directory") continue
+        const taskDir = path.join(workflowDir, task.name)
+        for (const entry of yield* listDir(d, taskDir)) {
+          const isTemp = entry.name.endsWith(TEMP_SUFFIX)
+          if (entry.type !== "File" || !(entry.name.endsWith(".json") || isTemp)) continue
+          const file = path.join(taskDir, entry.name)
+          const info = yield* fs.stat(file).pipe(Effect.option)
+          if (Option.isNone(info)) continue
+          const mtime = Option.getOrElse(info.value.mtime, () => new Date(0)).getTime()
+          if (isTemp) temporary.push({ file, mtime })
+          else found.push({ file, taskDir, mtime })
+        }
+      }
+    }
+    return { found, temporary }
+  })
+
+const touch = (d: Disk, file: string, indexed: Indexed) => {
+  d.index.delete(file)
+  d.index.set(file, indexed)
+}
+
+const removeFile = (d: Disk, file: string) =>
+  d.fs.remove(file, { force: true }).pipe(
+    Effect.catch((error) => warn("cannot remove a cache file", file, error))
+  )
+
+/** Beyond `maxEntries`, the least recently used entries are removed. */
+const evictOverflow = (d: Disk) =>
+  Effect.gen(function*() {
+    while (d.index.size > d.maxEntries) {
+      const oldest = d.index.keys().next()
+      if (oldest.done === true) break
+      d.index.delete(oldest.value)
+      yield* removeFile(d, oldest.value)
+      d.evictions++
+    }
+  })
+
+/**
+ * Opens the directory: indexes the entries found (oldest first) and removes the temporary files of writes
+ * that never finished.
+ */
+const openDirectory = (d: Disk, temporaryFileMaxAge: number) =>
+  Effect.gen(function*() {
+    yield* d.fs.makeDirectory(d.root, { recursive: true })
+    const { found: existing, temporary } = yield* scanAll(d)
+    // Temporary files of writes that never finished (a crash between write and rename). Young ones may
+    // belong to another process writing right now: only those older than the limit are removed.
+    const openedAt = yield* Clock.currentTimeMillis
+    for (const { file, mtime } of temporary) {
+      if (openedAt - mtime >= temporaryFileMaxAge) yield* removeFile(d, file)
+    }
+    existing.sort((a, b) => a.mtime - b.mtime || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
+    for (const { file, taskDir } of existing) d.index.set(file, { taskDir, expiresAt: null })
+  })
+
+// ---- reading -----------------------------------------------------------------------------------------------
+
+/**
+ * An entry read from disk, if it is one: a file that is missing, unreadable, not a regular file, too large,
+ * corrupted or fails its integrity check is a miss (and, but for the unreadable, removed).
+ */
+const getEntry = (d: Disk, key: TaskCache.CacheKey): Effect.Effect<Option.Option<TaskCache.Entry>> =>
+  Effect.gen(function*() {
+    const { index, maxEntryBytes } = d
+    const file = fileOf(d, key)
+    const discard = (message: string, detail?: unknown) =>
+      Effect.gen(function*() {
+        yield* warn(message, file, detail)
+        index.delete(file)
+        yield* removeFile(d, file)
+        return Option.none<TaskCache.Entry>()
+      })
+    const read = yield* Effect.result(readRegularFile(file, maxEntryBytes))
+    if (Result.isFailure(read)) {
+      index.delete(file)
+      yield* warn("cannot read a cache file; treating it as a miss", file, read.failure)
+      return Option.none()
+    }
+    const outcome = read.success
+    if (outcome._tag === "NotFound") {
+      index.delete(file)
+      return Option.none()
+    }
+    if (outcome._tag === "NotRegular") {
+      return yield* discard(`${outcome.what} in place of a cache file; treating it as a miss and removing it`)
+    }
+    if (outcome._tag === "TooLarge") {
+      return yield* discard(
+        `a cache file of ${outcome.size} bytes is over maxEntryBytes (${maxEntryBytes}); treating it as a miss and removing it`
+      )
+    }
+    const decoded = decodeStoredEntry(outcome.text)
+    if (Result.isFailure(decoded)) {
+      return yield* discard("corrupted cache file; treating it as a miss and removing it", decoded.failure.message)
+    }
+    const stored = decoded.success
+    const valueText = stored.value === undefined ? "" : stringify(stored.value)
+    if (valueText === undefined || stored.integrity !== integrityOf(key, stored.storedAt, stored.expiresAt, valueText)) {
+      return yield* discard("a cache file fails its integrity check; treating it as a miss and removing it")
+    }
+    const expiresAt = stored.expiresAt === null ? undefined : stored.expiresAt
+    touch(d, file, { taskDir: taskDirOf(d, key.workflow, key.taskId), expiresAt })
+    const now = yield* Clock.currentTimeMillis
+    yield* d.fs.utimes(file, new Date(now), new Date(now)).pipe(Effect.ignore)
+    return Option.some<TaskCache.Entry>({ value: stored.value, storedAt: stored.storedAt, expiresAt })
+  })
+
+// ---- writing -----------------------------------------------------------------------------------------------
+
+/** The file's text with its integrity field, or why the entry is not cached. */
+const encodeEntry = (
+  d: Disk,
+  key: TaskCache.CacheKey,
+  entry: TaskCache.Entry
+): { readonly text: string } | { readonly notCached: string } => {
+  if (!isStorable(entry.value)) return { notCached: "the value is not JSON data; not cached (give the task an output Schema)" }
+  const expiresAt = entry.expiresAt ?? null
+  const valueText = entry.value === undefined ? "" : stringify(entry.value)
+  if (valueText === undefined) return { notCached: "the value cannot be written as JSON (too deep?); not cached" }
+  const integrity = integrityOf(key, entry.storedAt, expiresAt, valueText)
+  // The value's text is spliced in as it is (it was just produced by JSON.stringify).
+  const fields = JSON.stringify({ storedAt: entry.storedAt, expiresAt, integrity })
+  const text = entry.value === undefined ? fields : `{"value":${valueText},${fields.slice(1)}`
+  if (Buffer.byteLength(text, "utf8") > d.maxEntryBytes) {
+    return { notCached: `the entry is over maxEntryBytes (${d.maxEntryBytes}); not cached` }
+  }
+  return { text }
+}
+
+/** Writes a temporary file, then renames it over the entry (readers never see half a file); `false` on failure. */
+const writeAtomically = (d: Disk, file: string, taskDir: string, text: string, storedAt: number) =>
+  Effect.gen(function*() {
+    const { fs } = d
+    const nonce = yield* Random.nextIntBetween(0, 2 ** 31)
+    const temp = `${file}.${process.pid}-${++tempCounter}-${nonce.toString(36)}${TEMP_SUFFIX}`
+    const stamp = new Date(storedAt)
+    return yield* Effect.gen(function*() {
+      yield* fs.makeDirectory(taskDir, { recursive: true })
+      yield* fs.writeFileString(temp, text)
+      yield* fs.utimes(temp, stamp, stamp)
+      yield* fs.rename(temp, file)
+    }).pipe(
+      Effect.as(true),
+      Effect.catch((error) =>
+        fs.remove(temp, { force: true }).pipe(
+          Effect.ignore,
+          Effect.andThen(warn("cannot write a cache file", file, error)),
+          Effect.as(false)
+        )
+      )
+    )
+  })
+
+const setEntry = (d: Disk, key: TaskCache.CacheKey, entry: TaskCache.Entry): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const file = fileOf(d, key)
+    const encoded = encodeEntry(d, key, entry)
+    if ("notCached" in encoded) return yield* warn(encoded.notCached, file)
+    const taskDir = taskDirOf(d, key.workflow, key.taskId)
+    const written = yield* writeAtomically(d, file, taskDir, encoded.text, entry.storedAt)
+    if (!written) return
+    touch(d, file, { taskDir, expiresAt: entry.expiresAt })
+    yield* evictOverflow(d)
+  }).pipe(d.lock.withPermits(1))
+
+// ---- removing ----------------------------------------------------------------------------------------------
+
+const removeEntry = (d: Disk, key: TaskCache.CacheKey): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const file = fileOf(d, key)
+    d.index.delete(file)
+    return removeFile(d, file)
+  }).pipe(d.lock.withPermits(1))
+
+const removeTaskEntries = (d: Disk, workflow: string, taskId: string): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const taskDir = taskDirOf(d, workflow, taskId)
+    const entries = yield* listDir(d, taskDir).pipe(
+      Effect.catch((error) => Effect.as(warn("cannot list a task's cache folder", taskDir, error), []))
+    )
+    const count = entries.filter((entry) => entry.type === "File" && entry.name.endsWith(".json")).length
+    for (const [file, indexed] of d.index) if (indexed.taskDir === taskDir) d.index.delete(file)
+    yield* d.fs.remove(taskDir, { recursive: true, force: true }).pipe(
+      Effect.catch((error) => warn("cannot remove a task's cache folder", taskDir, error))
+    )
+    return count
+  }).pipe(d.lock.withPermits(1))
+
+const clearAll = (d: Disk): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const files = yield* Effect.map(scanAll(d), ({ found }) => found).pipe(
+      Effect.catch((error) => Effect.as(warn("cannot list the cache directory", d.root, error), []))
+    )
+    d.index.clear()
+    const workflows = yield* listDir(d, d.root).pipe(Effect.orElseSucceed(() => []))
+    for (const workflow of workflows) {
+      if (workflow.type !== "Directory") continue
+      const dir = d.path.join(d.root, workflow.name)
+      yield* d.fs.remove(dir, { recursive: true, force: true }).pipe(
+        Effect.catch((error) => warn("cannot remove a workflow's cache folder", dir, error))
+      )
+    }
+    return files.length
+  }).pipe(d.lock.withPermits(1))
+
+const removeExpiredEntries = (d: Disk, now: number): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    let removed = 0
+    for (const [file, indexed] of d.index) {
+      if (typeof indexed.expiresAt === "number" && indexed.expiresAt <= now) {
+        d.index.delete(file)
+        yield* removeFile(d, file)
+        removed++
+      }
+    }
+    return removed
+  }).pipe(d.lock.withPermits(1))
+
 /**
  * The disk {@link TaskCache.Backend}, for building other layers (for example a hybrid with another front).
  *
@@ -367,229 +624,28 @@ export const makeBackend = (options: {
   const temporaryFileMaxAge = checkMillis("temporaryFileMaxAge", options.temporaryFileMaxAge, DEFAULT_TEMPORARY_FILE_MAX_AGE)
   const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES
   return Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const root = path.resolve(options.directory)
-    const maxEntries = options.maxEntries ?? Number.POSITIVE_INFINITY
-    const lock = yield* Semaphore.make(1)
-    // File path -> what we know of it. Insertion order is recency: least recently used first.
-    const index = new Map<string, Indexed>()
-    let evictions = 0
-
-    const taskDirOf = (workflow: string, taskId: string): string =>
-      path.join(root, encodeSegment(workflow), encodeSegment(taskId))
-    const fileOf = (key: TaskCache.CacheKey): string =>
-      path.join(taskDirOf(key.workflow, key.taskId), `${encodeSegment(key.hash)}.json`)
-
-    const listDir = (dir: string) =>
-      fs.readDirectoryEntries(dir).pipe(
-        Effect.catch((error) => isNotFound(error) ? Effect.succeed([]) : Effect.fail(error))
-      )
-
-    /** Every entry file under the directory, with its task folder and modification time (and the temporary files). */
-    const scanAll = Effect.gen(function*() {
-      const found: Array<{ readonly file: string; readonly taskDir: string; readonly mtime: number }> = []
-      const temporary: Array<{ readonly file: string; readonly mtime: number }> = []
-      for (const workflow of yield* listDir(root)) {
-        if (workflow.type !== "Directory") continue
-        const workflowDir = path.join(root, workflow.name)
-        for (const task of yield* listDir(workflowDir)) {
-          if (task.type !== "Directory") continue
-          const taskDir = path.join(workflowDir, task.name)
-          for (const entry of yield* listDir(taskDir)) {
-            const isTemp = entry.name.endsWith(TEMP_SUFFIX)
-            if (entry.type !== "File" || !(entry.name.endsWith(".json") || isTemp)) continue
-            const file = path.join(taskDir, entry.name)
-            const info = yield* fs.stat(file).pipe(Effect.option)
-            if (Option.isNone(info)) continue
-            const mtime = Option.getOrElse(info.value.mtime, () => new Date(0)).getTime()
-            if (isTemp) temporary.push({ file, mtime })
-            else found.push({ file, taskDir, mtime })
-          }
-        }
-      }
-      return { found, temporary }
-    })
-    const scan = Effect.map(scanAll, ({ found }) => found)
-
-    const touch = (file: string, indexed: Indexed) => {
-      index.delete(file)
-      index.set(file, indexed)
+    const d: Disk = {
+      fs: yield* FileSystem.FileSystem,
+      path,
+      root: path.resolve(options.directory),
+      maxEntries: options.maxEntries ?? Number.POSITIVE_INFINITY,
+      maxEntryBytes,
+      lock: yield* Semaphore.make(1),
+      index: new Map(),
+      evictions: 0
     }
-
-    const removeFile = (file: string) =>
-      fs.remove(file, { force: true }).pipe(
-        Effect.catch((error) => warn("cannot remove a cache file", file, error))
-      )
-
-    const evictOverflow = Effect.gen(function*() {
-      while (index.size > maxEntries) {
-        const oldest = index.keys().next()
-        if (oldest.done === true) break
-        index.delete(oldest.value)
-        yield* removeFile(oldest.value)
-        evictions++
-      }
-    })
-
-    yield* fs.makeDirectory(root, { recursive: true })
-    const { found: existing, temporary } = yield* scanAll
-    // Temporary files of writes that never finished (a crash between write and rename). Young ones may
-    // belong to another process writing right now: only those older than the limit are removed.
-    const openedAt = yield* Clock.currentTimeMillis
-    for (const { file, mtime } of temporary) {
-      if (openedAt - mtime >= temporaryFileMaxAge) yield* removeFile(file)
-    }
-    existing.sort((a, b) => a.mtime - b.mtime || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
-    for (const { file, taskDir } of existing) index.set(file, { taskDir, expiresAt: null })
-
-    const get = (key: TaskCache.CacheKey): Effect.Effect<Option.Option<TaskCache.Entry>> =>
-      Effect.gen(function*() {
-        const file = fileOf(key)
-        const discard = (message: string, detail?: unknown) =>
-          Effect.gen(function*() {
-            yield* warn(message, file, detail)
-            index.delete(file)
-            yield* removeFile(file)
-            return Option.none<TaskCache.Entry>()
-          })
-        const read = yield* Effect.result(readRegularFile(file, maxEntryBytes))
-        if (Result.isFailure(read)) {
-          index.delete(file)
-          yield* warn("cannot read a cache file; treating it as a miss", file, read.failure)
-          return Option.none()
-        }
-        const outcome = read.success
-        if (outcome._tag === "NotFound") {
-          index.delete(file)
-          return Option.none()
-        }
-        if (outcome._tag === "NotRegular") {
-          return yield* discard(`${outcome.what} in place of a cache file; treating it as a miss and removing it`)
-        }
-        if (outcome._tag === "TooLarge") {
-          return yield* discard(
-            `a cache file of ${outcome.size} bytes is over maxEntryBytes (${maxEntryBytes}); treating it as a miss and removing it`
-          )
-        }
-        const decoded = decodeStoredEntry(outcome.text)
-        if (Result.isFailure(decoded)) {
-          return yield* discard("corrupted cache file; treating it as a miss and removing it", decoded.failure.message)
-        }
-        const stored = decoded.success
-        const valueText = stored.value === undefined ? "" : stringify(stored.value)
-        if (valueText === undefined || stored.integrity !== integrityOf(key, stored.storedAt, stored.expiresAt, valueText)) {
-          return yield* discard("a cache file fails its integrity check; treating it as a miss and removing it")
-        }
-        const expiresAt = stored.expiresAt === null ? undefined : stored.expiresAt
-        touch(file, { taskDir: taskDirOf(key.workflow, key.taskId), expiresAt })
-        const now = yield* Clock.currentTimeMillis
-        yield* fs.utimes(file, new Date(now), new Date(now)).pipe(Effect.ignore)
-        return Option.some<TaskCache.Entry>({ value: stored.value, storedAt: stored.storedAt, expiresAt })
-      })
-
-    const set = (key: TaskCache.CacheKey, entry: TaskCache.Entry): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const file = fileOf(key)
-        if (!isStorable(entry.value)) {
-          return yield* warn("the value is not JSON data; not cached (give the task an output Schema)", file)
-        }
-        const taskDir = taskDirOf(key.workflow, key.taskId)
-        const expiresAt = entry.expiresAt ?? null
-        const valueText = entry.value === undefined ? "" : stringify(entry.value)
-        if (valueText === undefined) {
-          return yield* warn("the value cannot be written as JSON (too deep?); not cached", file)
-        }
-        const integrity = integrityOf(key, entry.storedAt, expiresAt, valueText)
-        // The value's text is spliced in as it is (it was just produced by JSON.stringify).
-        const fields = JSON.stringify({ storedAt: entry.storedAt, expiresAt, integrity })
-        const text = entry.value === undefined ? fields : `{"value":${valueText},${fields.slice(1)}`
-        if (Buffer.byteLength(text, "utf8") > maxEntryBytes) {
-          return yield* warn(`the entry is over maxEntryBytes (${maxEntryBytes}); not cached`, file)
-        }
-        const nonce = yield* Random.nextIntBetween(0, 2 ** 31)
-        const temp = `${file}.${process.pid}-${++tempCounter}-${nonce.toString(36)}${TEMP_SUFFIX}`
-        const stamp = new Date(entry.storedAt)
-        const written = yield* Effect.gen(function*() {
-          yield* fs.makeDirectory(taskDir, { recursive: true })
-          yield* fs.writeFileString(temp, text)
-          yield* fs.utimes(temp, stamp, stamp)
-          yield* fs.rename(temp, file)
-        }).pipe(
-          Effect.as(true),
-          Effect.catch((error) =>
-            fs.remove(temp, { force: true }).pipe(
-              Effect.ignore,
-              Effect.andThen(warn("cannot write a cache file", file, error)),
-              Effect.as(false)
-            )
-          )
-        )
-        if (!written) return
-        touch(file, { taskDir, expiresAt: entry.expiresAt })
-        yield* evictOverflow
-      }).pipe(lock.withPermits(1))
-
-    const remove = (key: TaskCache.CacheKey): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const file = fileOf(key)
-        index.delete(file)
-        return removeFile(file)
-      }).pipe(lock.withPermits(1))
-
-    const removeTask = (workflow: string, taskId: string): Effect.Effect<number> =>
-      Effect.gen(function*() {
-        const taskDir = taskDirOf(workflow, taskId)
-        const entries = yield* listDir(taskDir).pipe(
-          Effect.catch((error) => Effect.as(warn("cannot list a task's cache folder", taskDir, error), []))
-        )
-        const count = entries.filter((entry) => entry.type === "File" && entry.name.endsWith(".json")).length
-        for (const [file, indexed] of index) if (indexed.taskDir === taskDir) index.delete(file)
-        yield* fs.remove(taskDir, { recursive: true, force: true }).pipe(
-          Effect.catch((error) => warn("cannot remove a task's cache folder", taskDir, error))
-        )
-        return count
-      }).pipe(lock.withPermits(1))
-
-    const clear: Effect.Effect<number> = Effect.gen(function*() {
-      const files = yield* scan.pipe(
-        Effect.catch((error) => Effect.as(warn("cannot list the cache directory", root, error), []))
-      )
-      index.clear()
-      const workflows = yield* listDir(root).pipe(Effect.orElseSucceed(() => []))
-      for (const workflow of workflows) {
-        if (workflow.type !== "Directory") continue
-        const dir = path.join(root, workflow.name)
-        yield* fs.remove(dir, { recursive: true, force: true }).pipe(
-          Effect.catch((error) => warn("cannot remove a workflow's cache folder", dir, error))
-        )
-      }
-      return files.length
-    }).pipe(lock.withPermits(1))
-
-    const removeExpired = (now: number): Effect.Effect<number> =>
-      Effect.gen(function*() {
-        let removed = 0
-        for (const [file, indexed] of index) {
-          if (typeof indexed.expiresAt === "number" && indexed.expiresAt <= now) {
-            index.delete(file)
-            yield* removeFile(file)
-            removed++
-          }
-        }
-        return removed
-      }).pipe(lock.withPermits(1))
-
+    yield* openDirectory(d, temporaryFileMaxAge)
     return {
-      get,
-      set,
-      remove,
-      removeTask,
-      clear,
-      removeExpired,
-      size: Effect.sync(() => index.size),
-      maxSize: Number.isFinite(maxEntries) ? maxEntries : undefined,
-      evictions: Effect.sync(() => evictions)
+      get: (key) => getEntry(d, key),
+      set: (key, entry) => setEntry(d, key, entry),
+      remove: (key) => removeEntry(d, key),
+      removeTask: (workflow, taskId) => removeTaskEntries(d, workflow, taskId),
+      clear: clearAll(d),
+      removeExpired: (now) => removeExpiredEntries(d, now),
+      size: Effect.sync(() => d.index.size),
+      maxSize: Number.isFinite(d.maxEntries) ? d.maxEntries : undefined,
+      evictions: Effect.sync(() => d.evictions)
     } satisfies TaskCache.Backend
   })
 }
