@@ -525,9 +525,34 @@ const makeNode = (
     workflow: child === undefined ? undefined : compile(child).plan
   })
 
+// The builder's methods live on the prototype (called as `wf.task(...)`): a 100 000-task workflow built by
+// a loop of `.task` calls does not allocate five closures per call.
+const internalsOf = (self: unknown): WorkflowInternals => (self as { readonly [InternalsId]: WorkflowInternals })[InternalsId]
+
 const Proto = {
   pipe() {
     return pipeArguments(this, arguments)
+  },
+  task(this: unknown, id: string, a: unknown, b?: unknown) {
+    return makeWorkflow(addTask(internalsOf(this), id, a, b))
+  },
+  dependsOn(this: unknown, ...ids: ReadonlyArray<string>) {
+    return makeWorkflow(addAfter(internalsOf(this), ids))
+  },
+  publish(this: unknown, name: string, select: (output: unknown) => unknown) {
+    return makeWorkflow(addPublish(internalsOf(this), name, select))
+  },
+  compensate(this: unknown, f: (output: never, ctx: never) => unknown) {
+    return makeWorkflow(updateLast(internalsOf(this), "compensate", (impl) => ({
+      node: Object.freeze({ ...impl.node, compensable: true }),
+      compensate: (output: never, ctx: never) => Task.fromHandler(impl.node.id, () => f(output, ctx))
+    })))
+  },
+  fallback(this: unknown, f: (error: unknown, ctx: never) => unknown) {
+    return makeWorkflow(updateLast(internalsOf(this), "fallback", (impl) => ({
+      node: Object.freeze({ ...impl.node, hasFallback: true }),
+      fallback: (error: unknown, ctx: never) => Task.fromHandler(impl.node.id, () => f(error, ctx))
+    })))
   }
 }
 
@@ -537,19 +562,6 @@ const makeWorkflow = (w: WorkflowInternals): Workflow<string, unknown, {}> => {
   self[TypeId] = TypeId
   self.name = w.name
   self.description = w.description
-  self.task = (id: string, a: unknown, b?: unknown) => makeWorkflow(addTask(w, id, a, b))
-  self.dependsOn = (...ids: ReadonlyArray<string>) => makeWorkflow(addAfter(w, ids))
-  self.publish = (name: string, select: (output: unknown) => unknown) => makeWorkflow(addPublish(w, name, select))
-  self.compensate = (f: (output: never, ctx: never) => unknown) =>
-    makeWorkflow(updateLast(w, "compensate", (impl) => ({
-      node: Object.freeze({ ...impl.node, compensable: true }),
-      compensate: (output: never, ctx: never) => Task.fromHandler(impl.node.id, () => f(output, ctx))
-    })))
-  self.fallback = (f: (error: unknown, ctx: never) => unknown) =>
-    makeWorkflow(updateLast(w, "fallback", (impl) => ({
-      node: Object.freeze({ ...impl.node, hasFallback: true }),
-      fallback: (error: unknown, ctx: never) => Task.fromHandler(impl.node.id, () => f(error, ctx))
-    })))
   return Object.freeze(self)
 }
 
@@ -601,11 +613,12 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
   const options = (a ?? {}) as Options
   // .task(id, options, taskValue)
   if (Task.isTask(b)) return push(w, fromTaskValue(id, index, b, options))
-  // .task(id, options, handler)
+  // .task(id, options, handler) (the options are the attributes: makeNode reads only attribute fields)
   const handler = b as (ctx: unknown) => unknown
-  const { dependsOn, when, ...attrs } = options
+  const attrs: Attributes = options
+  const when = options.when
   return push(w, {
-    node: makeNode(id, index, "function", attrs, dependsOn ?? [], [], when !== undefined, undefined),
+    node: makeNode(id, index, "function", attrs, options.dependsOn ?? [], [], when !== undefined, undefined),
     run: (ctx: never) => Task.fromHandler(id, () => handler(ctx)),
     handler,
     when,
