@@ -19,10 +19,10 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import { type Plan, RunEvent, RunStore } from "@troupe/core"
+import { Engine, type Plan, RunEvent, RunStore } from "@troupe/core"
 import { safeStringify } from "./internal/json.ts"
 import * as Migrations from "./Migrations.ts"
 
@@ -297,10 +297,30 @@ const compactEvent = (runId: string, base: number, event: RunEvent.RunEvent): un
   try {
     json = encodeEvent(event) as Record<string, unknown>
   } catch {
-    json = JSON.parse(safeStringify(event)) as Record<string, unknown>
+    json = encodeWithPlainCause(event)
   }
   const { _tag, at, runId: own, ...fields } = json
   return [_tag, (at as number) - base, own === runId ? fields : { ...fields, runId: own }]
+}
+
+/**
+ * An event whose cause holds values the schema cannot encode (a class instance, a replayed failure): the
+ * cause is kept as its error's JSON form (or, for a defect, its description), so the event still reads back.
+ */
+const encodeWithPlainCause = (event: RunEvent.RunEvent): Record<string, unknown> => {
+  const cause = (event as { readonly cause?: unknown }).cause
+  if (Cause.isCause(cause)) {
+    const error = Cause.findErrorOption(cause)
+    const plain = error._tag === "Some"
+      ? Cause.fail(JSON.parse(safeStringify(error.value)) as unknown)
+      : Cause.die(Engine.describeCause(cause))
+    try {
+      return encodeEvent({ ...event, cause: plain } as RunEvent.RunEvent) as Record<string, unknown>
+    } catch {
+      // fall through to plain JSON
+    }
+  }
+  return JSON.parse(safeStringify(event)) as Record<string, unknown>
 }
 
 /** A batch row's text: the compact events as one JSON array. */

@@ -266,6 +266,49 @@ describe("cancel", () => {
     }))
 })
 
+describe("cancel interrupts tasks in flight", () => {
+  it.live("Durable.cancel stops the running task where it runs, compensates, and the run ends cancelled", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Deferred.make<void>()
+      const finished = yield* Deferred.make<void>()
+      const undone: Array<string> = []
+      const wf = Workflow.make("stoppable")
+        .task("book", () => Effect.succeed("seat-7"))
+        .compensate((seat) => Effect.sync(() => undone.push(seat)))
+        .task("pay", { dependsOn: ["book"] }, () =>
+          Effect.andThen(Deferred.succeed(started, undefined), Effect.never).pipe(
+            Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined)),
+            Effect.ensuring(Deferred.succeed(finished, undefined))
+          ))
+      // Another process's cancel would be seen only after an hour: what happens here is Durable.cancel's doing.
+      const layer = Durable.layer({ filename: fresh(), shutdownTimeout: 100, cancelPollInterval: "1 hour" })
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(Effect.exit(Durable.run(wf, undefined, { runId: "stop" })))
+        yield* Deferred.await(started)
+        yield* Durable.cancel("stop")
+        // The task's own fiber (inside the engine's activity) is interrupted and its finalizers run.
+        yield* Deferred.await(interrupted).pipe(Effect.timeout("10 seconds"))
+        yield* Deferred.await(finished).pipe(Effect.timeout("10 seconds"))
+        const exit = yield* Fiber.join(fiber).pipe(Effect.timeout("10 seconds"))
+        const error = failureOf(exit)
+        assert.strictEqual(error._tag, "WorkflowCancelled")
+        assert.deepStrictEqual(undone, ["seat-7"])
+        const record = yield* RunStore.RunStore.use((s) => s.get("stop"))
+        assert.strictEqual(record.status, "cancelled")
+        const events = yield* RunStore.RunStore.use((s) => s.events("stop"))
+        assert.deepStrictEqual(
+          events.flatMap((e) => e._tag === "TaskCompensated" || e._tag === "TaskCancelled" ? [`${e._tag} ${e.taskId}`] : []),
+          ["TaskCancelled pay", "TaskCompensated book"]
+        )
+        // Joining the cancelled run returns the stored outcome without running anything again.
+        const again = failureOf(yield* Effect.exit(Durable.run(wf, undefined, { runId: "stop" })))
+        assert.strictEqual(again._tag, "WorkflowCancelled")
+        assert.deepStrictEqual(undone, ["seat-7"])
+      }).pipe(Effect.provide(layer))
+    }))
+})
+
 describe("loops", () => {
   it.live("each loop iteration is its own journaled step: a resumed loop skips the iterations that finished", () =>
     Effect.gen(function*() {
