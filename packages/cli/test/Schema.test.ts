@@ -37,6 +37,9 @@ describe("troupe-definition.schema.json", () => {
     expect(validate({ id: "a", tasks: [{ id: "x", dependsOn: [], retryConfig: { maxRetries: 1 } }] })).toBe(true)
     expect(validate({ plan_id: "a", steps: [{ step_id: "x", agent_id: "r", dependencies: [], retry_policy: { max_attempts: 2 } }] }))
       .toBe(true)
+    for (const type of ["while", "until", "do_until"]) {
+      expect(validate({ id: "a", tasks: [{ id: "x", loop: { type, condition: "true", max_iterations: 3 } }] })).toBe(true)
+    }
   })
 
   it("rejects bad definitions: a missing task list or id, wrong types and ranges, unknown fields, a bad loop", () => {

@@ -64,8 +64,8 @@ export type ConditionData =
 
 /**
  * A loop of a data-defined task: its handler runs once per item (`ForEach`), or again and again while a
- * condition expression holds (`While`). Runners of data definitions (the `troupe` command,
- * `@troupe/cli`'s `Definition.handlers`) read it; a code-built workflow uses `Loop` tasks instead.
+ * condition expression holds (`While`; with `until`, until it holds). `Workflow.fromPlan` applies it (so
+ * the `troupe` command does too); a code-built workflow uses `Loop` tasks instead.
  * - `ForEach.items`: the list itself, or where to read it: `input.<path>` or `<task id>.<path>` (the task
  *   is then a data dependency); each run sees the item in its parameters under `itemName`, and `index`;
  * - `While.condition`: an expression of the language in use over `input` and `results`, where
@@ -89,6 +89,8 @@ export type LoopData =
     readonly condition: string
     readonly language: string
     readonly maxIterations: number
+    /** An until loop (`type: until`): runs until the condition holds (checked before each run). */
+    readonly until?: true | undefined
   }
 
 /**

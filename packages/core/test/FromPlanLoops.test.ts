@@ -10,24 +10,26 @@ import { Engine, Expression, Loop, Plan, Task, Workflow } from "@troupe/core"
 import type { RunEvent } from "@troupe/core"
 
 /**
- * A toy expression language for while conditions: `<task>.<field> < <n>` holds while the task's output is
- * null or its field is below n. Just enough to test the wiring; @troupe/cel is the real language.
+ * A toy expression language for loop conditions: `<task>.<field> < <n>` holds when the task's output is
+ * null or its field is below n, `<task>.<field> >= <n>` when the output is not null and its field is at
+ * least n. Just enough to test the wiring; @troupe/cel is the real language.
  */
 const toy: Expression.Language = {
   name: "toy",
   compile: (source, known) => {
-    const match = /^(\w+)\.(\w+) < (\d+)$/.exec(source)
+    const match = /^(\w+)\.(\w+) (<|>=) (\d+)$/.exec(source)
     if (match === null) return { message: `cannot read "${source}"`, offset: 0 }
-    const [, task, field, bound] = match as unknown as [string, string, string, string]
+    const [, task, field, op, bound] = match as unknown as [string, string, string, string, string]
+    const below = op === "<"
     if (!known.includes(task)) return { message: `unknown task "${task}"`, offset: 0 }
     return {
       source,
       references: [task],
       evaluate: (scope) => {
         const output = scope.results[task]?.output as Readonly<Record<string, unknown>> | null | undefined
-        if (output === null || output === undefined) return true
+        if (output === null || output === undefined) return below
         const value = output[field]
-        return typeof value === "number" ? value < Number(bound) : { message: `no number "${field}"` }
+        return typeof value === "number" ? (value < Number(bound)) === below : { message: `no number "${field}"` }
       }
     }
   }
@@ -140,6 +142,34 @@ describe("Workflow.fromPlan: loops declared in data", () => {
       const reason = limit._tag === "WorkflowFailed" ? Cause.findErrorOption(limit.failures[0]!.cause) : undefined
       expect(reason).toMatchObject({ _tag: "Some", value: { _tag: "LoopLimitExceeded", taskId: "grow", maxIterations: 3 } })
       expect(reason?._tag === "Some" && reason.value instanceof Loop.LoopLimitExceeded).toBe(true)
+    }).pipe(withToy))
+
+  it.effect("until repeats until the condition holds, checked before each run (as Loop.until)", () =>
+    Effect.gen(function*() {
+      const plan = yield* Plan.fromDefinition({
+        id: "count",
+        tasks: [{ id: "count", task_type: "count", loop: { type: "until", condition: "count.done >= 1", max_iterations: 10 } }]
+      })
+      expect(plan.nodes[0]!.loop).toMatchObject({ _tag: "While", until: true, maxIterations: 10 })
+      const seen: Array<unknown> = []
+      const wf = yield* Workflow.fromPlan(plan, {
+        handlers: {
+          count: (node) => {
+            seen.push(node.parameters.iteration)
+            return { done: Number(node.parameters.iteration) >= 2 ? 1 : 0 }
+          }
+        }
+      })
+      // null does not hold, runs 0 and 1 give done 0, run 2 gives done 1: three runs.
+      expect((yield* Engine.run(wf)).outputs["count"]).toStrictEqual({ done: 1 })
+      expect(seen).toStrictEqual([0, 1, 2])
+      // `do_until` is the same loop; a condition that holds before the first run runs nothing.
+      const at = yield* Plan.fromDefinition({
+        id: "none",
+        tasks: [{ id: "none", task_type: "count", loop: { type: "do_until", condition: "none.done < 5", max_iterations: 3 } }]
+      })
+      const none = yield* Workflow.fromPlan(at, { handlers: { count: () => ({ done: 0 }) } })
+      expect((yield* Engine.run(none)).outputs["none"]).toBe(null)
     }).pipe(withToy))
 
   it.effect("a task-value handler sees each item in its node; items that are not a list are a LoopError", () =>

@@ -91,7 +91,7 @@ const RetryConfig = Schema.Struct({
 }).annotate(expecting("an object"))
 
 const ForEachLoop = Schema.Struct({
-  type: Schema.Literal("for_each").annotate(expecting(`"for_each" or "while"`)),
+  type: Schema.Literal("for_each").annotate(expecting(`"for_each", "while" or "until"`)),
   /** A list, or where to read one: `input.<path>` or `<task id>.<path>`. */
   items: Schema.Union([Schema.Array(Schema.Unknown), NonEmptyString]).annotate(
     expecting("a list, or a path such as \"input.files\" or \"<task id>.items\"")
@@ -105,13 +105,21 @@ const ForEachLoop = Schema.Struct({
 }).annotate(expecting("a for-each loop (an object)"))
 
 const WhileLoop = Schema.Struct({
-  type: Schema.Literal("while").annotate(expecting(`"for_each" or "while"`)),
+  type: Schema.Literal("while").annotate(expecting(`"for_each", "while" or "until"`)),
   condition: NonEmptyString,
   max_iterations: PositiveInt
 }).annotate(expecting("a while loop (an object)"))
 
-const LoopConfig = Schema.Union([ForEachLoop, WhileLoop]).annotate(
-  expecting(`a loop: { type: "for_each", items } or { type: "while", condition, max_iterations }`)
+const UntilLoop = Schema.Struct({
+  type: Schema.Literal("until").annotate(expecting(`"for_each", "while" or "until"`)),
+  condition: NonEmptyString,
+  max_iterations: PositiveInt
+}).annotate(expecting("an until loop (an object)"))
+
+const LoopConfig = Schema.Union([ForEachLoop, WhileLoop, UntilLoop]).annotate(
+  expecting(
+    `a loop: { type: "for_each", items }, { type: "while", condition, max_iterations } or { type: "until", condition, max_iterations }`
+  )
 )
 
 const TaskDefinition = Schema.Struct({
@@ -203,7 +211,9 @@ const loopTypes: ReadonlyMap<string, string> = new Map([
   ["forEach", "for_each"],
   ["foreach", "for_each"],
   ["for-each", "for_each"],
-  ["while", "while"]
+  ["while", "while"],
+  ["until", "until"],
+  ["do_until", "until"]
 ])
 
 /** The level of a definition a path is at, for the alias tables. */
@@ -718,7 +728,7 @@ const checkExpressions = (
         ...(config.max_iterations === undefined ? {} : { maxIterations: config.max_iterations }),
         failureMode: config.failure_mode ?? "fail-fast"
       }
-    } else if (config?.type === "while") {
+    } else if (config?.type === "while" || config?.type === "until") {
       const compiled = collect(
         compileExpression(language, config.condition, known, written.loop(i, "condition"), task.id, "loop condition")
       )
@@ -728,7 +738,8 @@ const checkExpressions = (
           _tag: "While",
           condition: config.condition,
           language: compiled.language,
-          maxIterations: config.max_iterations
+          maxIterations: config.max_iterations,
+          ...(config.type === "until" ? { until: true as const } : {})
         }
       }
     }

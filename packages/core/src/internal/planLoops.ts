@@ -73,7 +73,8 @@ const forEach = (run: Run, loop: ForEachData): Run => (node, ctx, info) => {
 }
 
 /**
- * A while loop: the handler runs again while the condition holds (checked before each run, over `input`
+ * A while loop (an until loop: while the condition does not hold): the handler runs again while the
+ * condition holds (checked before each run, over `input`
  * and `results`, where `results.<this task>.output` is the last run's output, `null` before the first);
  * each run sees `iteration` and `previous` in its parameters. Still holding after `maxIterations` runs is a
  * `LoopLimitExceeded`.
@@ -93,7 +94,8 @@ const whileLoop = (run: Run, loop: WhileData, known: ReadonlyArray<string>): Run
       initial: (): unknown => null,
       while: (output) => {
         const holds = condition.evaluate({ input: ctx.input, results: { ...results, [node.id]: { status: "completed", output } } })
-        return typeof holds === "boolean" ? Effect.succeed(holds) : fail(holds.message)
+        // An until loop goes on while its condition does not hold.
+        return typeof holds === "boolean" ? Effect.succeed(holds !== (loop.until === true)) : fail(holds.message)
       },
       body: (previous, iteration) =>
         run({ ...node, parameters: { ...node.parameters, iteration, previous } }, ctx, info),
