@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Metric, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { Events, Orchestrator, Workflow } from "@troupe/core"
+import { Events, Orchestrator, Policy, Task, Workflow } from "@troupe/core"
 
 const provide = (options?: Orchestrator.Options) => Effect.provide(Orchestrator.layer(options))
 
@@ -180,4 +180,52 @@ describe("Events: isolation", () => {
       }).pipe(provide(), Effect.exit)
       expect(Exit.isSuccess(exit)).toBe(true)
     }))
+})
+
+describe("Events: every kind of job is a task to task.* subscribers", () => {
+  let attempts = 0
+  const retried = Task.make(
+    { retry: Policy.fixed({ maxRetries: 1, initialDelay: "1 second" }) },
+    ({ input }: { readonly input: number }) =>
+      Effect.suspend(() => {
+        attempts++
+        return attempts === 1 ? Effect.fail("flaky") : Effect.succeed(input * 10)
+      })
+  )
+
+  it.effect("a function, a Task value (with a retry) and a registered agent: created, started, completed once each", () =>
+    Effect.gen(function*() {
+      attempts = 0
+      const o = yield* Orchestrator.Orchestrator
+      const seen: Array<string> = []
+      yield* o.on("task.*", (e) => {
+        if (e.jobId === undefined) return
+        const who = e.jobId === fnId ? "fn" : e.jobId === taskId ? "task" : e.jobId === agentId ? "agent" : "?"
+        seen.push(`${who} ${e._tag} ${e.workflow}${e._tag === "TaskCompleted" ? ` ${String(e.output)}` : ""}`)
+      })
+      const completed: Array<unknown> = []
+      yield* o.on("task.completed", (e) => completed.push(e.jobId === undefined ? e.taskId : e.output))
+      const fnId = yield* o.submit((n: number) => n + 1, 1)
+      yield* o.awaitJob(fnId)
+      const taskId = yield* o.submit(retried, 4)
+      yield* TestClock.adjust("1 second")
+      yield* o.awaitJob(taskId)
+      const agentId = yield* o.submit("double", 21)
+      yield* o.awaitJob(agentId)
+      yield* o.flushEvents
+      expect(seen).toEqual([
+        "fn TaskCreated job",
+        "fn TaskStarted job",
+        "fn TaskCompleted job 2",
+        "task TaskCreated job",
+        "task TaskStarted job",
+        // The retry comes from the job's one-task run; the job's own task events are published once.
+        "task TaskRetrying job",
+        "task TaskCompleted job 40",
+        "agent TaskCreated double",
+        "agent TaskStarted double",
+        "agent TaskCompleted double 42"
+      ])
+      expect(completed).toEqual([2, 40, 42])
+    }).pipe(provide({ agents: { double: (n: number) => n * 2 } })))
 })

@@ -358,4 +358,25 @@ describe("Schedules", () => {
       yield* TestClock.adjust("1 minute")
       expect(yield* schedules.history("failing")).toMatchObject([{ status: "failed", message: "disk full" }])
     }).pipe(Effect.provide(Layer.mergeAll(Schedules.layerMemory, Orchestrator.layer()))))
+
+  it.effect("scheduled Orchestrator runs and jobs reach the Orchestrator's event subscribers (task.completed, job.completed)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(t("2024-12-20T08:59:00Z"))
+      const orchestrator = yield* Orchestrator.Orchestrator
+      const seen: Array<string> = []
+      yield* orchestrator.on("task.completed", (e) =>
+        seen.push(`task.completed ${e.jobId === undefined ? `${e.runId}/${e.taskId}` : "job"} ${String(e.output)}`))
+      yield* orchestrator.on("job.completed", (e) => seen.push(`job.completed ${String(e.metadata["scheduleId"])} ${String(e.result)}`))
+      const report = Workflow.make("report").task("summary", () => "ok")
+      const schedules = yield* Schedules.Schedules
+      yield* schedules.add({ id: "daily", when: Schedules.cron("0 9 * * *"), target: Schedules.workflow(report, { orchestrator: true }) })
+      yield* schedules.add({ id: "double", when: Schedules.cron("0 9 * * *"), target: Schedules.job((n: number) => n * 2), input: 21 })
+      yield* TestClock.adjust("1 minute")
+      yield* orchestrator.flushEvents
+      expect(seen.sort()).toEqual([
+        "job.completed double 42",
+        "task.completed daily@2024-12-20T09:00:00.000Z/summary ok",
+        "task.completed job 42"
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(Schedules.layerMemory, Orchestrator.layer()))))
 })
