@@ -83,6 +83,192 @@ export class SignalStoreError extends Schema.TaggedError<SignalStoreError>()("Si
 const finished: ReadonlySet<string> = new Set(["completed", "failed", "cancelled"])
 const DAY = 86_400_000
 
+const fail = (operation: string, runId: string) => (error: SqlError) =>
+  new SignalStoreError({ operation, runId, reason: error.message })
+
+const decode = <A, I>(runId: string, signal: Signal.Signal<string, A, I>, text: string) =>
+  Effect.suspend(() => Schema.decodeUnknownEffect(Schema.toCodecJson(signal.schema))(JSON.parse(text))).pipe(
+    Effect.mapError((e) => new Signal.InvalidPayload({ runId, signal: signal.name, issue: `stored payload: ${e.message}` })),
+    Effect.orDie
+  ) as Effect.Effect<A>
+
+const encode = <A, I>(runId: string, signal: Signal.Signal<string, A, I>, value: A) =>
+  Schema.encodeUnknownEffect(Schema.toCodecJson(signal.schema))(value).pipe(
+    Effect.map((json) => JSON.stringify(json)),
+    Effect.mapError((e) => new Signal.InvalidPayload({ runId, signal: signal.name, issue: e.message }))
+  )
+
+const sleepUntil = (until: number) =>
+  Effect.gen(function*() {
+    let now = yield* Clock.currentTimeMillis
+    while (now < until) {
+      yield* Effect.sleep(Duration.millis(Math.min(until - now, DAY)))
+      now = yield* Clock.currentTimeMillis
+    }
+  })
+
+/** What this process keeps beside the tables: signal definitions, waiters to wake, waits in progress. */
+interface Local {
+  /** Signal definitions seen in this process, by run then name (for `sendUnknown`). */
+  readonly definitions: Map<string, Map<string, Signal.Any>>
+  /** Waiters in this process, woken when a signal of their name arrives. */
+  readonly waiters: Map<string, Set<Deferred.Deferred<void>>>
+  readonly waits: Set<Signal.PendingWait>
+  /** Serialises claims and deliveries (a claim reads then updates). */
+  readonly lock: Semaphore.Semaphore
+}
+
+const waiterKey = (runId: string, name: string) => `${runId}\u0000${name}`
+
+const remember = (local: Local, runId: string, signal: Signal.Any) => {
+  let byName = local.definitions.get(runId)
+  if (byName === undefined) local.definitions.set(runId, byName = new Map())
+  byName.set(signal.name, signal)
+}
+
+/** The queries: runs that accept signals, stored signals and their claims, timers' deadlines. */
+const tables = (sql: SqlClient.SqlClient, runStore: Option.Option<RunStore.RunStoreShape>, local: Local) => ({
+  openRun: (runId: string) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      sql`INSERT INTO troupe_signal_runs (run_id, opened_at) VALUES (${runId}, ${now})
+          ON CONFLICT (run_id) DO NOTHING`.pipe(Effect.asVoid, Effect.mapError(fail("open", runId)))),
+  accepts: (runId: string) =>
+    Effect.gen(function*() {
+      if (Option.isSome(runStore)) {
+        const record = yield* runStore.value.get(runId).pipe(Effect.option)
+        if (Option.isSome(record)) return !finished.has(record.value.status)
+      }
+      const rows = yield* sql<{ n: number }>`SELECT count(*) AS n FROM troupe_signal_runs WHERE run_id = ${runId}`.pipe(
+        Effect.mapError(fail("read run", runId))
+      )
+      return Number(rows[0]?.n ?? 0) > 0
+    }),
+  /** The payload this wait took before (a replay), or the oldest unclaimed one, claimed now. */
+  claim: (runId: string, name: string, key: string) =>
+    local.lock.withPermits(1)(Effect.gen(function*() {
+      const mine = yield* sql<{ payload: string }>`SELECT payload FROM troupe_signals
+        WHERE run_id = ${runId} AND consumed_by = ${key}`.pipe(Effect.mapError(fail("read signal", runId)))
+      if (mine.length > 0) return mine[0]!.payload
+      const oldest = yield* sql<{ seq: number; payload: string }>`SELECT seq, payload FROM troupe_signals
+        WHERE run_id = ${runId} AND name = ${name} AND consumed_by IS NULL ORDER BY seq LIMIT 1`.pipe(
+        Effect.mapError(fail("read signal", runId))
+      )
+      if (oldest.length === 0) return undefined
+      yield* sql`UPDATE troupe_signals SET consumed_by = ${key} WHERE run_id = ${runId} AND seq = ${oldest[0]!.seq}`.pipe(
+        Effect.mapError(fail("claim signal", runId))
+      )
+      return oldest[0]!.payload
+    })),
+  /** The stored deadline of a timer, set now when it has none. */
+  deadline: (runId: string, key: string, durationMs: number) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      yield* sql`INSERT INTO troupe_timers (run_id, timer_key, until_at) VALUES (${runId}, ${key}, ${now + durationMs})
+        ON CONFLICT (run_id, timer_key) DO NOTHING`.pipe(Effect.mapError(fail("write timer", runId)))
+      const rows = yield* sql<{ until_at: number }>`SELECT until_at FROM troupe_timers
+        WHERE run_id = ${runId} AND timer_key = ${key}`.pipe(Effect.mapError(fail("read timer", runId)))
+      return Number(rows[0]!.until_at)
+    }),
+  store: (runId: string, name: string, text: string, now: number) =>
+    local.lock.withPermits(1)(
+      sql`INSERT INTO troupe_signals (run_id, seq, name, payload, sent_at)
+        SELECT ${runId}, COALESCE(MAX(seq), 0) + 1, ${name}, ${text}, ${now}
+        FROM troupe_signals WHERE run_id = ${runId}`.pipe(Effect.mapError(fail("store signal", runId)), Effect.orDie)
+    ),
+  forget: (runId: string) =>
+    Effect.gen(function*() {
+      yield* sql`DELETE FROM troupe_signal_runs WHERE run_id = ${runId}`.pipe(Effect.orDie)
+      yield* sql`DELETE FROM troupe_signals WHERE run_id = ${runId}`.pipe(Effect.orDie)
+      yield* sql`DELETE FROM troupe_timers WHERE run_id = ${runId}`.pipe(Effect.orDie)
+    })
+})
+
+type Tables = ReturnType<typeof tables>
+
+/** Stores a signal, then wakes the waiters of its name in this process. */
+const deliver = <A, I>(db: Tables, local: Local, runId: string, signal: Signal.Signal<string, A, I>, value: A) =>
+  Effect.gen(function*() {
+    if (!(yield* db.accepts(runId).pipe(Effect.orDie))) {
+      return yield* new Signal.UnknownRun({ runId, signal: signal.name })
+    }
+    const text = yield* encode(runId, signal, value)
+    yield* db.store(runId, signal.name, text, yield* Clock.currentTimeMillis)
+    for (const waiter of local.waiters.get(waiterKey(runId, signal.name)) ?? []) yield* Deferred.succeed(waiter, undefined)
+  })
+
+/** Waits until a signal of the wait's name is claimed by it, or its stored deadline passes. */
+const awaitSignal = (db: Tables, local: Local) => <A, I>(request: Signal.AwaitRequest<A, I>) =>
+  Effect.gen(function*() {
+    const { key, runId, signal } = request
+    remember(local, runId, signal)
+    yield* db.openRun(runId)
+    const until = request.timeoutMs === undefined ? undefined : yield* db.deadline(runId, `${key}/timeout`, request.timeoutMs)
+    const since = yield* Clock.currentTimeMillis
+    const wait: Signal.PendingWait = {
+      runId,
+      key,
+      reason: "signal",
+      name: signal.name,
+      since,
+      ...(until === undefined ? {} : { until })
+    }
+    const slot = waiterKey(runId, signal.name)
+    local.waits.add(wait)
+    return yield* Effect.gen(function*() {
+      while (true) {
+        // Register before looking, so a signal stored in between still wakes this wait.
+        const wake = yield* Deferred.make<void>()
+        let set = local.waiters.get(slot)
+        if (set === undefined) local.waiters.set(slot, set = new Set())
+        set.add(wake)
+        const text = yield* db.claim(runId, signal.name, key)
+        if (text !== undefined) {
+          set.delete(wake)
+          return yield* decode(runId, signal, text)
+        }
+        const woken = until === undefined
+          ? yield* Effect.as(Deferred.await(wake), true)
+          : yield* Deferred.await(wake).pipe(
+            Effect.as(true),
+            Effect.raceFirst(Effect.as(sleepUntil(until), false))
+          )
+        set.delete(wake)
+        if (!woken) {
+          // One last look: a signal stored at the deadline still counts.
+          const last = yield* db.claim(runId, signal.name, key)
+          if (last !== undefined) return yield* decode(runId, signal, last)
+          return yield* new Signal.SignalTimeout({
+            runId,
+            taskId: request.taskId,
+            signal: signal.name,
+            timeoutMs: request.timeoutMs!
+          })
+        }
+      }
+    }).pipe(
+      Effect.ensuring(Effect.sync(() => {
+        local.waits.delete(wait)
+      }))
+    )
+  }).pipe(Effect.catchTag("SignalStoreError", Effect.die))
+
+/** A durable sleep: waits for what is left of its stored deadline. */
+const sleepFor = (db: Tables, local: Local) => (request: Signal.SleepRequest) =>
+  Effect.gen(function*() {
+    const until = yield* db.deadline(request.runId, request.key, request.durationMs)
+    const since = yield* Clock.currentTimeMillis
+    const wait: Signal.PendingWait = {
+      runId: request.runId,
+      key: request.key,
+      reason: "timer",
+      name: request.name,
+      since,
+      until
+    }
+    local.waits.add(wait)
+    yield* sleepUntil(until).pipe(Effect.ensuring(Effect.sync(() => local.waits.delete(wait))))
+  }).pipe(Effect.catchTag("SignalStoreError", Effect.die))
+
 /**
  * Builds the service over the `SqlClient` in context (and the `RunStore`, when one is provided).
  *
@@ -96,207 +282,39 @@ export const make: Effect.Effect<
 > = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const runStore = yield* Effect.serviceOption(RunStore.RunStore)
-  const fail = (operation: string, runId: string) => (error: SqlError) =>
-    new SignalStoreError({ operation, runId, reason: error.message })
   yield* Migrations.migrate(sql, "signals", migrations)
-
-  const lock = yield* Semaphore.make(1)
-  /** Signal definitions seen in this process, by run then name (for `sendUnknown`). */
-  const definitions = new Map<string, Map<string, Signal.Any>>()
-  /** Waiters in this process, woken when a signal of their name arrives. */
-  const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
-  const waits = new Set<Signal.PendingWait>()
-  const waiterKey = (runId: string, name: string) => `${runId}\u0000${name}`
-
-  const remember = (runId: string, signal: Signal.Any) => {
-    let byName = definitions.get(runId)
-    if (byName === undefined) definitions.set(runId, byName = new Map())
-    byName.set(signal.name, signal)
-  }
-
-  const openRun = (runId: string) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      sql`INSERT INTO troupe_signal_runs (run_id, opened_at) VALUES (${runId}, ${now})
-          ON CONFLICT (run_id) DO NOTHING`.pipe(Effect.asVoid, Effect.mapError(fail("open", runId))))
-
-  const accepts = (runId: string) =>
-    Effect.gen(function*() {
-      if (Option.isSome(runStore)) {
-        const record = yield* runStore.value.get(runId).pipe(Effect.option)
-        if (Option.isSome(record)) return !finished.has(record.value.status)
-      }
-      const rows = yield* sql<{ n: number }>`SELECT count(*) AS n FROM troupe_signal_runs WHERE run_id = ${runId}`.pipe(
-        Effect.mapError(fail("read run", runId))
-      )
-      return Number(rows[0]?.n ?? 0) > 0
-    })
-
-  const decode = <A, I>(runId: string, signal: Signal.Signal<string, A, I>, text: string) =>
-    Effect.suspend(() => Schema.decodeUnknownEffect(Schema.toCodecJson(signal.schema))(JSON.parse(text))).pipe(
-      Effect.mapError((e) => new Signal.InvalidPayload({ runId, signal: signal.name, issue: `stored payload: ${e.message}` })),
-      Effect.orDie
-    ) as Effect.Effect<A>
-
-  const encode = <A, I>(runId: string, signal: Signal.Signal<string, A, I>, value: A) =>
-    Schema.encodeUnknownEffect(Schema.toCodecJson(signal.schema))(value).pipe(
-      Effect.map((json) => JSON.stringify(json)),
-      Effect.mapError((e) => new Signal.InvalidPayload({ runId, signal: signal.name, issue: e.message }))
-    )
-
-  /** The payload this wait took before (a replay), or the oldest unclaimed one, claimed now. */
-  const claim = (runId: string, name: string, key: string) =>
-    lock.withPermits(1)(Effect.gen(function*() {
-      const mine = yield* sql<{ payload: string }>`SELECT payload FROM troupe_signals
-        WHERE run_id = ${runId} AND consumed_by = ${key}`.pipe(Effect.mapError(fail("read signal", runId)))
-      if (mine.length > 0) return mine[0]!.payload
-      const oldest = yield* sql<{ seq: number; payload: string }>`SELECT seq, payload FROM troupe_signals
-        WHERE run_id = ${runId} AND name = ${name} AND consumed_by IS NULL ORDER BY seq LIMIT 1`.pipe(
-        Effect.mapError(fail("read signal", runId))
-      )
-      if (oldest.length === 0) return undefined
-      yield* sql`UPDATE troupe_signals SET consumed_by = ${key} WHERE run_id = ${runId} AND seq = ${oldest[0]!.seq}`.pipe(
-        Effect.mapError(fail("claim signal", runId))
-      )
-      return oldest[0]!.payload
-    }))
-
-  /** The stored deadline of a timer, set now when it has none. */
-  const deadline = (runId: string, key: string, durationMs: number) =>
-    Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      yield* sql`INSERT INTO troupe_timers (run_id, timer_key, until_at) VALUES (${runId}, ${key}, ${now + durationMs})
-        ON CONFLICT (run_id, timer_key) DO NOTHING`.pipe(Effect.mapError(fail("write timer", runId)))
-      const rows = yield* sql<{ until_at: number }>`SELECT until_at FROM troupe_timers
-        WHERE run_id = ${runId} AND timer_key = ${key}`.pipe(Effect.mapError(fail("read timer", runId)))
-      return Number(rows[0]!.until_at)
-    })
-
-  const sleepUntil = (until: number) =>
-    Effect.gen(function*() {
-      let now = yield* Clock.currentTimeMillis
-      while (now < until) {
-        yield* Effect.sleep(Duration.millis(Math.min(until - now, DAY)))
-        now = yield* Clock.currentTimeMillis
-      }
-    })
-
-  const deliver = <A, I>(runId: string, signal: Signal.Signal<string, A, I>, value: A) =>
-    Effect.gen(function*() {
-      if (!(yield* accepts(runId).pipe(Effect.orDie))) {
-        return yield* new Signal.UnknownRun({ runId, signal: signal.name })
-      }
-      const text = yield* encode(runId, signal, value)
-      const now = yield* Clock.currentTimeMillis
-      yield* lock.withPermits(1)(
-        sql`INSERT INTO troupe_signals (run_id, seq, name, payload, sent_at)
-          SELECT ${runId}, COALESCE(MAX(seq), 0) + 1, ${signal.name}, ${text}, ${now}
-          FROM troupe_signals WHERE run_id = ${runId}`.pipe(Effect.mapError(fail("store signal", runId)), Effect.orDie)
-      )
-      for (const waiter of waiters.get(waiterKey(runId, signal.name)) ?? []) yield* Deferred.succeed(waiter, undefined)
-    })
-
+  const local: Local = { definitions: new Map(), waiters: new Map(), waits: new Set(), lock: yield* Semaphore.make(1) }
+  const db = tables(sql, runStore, local)
   const api: Signal.SignalsApi = {
-    await: <A, I>(request: Signal.AwaitRequest<A, I>) =>
-      Effect.gen(function*() {
-        const { key, runId, signal } = request
-        remember(runId, signal)
-        yield* openRun(runId)
-        const until = request.timeoutMs === undefined ? undefined : yield* deadline(runId, `${key}/timeout`, request.timeoutMs)
-        const since = yield* Clock.currentTimeMillis
-        const wait: Signal.PendingWait = {
-          runId,
-          key,
-          reason: "signal",
-          name: signal.name,
-          since,
-          ...(until === undefined ? {} : { until })
-        }
-        const slot = waiterKey(runId, signal.name)
-        waits.add(wait)
-        return yield* Effect.gen(function*() {
-          while (true) {
-            // Register before looking, so a signal stored in between still wakes this wait.
-            const wake = yield* Deferred.make<void>()
-            let set = waiters.get(slot)
-            if (set === undefined) waiters.set(slot, set = new Set())
-            set.add(wake)
-            const text = yield* claim(runId, signal.name, key)
-            if (text !== undefined) {
-              set.delete(wake)
-              return yield* decode(runId, signal, text)
-            }
-            const woken = until === undefined
-              ? yield* Effect.as(Deferred.await(wake), true)
-              : yield* Deferred.await(wake).pipe(
-                Effect.as(true),
-                Effect.raceFirst(Effect.as(sleepUntil(until), false))
-              )
-            set.delete(wake)
-            if (!woken) {
-              // One last look: a signal stored at the deadline still counts.
-              const last = yield* claim(runId, signal.name, key)
-              if (last !== undefined) return yield* decode(runId, signal, last)
-              return yield* new Signal.SignalTimeout({
-                runId,
-                taskId: request.taskId,
-                signal: signal.name,
-                timeoutMs: request.timeoutMs!
-              })
-            }
-          }
-        }).pipe(
-          Effect.ensuring(Effect.sync(() => {
-            waits.delete(wait)
-          }))
-        )
-      }).pipe(Effect.catchTag("SignalStoreError", Effect.die)),
-    sleep: (request) =>
-      Effect.gen(function*() {
-        const until = yield* deadline(request.runId, request.key, request.durationMs)
-        const since = yield* Clock.currentTimeMillis
-        const wait: Signal.PendingWait = {
-          runId: request.runId,
-          key: request.key,
-          reason: "timer",
-          name: request.name,
-          since,
-          until
-        }
-        waits.add(wait)
-        yield* sleepUntil(until).pipe(Effect.ensuring(Effect.sync(() => waits.delete(wait))))
-      }).pipe(Effect.catchTag("SignalStoreError", Effect.die)),
+    await: awaitSignal(db, local),
+    sleep: sleepFor(db, local),
     send: (runId, signal, payload) =>
       Effect.flatMap(Signal.checkPayload(runId, signal, payload, false), (value) => {
-        remember(runId, signal)
-        return deliver(runId, signal, value)
+        remember(local, runId, signal)
+        return deliver(db, local, runId, signal, value)
       }),
     sendUnknown: (runId, name, payload) =>
       Effect.gen(function*() {
-        if (!(yield* accepts(runId).pipe(Effect.orDie))) return yield* new Signal.UnknownRun({ runId, signal: name })
-        const signal = definitions.get(runId)?.get(name)
+        if (!(yield* db.accepts(runId).pipe(Effect.orDie))) return yield* new Signal.UnknownRun({ runId, signal: name })
+        const signal = local.definitions.get(runId)?.get(name)
         if (signal === undefined) {
           return yield* new Signal.UnknownSignal({
             runId,
             signal: name,
-            known: Array.from(definitions.get(runId)?.keys() ?? [])
+            known: Array.from(local.definitions.get(runId)?.keys() ?? [])
           })
         }
         const value = yield* Signal.checkPayload(runId, signal, payload, true)
-        yield* deliver(runId, signal, value)
+        yield* deliver(db, local, runId, signal, value)
       }),
     open: (runId, signals) =>
       Effect.gen(function*() {
-        for (const signal of signals ?? []) remember(runId, signal)
-        yield* openRun(runId).pipe(Effect.orDie)
+        for (const signal of signals ?? []) remember(local, runId, signal)
+        yield* db.openRun(runId).pipe(Effect.orDie)
       }),
     close: (runId) =>
-      Effect.gen(function*() {
-        definitions.delete(runId)
-        yield* sql`DELETE FROM troupe_signal_runs WHERE run_id = ${runId}`.pipe(Effect.orDie)
-        yield* sql`DELETE FROM troupe_signals WHERE run_id = ${runId}`.pipe(Effect.orDie)
-        yield* sql`DELETE FROM troupe_timers WHERE run_id = ${runId}`.pipe(Effect.orDie)
-      }),
-    pending: (runId) => Effect.sync(() => Array.from(waits).filter((w) => runId === undefined || w.runId === runId))
+      Effect.andThen(Effect.sync(() => local.definitions.delete(runId)), db.forget(runId)),
+    pending: (runId) => Effect.sync(() => Array.from(local.waits).filter((w) => runId === undefined || w.runId === runId))
   }
   return api
 })
