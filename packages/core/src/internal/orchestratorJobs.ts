@@ -215,13 +215,16 @@ const publishSettled = (bus: Events.Bus, job: JobEntry, at: number, durationMs: 
 
 // ---- the queue's state, shared by the parts below ----------------------------------------------------
 
-interface QueueState {
+interface QueueOptions {
   readonly workers: number
   readonly jobLimit: number
   readonly agents: Readonly<Record<string, unknown>>
   readonly bus: Events.Bus
   readonly store: StoreWriter
   readonly runs: RunRegistry
+}
+
+interface QueueState extends QueueOptions {
   /** The services of the Orchestrator's layer (restored jobs and named agents run with them). */
   readonly layerContext: Context.Context<never>
   readonly jobs: Map<string, JobEntry>
@@ -563,14 +566,7 @@ const countJobs = (state: QueueState) => {
   return counts
 }
 
-export const makeJobQueueApi = (options: {
-  readonly workers: number
-  readonly jobLimit: number
-  readonly agents: Readonly<Record<string, unknown>>
-  readonly bus: Events.Bus
-  readonly store: StoreWriter
-  readonly runs: RunRegistry
-}): Effect.Effect<JobQueueApi, never, Scope.Scope> =>
+export const makeJobQueueApi = (options: QueueOptions): Effect.Effect<JobQueueApi, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const state: QueueState = {
