@@ -101,10 +101,11 @@ const raw = async (concurrency: number) => {
     Layer.provide(SqliteClient.layer({ filename: join(dir, `raw-${concurrency}.db`) }))
   )
   return Effect.runPromise(Effect.gen(function*() {
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     yield* W.execute({ id: "x" })
-    return performance.now() - t0
-  }).pipe(Effect.provide(layer)) as Effect.Effect<number, unknown>)
+    return { ms: performance.now() - t0, cpu: cpuMs(c0) }
+  }).pipe(Effect.provide(layer)) as Effect.Effect<{ ms: number; cpu: number }, unknown>)
 }
 
 /** N tasks complete, then the process "stops" (layer closed) while the last task is blocked; resume. */
@@ -162,7 +163,8 @@ const main = async () => {
     "",
     `Load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(", ")} (${cpus().length} cores).`,
     "Effect's engine alone (one effect/workflow with N no-op activities, same layer, no Troupe): " +
-      `${fmt(rawSeq / N)} ms/activity sequentially, ${fmt(rawPar / N)} ms/activity at concurrency 16.`,
+      `${fmt(rawSeq.ms / N)} ms/activity sequentially (CPU ${fmt(rawSeq.cpu / N)}), ${fmt(rawPar.ms / N)} ms/activity ` +
+      `at concurrency 16 (CPU ${fmt(rawPar.cpu / N)}).`,
     "",
     "| mode | in-memory ms/task | durable ms/task | overhead ms/task | CPU ms/task | SQL statements/task | DB growth B/task, first run | DB growth B/task, further runs |",
     "|:--|--:|--:|--:|--:|--:|--:|--:|",

@@ -13,8 +13,11 @@
  *   restarts that task from its first attempt.
  * - A fallback's output is the task's journaled output. A task that failed for good is journaled as failed
  *   (its error as JSON), so replay fails it the same way without running it.
- * - Compensations (sagas) run after the run failed, outside any task: they are not journaled. A run killed
- *   while compensating runs its compensations again on replay, so compensations must be idempotent.
+ * - Compensations (sagas) are journaled too, each an Activity named `<path>#compensate`: a run killed while
+ *   compensating does not run again the compensations that finished; the others run on resume (the one in
+ *   flight at the kill may run twice: at-least-once, like a task).
+ * - A cancel (`Durable.cancel`, at once in this process; through the store from another process, within
+ *   `cancelPollInterval`) interrupts the tasks in flight where they run, then compensates.
  * - Outputs cross the journal as JSON: encoded with the task's `output` schema when it declares one, else
  *   they must be JSON data (a task returning a `Date`, a `Map`, a class instance... fails with
  *   `NotSerialisable` naming the task and where in the value). Every output, live or replayed, is the decoded
@@ -24,8 +27,8 @@
  *
  * For builders of other durable features (helper modules in this package: schedules, signals, clocks):
  * `Durable.layer` provides `WorkflowEngine` (register your own `effect/workflow` workflows on it, e.g.
- * `MyWorkflow.toLayer(...)`), `SqliteClient.SqliteClient` and effect's `SqlClient` (the same database; create
- * your tables with `CREATE TABLE IF NOT EXISTS`, dialect-neutral), and `Sharding` (for `ClusterCron`).
+ * `MyWorkflow.toLayer(...)`), `SqliteClient.SqliteClient` and effect's `SqlClient` (the same database; version
+ * your tables with `Migrations.migrate`, dialect-neutral), and `Sharding` (for `ClusterCron`).
  * `engineLayer` builds only the engine over a `SqlClient` you provide.
  *
  * @since 0.1.0

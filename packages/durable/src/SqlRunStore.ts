@@ -451,15 +451,56 @@ const addSample = (sql: SqlClient.SqlClient, workflow: string, sample: NonNullab
         ON CONFLICT (workflow, path) DO UPDATE SET failures = troupe_task_stats.failures + 1`
     : sql`INSERT INTO troupe_task_stats (workflow, path, count, failures, mean_ms, min_ms, max_ms, last_ms)
         VALUES (${workflow}, ${sample.path}, ${1}, ${0}, ${sample.ms}, ${sample.ms}, ${sample.ms}, ${sample.ms})
-        ON CONFLICT (workflow, path) DO UPDATE SET
-          count = troupe_task_stats.count + 1,
-          mean_ms = CASE WHEN troupe_task_stats.count = 0 THEN excluded.mean_ms
-            ELSE troupe_task_stats.mean_ms + (excluded.mean_ms - troupe_task_stats.mean_ms) / (troupe_task_stats.count + 1) END,
-          min_ms = CASE WHEN troupe_task_stats.count = 0 OR excluded.min_ms < troupe_task_stats.min_ms
-            THEN excluded.min_ms ELSE troupe_task_stats.min_ms END,
-          max_ms = CASE WHEN troupe_task_stats.count = 0 OR excluded.max_ms > troupe_task_stats.max_ms
-            THEN excluded.max_ms ELSE troupe_task_stats.max_ms END,
-          last_ms = excluded.last_ms`
+        ${successUpdate(sql)}`
+
+/** How one successful sample (the `excluded` row) folds into a stored row. */
+const successUpdate = (sql: SqlClient.SqlClient) =>
+  sql.literal(`ON CONFLICT (workflow, path) DO UPDATE SET
+    count = troupe_task_stats.count + 1,
+    mean_ms = CASE WHEN troupe_task_stats.count = 0 THEN excluded.mean_ms
+      ELSE troupe_task_stats.mean_ms + (excluded.mean_ms - troupe_task_stats.mean_ms) / (troupe_task_stats.count + 1) END,
+    min_ms = CASE WHEN troupe_task_stats.count = 0 OR excluded.min_ms < troupe_task_stats.min_ms
+      THEN excluded.min_ms ELSE troupe_task_stats.min_ms END,
+    max_ms = CASE WHEN troupe_task_stats.count = 0 OR excluded.max_ms > troupe_task_stats.max_ms
+      THEN excluded.max_ms ELSE troupe_task_stats.max_ms END,
+    last_ms = excluded.last_ms`)
+
+/** Rows in statements of at most 100 (a bounded number of statement texts to prepare). */
+const chunks = <A>(rows: ReadonlyArray<A>): Array<readonly [A, ...Array<A>]> => {
+  const out: Array<readonly [A, ...Array<A>]> = []
+  for (let i = 0; i < rows.length; i += 100) out.push(rows.slice(i, i + 100) as unknown as readonly [A, ...Array<A>])
+  return out
+}
+
+/**
+ * Folds a batch's duration samples into `troupe_task_stats`: the paths with one successful sample in one
+ * statement, the others (failures, several samples of a path) one sample at a time, in order.
+ */
+const addSamples = (
+  sql: SqlClient.SqlClient,
+  workflow: string,
+  samples: ReadonlyArray<NonNullable<RunStore.EventEffect["sample"]>>
+) =>
+  Effect.gen(function*() {
+    const byPath = new Map<string, Array<NonNullable<RunStore.EventEffect["sample"]>>>()
+    for (const sample of samples) {
+      const list = byPath.get(sample.path)
+      if (list === undefined) byPath.set(sample.path, [sample])
+      else list.push(sample)
+    }
+    const single: Array<Record<string, string | number>> = []
+    for (const [path, list] of byPath) {
+      const ms = list[0]!.ms
+      if (list.length === 1 && !list[0]!.failed) {
+        single.push({ workflow, path, count: 1, failures: 0, mean_ms: ms, min_ms: ms, max_ms: ms, last_ms: ms })
+      } else {
+        for (const sample of list) yield* addSample(sql, workflow, sample)
+      }
+    }
+    for (const chunk of chunks(single)) {
+      yield* sql`INSERT INTO troupe_task_stats ${sql.insert(chunk)} ${successUpdate(sql)}`
+    }
+  })
 
 /** Writes one batch: a single events row, an upsert per output path and per sample, the run's row. */
 const appendBatch = (sql: SqlClient.SqlClient, now: Effect.Effect<number>): SqlRunStoreShape["appendAll"] =>
@@ -476,9 +517,14 @@ const appendBatch = (sql: SqlClient.SqlClient, now: Effect.Effect<number>): SqlR
       yield* sql`INSERT INTO troupe_run_events (run_id, seq, tag, at, body, count)
         VALUES (${runId}, ${first}, ${events[0]!._tag}, ${base}, ${batchText(runId, base, events)}, ${events.length})`
     }
-    for (const [path, { journal: text, value }] of f.outputs) {
-      yield* sql`INSERT INTO troupe_run_outputs (run_id, path, value, journal)
-        VALUES (${runId}, ${path}, ${value ?? null}, ${text ?? null})
+    const outputs = Array.from(f.outputs, ([path, { journal: text, value }]) => ({
+      run_id: runId,
+      path,
+      value: value ?? null,
+      journal: text ?? null
+    }))
+    for (const chunk of chunks(outputs)) {
+      yield* sql`INSERT INTO troupe_run_outputs ${sql.insert(chunk)}
         ON CONFLICT (run_id, path) DO UPDATE SET value = COALESCE(excluded.value, troupe_run_outputs.value),
           journal = COALESCE(excluded.journal, troupe_run_outputs.journal)`
     }
@@ -486,7 +532,7 @@ const appendBatch = (sql: SqlClient.SqlClient, now: Effect.Effect<number>): SqlR
       yield* sql`INSERT INTO troupe_run_errors (run_id, seq, path, message, attempts, at)
         VALUES (${runId}, ${seq}, ${e.path}, ${e.message}, ${e.attempts}, ${Math.round(e.at)})`
     }
-    for (const sample of f.samples) yield* addSample(sql, row.workflow, sample)
+    yield* addSamples(sql, row.workflow, f.samples)
     yield* sql`UPDATE troupe_runs SET status = ${f.status}, finished_at = ${f.finishedAt}, duration_ms = ${f.durationMs},
       error = ${f.error}, tasks_completed = ${f.completed}, tasks_failed = ${f.failed},
       event_count = ${first + events.length}, updated_at = ${at} WHERE run_id = ${runId}`

@@ -52,3 +52,10 @@ export const narrow: Layer.Layer<Durable.DurableRuntime, SqliteClient.OpenError 
 expectTypeOf<SqliteClient.OpenError>().toEqualTypeOf<
   SqliteClient.NotADatabase | SqliteClient.DatabaseDirectoryError | SqliteClient.DatabaseLocked | SqliteClient.DatabaseOpenError
 >()
+
+// Layer options: durations as Duration inputs.
+Durable.layer({ filename: "x.db", cancelPollInterval: "5 seconds", shutdownTimeout: 100 })
+// @ts-expect-error cancelPollInterval is a duration, not a boolean
+Durable.layer({ cancelPollInterval: true })
+// Migrations: a step's `up` gets the SqlClient and may fail only with SqlError.
+expectTypeOf<Migrations.Migration["up"]>().returns.toEqualTypeOf<Effect.Effect<void, import("effect/sql/SqlError").SqlError>>()
