@@ -495,8 +495,8 @@ const makeNode = (
   after: ReadonlyArray<string>,
   hasCondition: boolean,
   child: WorkflowInternals | undefined
-): PlanNode =>
-  Object.freeze({
+): PlanNode => {
+  const node: { -readonly [K in keyof PlanNode]: PlanNode[K] } = {
     id,
     index,
     description: attrs.description ?? "",
@@ -504,26 +504,30 @@ const makeNode = (
     dependsOn: freezeArray(dependsOn),
     after: freezeArray(after),
     priority: attrs.priority ?? 5,
-    timeoutMs: durationMs(attrs.timeout),
-    attemptTimeoutMs: durationMs(attrs.attemptTimeout),
-    retry: attrs.retry === undefined ? undefined : Object.freeze(Policy.toData(attrs.retry)),
-    resources: attrs.resources === undefined ? undefined : freezeRecord(attrs.resources) as Readonly<Record<string, number>>,
-    concurrencyKey: typeof attrs.concurrencyKey === "string" ? attrs.concurrencyKey : undefined,
-    concurrencyKeyComputed: typeof attrs.concurrencyKey === "function" ? true : undefined,
-    breaker: attrs.breaker?.name,
-    cache: attrs.cache === undefined ? undefined : attrs.cache === false ? false : Object.freeze({ version: attrs.cache.version }),
     parameters: freezeRecord(attrs.parameters),
     metadata: freezeRecord(attrs.metadata),
     tags: freezeArray(attrs.tags),
     capabilities: freezeArray(attrs.capabilities),
     skills: freezeArray(attrs.skills),
-    agentType: attrs.agentType,
-    expectedOutputType: attrs.expectedOutputType,
-    condition: hasCondition ? predicateCondition : undefined,
-    runIfSkipped: attrs.runIfSkipped ?? false,
-    estimatedDurationMs: durationMs(attrs.estimatedDuration),
-    workflow: child === undefined ? undefined : compile(child).plan
-  })
+    runIfSkipped: attrs.runIfSkipped ?? false
+  }
+  // The optional fields are set only when present: a plain task's node is half the size (a 100 000-task
+  // plan holds 100 000 of them).
+  if (attrs.timeout !== undefined) node.timeoutMs = durationMs(attrs.timeout)
+  if (attrs.attemptTimeout !== undefined) node.attemptTimeoutMs = durationMs(attrs.attemptTimeout)
+  if (attrs.retry !== undefined) node.retry = Object.freeze(Policy.toData(attrs.retry))
+  if (attrs.resources !== undefined) node.resources = freezeRecord(attrs.resources) as Readonly<Record<string, number>>
+  if (typeof attrs.concurrencyKey === "string") node.concurrencyKey = attrs.concurrencyKey
+  if (typeof attrs.concurrencyKey === "function") node.concurrencyKeyComputed = true
+  if (attrs.breaker !== undefined) node.breaker = attrs.breaker.name
+  if (attrs.cache !== undefined) node.cache = attrs.cache === false ? false : Object.freeze({ version: attrs.cache.version })
+  if (attrs.agentType !== undefined) node.agentType = attrs.agentType
+  if (attrs.expectedOutputType !== undefined) node.expectedOutputType = attrs.expectedOutputType
+  if (hasCondition) node.condition = predicateCondition
+  if (attrs.estimatedDuration !== undefined) node.estimatedDurationMs = durationMs(attrs.estimatedDuration)
+  if (child !== undefined) node.workflow = compile(child).plan
+  return Object.freeze(node)
+}
 
 // The builder's methods live on the prototype (called as `wf.task(...)`): a 100 000-task workflow built by
 // a loop of `.task` calls does not allocate five closures per call.
