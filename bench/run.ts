@@ -13,8 +13,11 @@
  * Needs `--expose-gc` (the npm script passes it). `npm run bench -- --quick` runs smaller sizes and does
  * not write the results file.
  */
-import { writeFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
+import { fileURLToPath } from "node:url"
+import { getHeapStatistics } from "node:v8"
 import { Effect } from "effect"
 import { chain, criticalPath, type Dag, layered, random, wide } from "./dags.ts"
 import { effectFibers } from "./peers/fibers.ts"
@@ -28,6 +31,42 @@ const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (() => {
   throw new Error("run with --expose-gc (npm run bench)")
 })
 const quick = process.argv.includes("--quick")
+
+// -----------------------------------------------------------------------------
+// 4. (in a child process) one 1 000 000-task wide workflow in a default Node heap
+// -----------------------------------------------------------------------------
+
+/**
+ * `run.ts --million promise|effect`: builds and runs one wide workflow of 1 000 000 no-op tasks with
+ * Troupe in this (fresh) process, whose heap has Node's default limit, and prints one JSON line: the time
+ * (build + run), the heap used after GC with the result alive, and the heap limit.
+ */
+const millionArg = process.argv.indexOf("--million")
+if (millionArg >= 0) {
+  const kind = process.argv[millionArg + 1] === "effect" ? "effect" : "promise"
+  const size = 1_000_000
+  const dag = wide(size)
+  const work: Work = kind === "effect"
+    ? { kind, promise: () => undefined, effect: () => Effect.void }
+    : { kind, promise: () => Promise.resolve(), effect: () => Effect.promise(() => Promise.resolve()) }
+  gc()
+  const before = process.memoryUsage().heapUsed
+  const t0 = performance.now()
+  const kept = await troupe.run(dag, work, Infinity)
+  const ms = performance.now() - t0
+  gc()
+  gc()
+  const after = process.memoryUsage().heapUsed
+  console.log(JSON.stringify({
+    kind,
+    size,
+    ms,
+    heapBytes: after - before,
+    heapLimit: getHeapStatistics().heap_size_limit,
+    alive: kept !== undefined
+  }))
+  process.exit(0)
+}
 
 const peers: ReadonlyArray<Runner> = [promiseScheduler, levelRunner, pGraph, effectFibers]
 const runners: ReadonlyArray<Runner> = [troupe, ...peers]
@@ -288,6 +327,49 @@ section(
   )
 )
 
+// One 1 000 000-task wide workflow per task form, each in a fresh Node process with the default heap limit.
+interface MillionRun {
+  readonly kind: string
+  readonly ms: number
+  readonly heapBytes: number
+  readonly heapLimit: number
+}
+const millionRuns: Array<MillionRun | string> = []
+for (const kind of quick ? [] : ["promise", "effect"]) {
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), "--million", kind],
+    { encoding: "utf8", maxBuffer: 1 << 20 }
+  )
+  const line = child.stdout.trim().split("\n").pop() ?? ""
+  try {
+    millionRuns.push(JSON.parse(line) as MillionRun)
+  } catch {
+    millionRuns.push(`${kind} task: failed (exit ${child.status}, ${child.signal ?? "no signal"}): ${child.stderr.trim().split("\n").slice(-2).join(" ")}`)
+  }
+  progress(`1M wide ${kind}: done`)
+}
+if (millionRuns.length > 0) {
+  section(
+    "A 1 000 000-task wide workflow in a default Node heap (Troupe, one fresh process per task form, no heap flags)",
+    table(
+      ["task", "build + run s", "µs per task", "heap after GC, result alive", "B per task", "heap limit"],
+      millionRuns.map((r) =>
+        typeof r === "string"
+          ? [r, "–", "–", "–", "–", "–"]
+          : [
+            `${r.kind} task`,
+            fmt(r.ms / 1000),
+            fmt((r.ms * 1000) / 1_000_000),
+            `${fmt(r.heapBytes / 2 ** 20, 0)} MiB`,
+            fmt(r.heapBytes / 1_000_000, 0),
+            `${fmt(r.heapLimit / 2 ** 20, 0)} MiB`
+          ]
+      )
+    )
+  )
+}
+
 // -----------------------------------------------------------------------------
 // 3. Makespan
 // -----------------------------------------------------------------------------
@@ -426,7 +508,16 @@ section(
   target("no-op throughput at 10k and 100k ≥ raw Effect fibers", effectFibers.name, 1, "Promise task"),
   target("no-op throughput at 10k and 100k ≥ raw Effect fibers", effectFibers.name, 1, "Effect task"),
   target("no-op throughput at 10k and 100k ≥ 2× p-graph", pGraph.name, 2, "Promise task"),
-  `- ≤ 1 KB per task at ${kilo(memorySize)} tasks: ${metOrNot(worstMemory <= 1024)} (worst ${fmt(worstMemory, 0)} B/task)`
+  `- ≤ 1 KB per task at ${kilo(memorySize)} tasks: ${metOrNot(worstMemory <= 1024)} (worst ${fmt(worstMemory, 0)} B/task)`,
+  `- a 1 000 000-task wide workflow runs in a default Node heap: ${
+    millionRuns.length === 0
+      ? "not measured"
+      : `${metOrNot(millionRuns.every((r) => typeof r !== "string"))} (${
+        millionRuns.map((r) =>
+          typeof r === "string" ? r : `${r.kind} task ${fmt(r.ms / 1000)} s, ${fmt(r.heapBytes / 1_000_000, 0)} B/task`
+        ).join("; ")
+      })`
+  }`
 )
 
 const seconds = (performance.now() - benchStart) / 1000
@@ -443,5 +534,10 @@ const header = [
   "fibers** (one fiber per task awaiting its dependencies' Deferreds). Ratios are Troupe over the peer.",
   ""
 ].join("\n")
-if (!quick) writeFileSync(new URL("./results.md", import.meta.url), `${header}\n${out.join("\n")}`)
+// Sections written by other benchmarks (`## Durable ...`, from `bench:durable`) are kept.
+const resultsUrl = new URL("./results.md", import.meta.url)
+const previous = existsSync(resultsUrl) ? readFileSync(resultsUrl, "utf8") : ""
+const durableAt = previous.indexOf("\n## Durable")
+const kept = durableAt >= 0 ? `\n${previous.slice(durableAt + 1)}` : ""
+if (!quick) writeFileSync(resultsUrl, `${header}\n${out.join("\n")}${kept}`)
 progress(`done in ${fmt(seconds, 0)} s${quick ? "" : "; wrote bench/results.md"}`)
