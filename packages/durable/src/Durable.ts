@@ -150,10 +150,29 @@ export class ReplayedFailure extends Schema.TaggedError<ReplayedFailure>()("Repl
 }
 
 /**
+ * The engine's journal holds, as the result of this run, a failure of the durable runtime itself (not of a
+ * task), and tasks of the run had completed, so it is not started over by itself.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class BrokenRun extends Schema.TaggedError<BrokenRun>()("BrokenRun", {
+  runId: Schema.String,
+  workflow: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `run "${this.runId}" of "${this.workflow}" cannot resume: the engine's journal holds a failure of the ` +
+      `durable runtime itself, not of a task (${this.detail}). Start it over with Durable.restart(workflow, runId)`
+  }
+}
+
+/**
  * @category errors
  * @since 0.1.0
  */
 export type DurableError =
+  | BrokenRun
   | NotSerialisable
   | IdempotencyConflict
   | IncompatibleVersion
@@ -1216,13 +1235,41 @@ const execute = <W extends Workflow.Any>(
     const local: RunLocal = { options, skipped: [], executed: [] }
     runtime.locals.set(runId, local)
     const started = Date.now()
-    const text = yield* entry.effectWorkflow.execute({ runId, generation, input: inputText }).pipe(
+    const once = (generation: number) => entry.effectWorkflow.execute({ runId, generation, input: inputText })
+    const text = yield* once(generation).pipe(
+      Effect.catchDefect((defect) => recoverBroken(runtime, workflow, runId, defect, once)),
       Effect.ensuring(Effect.sync(() => runtime.locals.delete(runId)))
     )
     const envelope = JSON.parse(text) as Envelope
     const codecs = new Map<string, Codec>()
     codecsOf(Workflow.compiled(workflow).impls as unknown as ReadonlyArray<ImplLike>, "", codecs)
     return yield* resultOf<W>(runtime, workflow, runId, envelope, codecs, local, Date.now() - started)
+  })
+
+/**
+ * The engine stored a failure of the runtime itself as the result of a run's execution (the body never
+ * fails for a task: a defect there is a store or decoding failure, e.g. a database opened by code that
+ * predates its migrations). Such a result would come back forever. When the store holds no journaled task
+ * result of the run, nothing is lost by starting it over: it restarts (a new generation). Otherwise
+ * `BrokenRun` names the way out.
+ */
+const recoverBroken = (
+  runtime: DurableRuntime["Service"],
+  workflow: Workflow.Any,
+  runId: string,
+  defect: unknown,
+  once: (generation: number) => Effect.Effect<string, never, WorkflowEngine.WorkflowEngine>
+) =>
+  Effect.gen(function*() {
+    const detail = defect instanceof Error ? defect.message : safeStringify(defect)
+    const journaled = yield* runtime.store.journaledOutputs(runId)
+    if ([...journaled.keys()].some((path) => !path.endsWith("#compensate"))) {
+      return yield* new BrokenRun({ runId, workflow: workflow.name, detail })
+    }
+    const plan = Workflow.compiled(workflow).plan
+    const record = yield* runtime.store.get(runId)
+    const generation = yield* runtime.store.restart(runId, { plan, shape: shapeOf(plan), version: record.version })
+    return yield* once(generation)
   })
 
 const resultOf = <W extends Workflow.Any>(

@@ -8,6 +8,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Cause, Data, Deferred, Effect, Exit, Fiber, Schema } from "effect"
+import { SqlClient } from "effect/sql"
 import { Loop, type RunEvent, RunMetrics, RunStore, Workflow } from "@troupe/core"
 import * as Durable from "../src/Durable.ts"
 
@@ -306,6 +307,28 @@ describe("cancel interrupts tasks in flight", () => {
         assert.strictEqual(again._tag, "WorkflowCancelled")
         assert.deepStrictEqual(undone, ["seat-7"])
       }).pipe(Effect.provide(layer))
+    }))
+})
+
+describe("a run whose journal holds a failure of the runtime", () => {
+  it.live("is started over by itself when the store holds none of its task results", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const wf = Workflow.make("poisoned").task("a", () => Effect.sync(() => ++calls))
+      yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        // The history cannot be written: the body fails, and the engine stores that failure as the run's result.
+        yield* sql.unsafe("ALTER TABLE troupe_run_events RENAME TO hidden_events")
+        const broken = yield* Effect.exit(Durable.run(wf, undefined, { runId: "p" }))
+        assert.isTrue(Exit.isFailure(broken) && Cause.hasDies(broken.cause))
+        yield* sql.unsafe("ALTER TABLE hidden_events RENAME TO troupe_run_events")
+        // Without the recovery, every later call would get the stored failure back.
+        const result = yield* Durable.run(wf, undefined, { runId: "p" })
+        // The failing call started it over once itself (and failed again); this one starts it over and succeeds.
+        assert.strictEqual(calls, 3)
+        assert.deepStrictEqual(result.outputs, { a: 3 })
+        assert.strictEqual((yield* RunStore.RunStore.use((s) => s.get("p"))).status, "completed")
+      }).pipe(Effect.provide(Durable.layer({ filename: fresh() })))
     }))
 })
 
