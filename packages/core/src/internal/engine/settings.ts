@@ -99,6 +99,11 @@ export const checkNumbers = (compiled: Compiled, options: Options): InvalidDefin
   for (let i = 0; i < compiled.impls.length; i++) {
     const impl = compiled.impls[i]!
     const node = impl.node
+    // Most tasks declare none of these: nothing to check (and no error path to build).
+    if (
+      impl.retry === undefined && node.timeoutMs === undefined && node.attemptTimeoutMs === undefined &&
+      impl.rateLimit === undefined
+    ) continue
     const task = Numbers.first(
       () => Numbers.retry(`tasks[${i}].retry`, impl.retry, node.id),
       () => Numbers.amount(`tasks[${i}].timeout`, node.timeoutMs, node.id),
