@@ -234,16 +234,17 @@ const rateWait = (run: RunCore): void => {
  * abort) ignores it.
  */
 const awaitPromise = (run: RunCore, i: number, promise: PromiseLike<unknown>): void => {
-  const settleWith = (exit: Exit.Exit<unknown, unknown>) => {
-    if (run.status[i] !== RUNNING || run.done) return
-    run.completions.push(i, exit)
-    guarded(run, run.drain)
-  }
   // `Promise.resolve` adopts a foreign thenable (whose `then` may throw: that is a rejection).
   Promise.resolve(promise).then(
-    (value) => settleWith(Exit.succeed(value)),
-    (cause) => settleWith(Exit.fail(new TaskException({ taskId: run.g.ids[i]!, cause })))
+    (value) => settleWith(run, i, Exit.succeed(value)),
+    (cause) => settleWith(run, i, Exit.fail(new TaskException({ taskId: run.g.ids[i]!, cause })))
   )
+}
+
+const settleWith = (run: RunCore, i: number, exit: Exit.Exit<unknown, unknown>): void => {
+  if (run.status[i] !== RUNNING || run.done) return
+  run.completions.push(i, exit)
+  guarded(run, run.drain)
 }
 
 /** Starts task `i`: takes its slot (and units and key), reports `TaskStarted`, runs its stack. */
@@ -273,6 +274,10 @@ const dispatch = (run: RunCore, i: number): void => {
   run.startedAt[i] = t
   run.sink.started(i, run.g.ids[i]!, t)
   const immediate = direct(run, i)
+  if (immediate instanceof Promise) {
+    awaitPromise(run, i, immediate)
+    return
+  }
   if (immediate !== undefined && Exit.isExit(immediate)) {
     run.completions.push(i, immediate)
     return

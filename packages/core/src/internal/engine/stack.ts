@@ -65,10 +65,14 @@ const isPromiseLike = (u: object): u is PromiseLike<unknown> => typeof (u as { t
  * For a simple task declared inline, when no tracer wants a span and no TaskHook is installed: calls the
  * handler here. A handler that returns an already-finished Effect (`Effect.succeed`, `Effect.fail`,
  * `Effect.void`) or a plain value completes without a fiber (an Exit); a Promise is settled by the
- * dispatcher when it settles, also without a fiber (`Pending`: a Promise cannot be interrupted anyway);
+ * dispatcher when it settles, also without a fiber (a native Promise as it is, another thenable as `Pending`: a
+ * Promise cannot be interrupted anyway);
  * otherwise the Effect it returned is what the fiber runs. Undefined: the task takes the full stack.
  */
-export const direct = (run: RunCore, i: number): Exit.Exit<unknown, unknown> | Pending | Eff | undefined => {
+export const direct = (
+  run: RunCore,
+  i: number
+): Exit.Exit<unknown, unknown> | Promise<unknown> | Pending | Eff | undefined => {
   const impl = run.impls[i]!
   if (run.tracing || run.hook !== undefined || impl.handler === undefined || !isSimple(run, i)) return undefined
   // A handler that declares no parameter (`() => ...`) cannot read the context: it is not built.
@@ -79,6 +83,8 @@ export const direct = (run: RunCore, i: number): Exit.Exit<unknown, unknown> | P
   try {
     const result: unknown = impl.handler(ctx as never)
     if (typeof result !== "object" || result === null) return Exit.succeed(result)
+    // A native Promise (what most handlers return) is settled by the dispatcher as it is.
+    if (result instanceof Promise) return result
     if (Exit.isExit(result)) return result
     if (Effect.isEffect(result)) return result
     if (isPromiseLike(result)) return { _tag: "Pending", promise: result }
