@@ -587,11 +587,7 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
   // .task(id, handler)
   if (typeof a === "function") {
     const handler = a as (ctx: unknown) => unknown
-    return push(w, {
-      node: makeNode(id, index, "function", {}, [], [], false, undefined),
-      run: (ctx: never) => Task.fromHandler(id, () => handler(ctx)),
-      handler
-    })
+    return push(w, { node: makeNode(id, index, "function", {}, [], [], false, undefined), run: runHandler, handler })
   }
   // .task(id, taskValue)
   if (Task.isTask(a)) return push(w, fromTaskValue(id, index, a, {}))
@@ -621,19 +617,30 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
   const handler = b as (ctx: unknown) => unknown
   const attrs: Attributes = options
   const when = options.when
-  return push(w, {
+  const impl: { -readonly [K in keyof TaskImpl]: TaskImpl[K] } = {
     node: makeNode(id, index, "function", attrs, options.dependsOn ?? [], [], when !== undefined, undefined),
-    run: (ctx: never) => Task.fromHandler(id, () => handler(ctx)),
-    handler,
-    when,
-    retry: attrs.retry,
-    breaker: attrs.breaker,
-    cache: attrs.cache,
-    output: attrs.output,
-    keyOf: keyOf(attrs),
-    rateLimit: attrs.rateLimit
-  })
+    run: runHandler,
+    handler
+  }
+  // Like the node's, the optional fields are set only when present.
+  if (when !== undefined) impl.when = when
+  if (attrs.retry !== undefined) impl.retry = attrs.retry
+  if (attrs.breaker !== undefined) impl.breaker = attrs.breaker
+  if (attrs.cache !== undefined) impl.cache = attrs.cache
+  if (attrs.output !== undefined) impl.output = attrs.output
+  if (typeof attrs.concurrencyKey === "function") impl.keyOf = keyOf(attrs)
+  if (attrs.rateLimit !== undefined) impl.rateLimit = attrs.rateLimit
+  return push(w, impl)
 }
+
+/**
+ * The `run` of every task declared with a handler: one function for all of them (not a closure per task),
+ * called as `impl.run(ctx)`, so it reads the handler and the id from its task.
+ */
+const runHandler = function(this: TaskImpl, ctx: never) {
+  const handler = this.handler!
+  return Task.fromHandler(this.node.id, () => handler(ctx))
+} as unknown as TaskImpl["run"]
 
 const fromTaskValue = (
   id: string,
