@@ -29,6 +29,8 @@ expectTypeOf<Extract<Effect.Error<typeof run>, { _tag: "WorkflowFailed" }>>().to
 expectTypeOf<Extract<Effect.Error<typeof run>, { _tag: "IdempotencyConflict" }>>().toEqualTypeOf<
   Durable.IdempotencyConflict
 >()
+// A run whose journal holds a failure of the runtime itself is a typed error with a way out.
+expectTypeOf<Extract<Effect.Error<typeof run>, { _tag: "BrokenRun" }>>().toEqualTypeOf<Durable.BrokenRun>()
 
 // @ts-expect-error the input must match the workflow's input schema
 Durable.run(wf, { n: "one" }, { runId: "r" })
