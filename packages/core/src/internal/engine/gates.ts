@@ -14,6 +14,7 @@
 import type { Plan } from "../../Plan.ts"
 import type * as Heap from "../heap.ts"
 import type { TaskImpl } from "../workflowPlan.ts"
+import type { Census } from "./census.ts"
 import * as Rates from "./rates.ts"
 
 // -----------------------------------------------------------------------------
@@ -169,14 +170,12 @@ export const makeGates = (
   plan: Plan,
   impls: ReadonlyArray<TaskImpl>,
   shared: Shared,
-  perKeyLimit: number
+  perKeyLimit: number,
+  census: Census
 ): Gates => {
   const { pools, keyRunning, keyServed } = shared
-  const rateLimited = impls.some((impl) => impl.rateLimit !== undefined)
-  const gated = rateLimited || plan.nodes.some((node) =>
-    (node.resources !== undefined && Object.keys(node.resources).length > 0) ||
-    ((node.concurrencyKey !== undefined || node.concurrencyKeyComputed === true) && perKeyLimit !== Infinity)
-  )
+  const rateLimited = census.rateLimited
+  const gated = rateLimited || census.pooled || (census.keyed && perKeyLimit !== Infinity)
   const keys: Array<string | undefined> = gated ? plan.nodes.map((node) => node.concurrencyKey) : []
   const rateKeys: Array<string | undefined> = []
   const rateBlocked: Array<number> = []

@@ -11,17 +11,20 @@ import { type DefinitionError, InvalidDefinition, WorkflowFailed } from "../../W
 import * as definition from "../definition.ts"
 import { index, topo } from "../graph.ts"
 import { type Compiled, compile, internals } from "../workflowPlan.ts"
+import { censusOf } from "./census.ts"
 import { checkNumbers, type Options, type Settings, settingsOf } from "./settings.ts"
 
 /** Resource requests that can never be met are definition errors, found before the run starts. */
 const checkResources = (
-  plan: Plan,
+  compiled: Compiled,
   pools: ReadonlyMap<string, number>,
   perKeyLimit: number | undefined,
   at: Where
 ): Effect.Effect<void, InvalidDefinition> => {
+  const plan = compiled.plan
+  const census = censusOf(compiled)
   const limit = perKeyLimit
-  if (limit !== undefined && !(limit >= 1)) {
+  if (census.keyed && limit !== undefined && !(limit >= 1)) {
     const keyed = plan.nodes.findIndex((node) => node.concurrencyKey !== undefined || node.concurrencyKeyComputed)
     if (keyed >= 0) {
       return Effect.fail(
@@ -33,7 +36,7 @@ const checkResources = (
       )
     }
   }
-  for (let i = 0; i < plan.nodes.length; i++) {
+  for (let i = 0; census.resources && i < plan.nodes.length; i++) {
     const node = plan.nodes[i]!
     const requests = node.resources
     if (requests === undefined) continue
@@ -80,10 +83,9 @@ const validated = new WeakSet<Plan>()
  * id, every dependency naming another task, no cycle, no condition naming a task. When all hold the plan
  * is valid without looking its ids up a second time; otherwise `definition.validate` finds the error.
  */
-const validGraph = (plan: Plan): boolean => {
-  const g = index(plan)
-  if (g.size === 0 || g.unresolved > 0 || g.indexOf.size !== g.size) return false
-  for (let i = 0; i < g.size; i++) if (plan.nodes[i]!.condition?._tag === "TaskCompleted") return false
+const validGraph = (compiled: Compiled): boolean => {
+  const g = index(compiled.plan)
+  if (g.size === 0 || g.unresolved > 0 || g.indexOf.size !== g.size || censusOf(compiled).namesTask) return false
   return topo(g) !== undefined
 }
 
@@ -99,6 +101,7 @@ const treePools = (compiled: Compiled, root: Readonly<Record<string, number>> | 
   }
   add(root)
   const visit = (c: Compiled) => {
+    if (!censusOf(c).children) return
     for (const impl of c.impls) {
       if (impl.child === undefined) continue
       const child = compile(impl.child.workflow)
@@ -132,16 +135,17 @@ const prepareTree = (
   at: Where,
   rootName: string
 ): Effect.Effect<void, DefinitionError | WorkflowFailed<unknown>> => {
-  const checked: Effect.Effect<void, DefinitionError> = validated.has(compiled.plan) || validGraph(compiled.plan)
+  const checked: Effect.Effect<void, DefinitionError> = validated.has(compiled.plan) || validGraph(compiled)
     ? Effect.void
     : definition.validate(compiled.plan).pipe(Effect.andThen(Effect.sync(() => validated.add(compiled.plan))))
   const invalid = at.pathPrefix === "" ? undefined : checkNumbers(compiled, {})
   if (invalid !== undefined) return Effect.fail(prefixed(at)(invalid))
-  const taskChecks = compiled.impls.filter((impl) => impl.check !== undefined)
-  const children = compiled.impls.filter((impl) => impl.child !== undefined)
+  const census = censusOf(compiled)
+  const taskChecks = census.checked ? compiled.impls.filter((impl) => impl.check !== undefined) : []
+  const children = census.children ? compiled.impls.filter((impl) => impl.child !== undefined) : []
   return checked.pipe(
     Effect.mapError(prefixed(at)),
-    Effect.andThen(checkResources(compiled.plan, pools, settings.perKeyLimit ?? perKeyLimit, at)),
+    Effect.andThen(checkResources(compiled, pools, settings.perKeyLimit ?? perKeyLimit, at)),
     Effect.andThen(
       taskChecks.length === 0 ? Effect.void : Effect.forEach(taskChecks, (impl) =>
         impl.check!(impl.node).pipe(

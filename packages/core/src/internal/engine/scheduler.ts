@@ -16,6 +16,7 @@ import { TaskHook } from "../../TaskHook.ts"
 import { TaskException } from "../../WorkflowError.ts"
 import { bottomLevels, index, topo } from "../graph.ts"
 import type { Compiled } from "../workflowPlan.ts"
+import { censusOf } from "./census.ts"
 import type { Sink } from "./events.ts"
 import { makeGates, makeReadyQueue, wakeOthers } from "./gates.ts"
 import { needsPreflight, preflight } from "./preflight.ts"
@@ -35,6 +36,8 @@ import {
 } from "./state.ts"
 import { type Execute, runChild } from "./subworkflow.ts"
 
+const one = () => 1
+
 /** Builds the run's state: its graph, ready queue, gates and columns, and the services it reads once. */
 const makeRun = (
   compiled: Compiled,
@@ -51,9 +54,11 @@ const makeRun = (
   const g = index(plan)
   const n = g.size
   const order = topo(g) ?? []
-  const remaining = bottomLevels(g, order, (i) => plan.nodes[i]!.estimatedDurationMs ?? 1)
+  const census = censusOf(compiled)
+  const remaining = bottomLevels(g, order, census.estimates ? (i) => plan.nodes[i]!.estimatedDurationMs ?? 1 : one)
   const priority = new Int8Array(n)
-  for (let i = 0; i < n; i++) priority[i] = plan.nodes[i]!.priority
+  if (census.priorities) for (let i = 0; i < n; i++) priority[i] = plan.nodes[i]!.priority
+  else priority.fill(5)
   const waiting = new Int32Array(n)
   for (let i = 0; i < n; i++) waiting[i] = g.preds[i]!.length
   const shared = scope.shared
@@ -99,7 +104,7 @@ const makeRun = (
     completionOrder: [],
     failures: [],
     ready: makeReadyQueue(priority, remaining),
-    gates: makeGates(plan, impls, shared, settings.perKeyLimit ?? shared.perKeyLimit ?? Infinity),
+    gates: makeGates(plan, impls, shared, settings.perKeyLimit ?? shared.perKeyLimit ?? Infinity, census),
     completions: [],
     preflightResults: [],
     running: 0,

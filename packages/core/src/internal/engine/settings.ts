@@ -9,6 +9,7 @@ import { InvalidDefinition } from "../../WorkflowError.ts"
 import { analyze } from "../analysis.ts"
 import type { Compiled } from "../workflowPlan.ts"
 import * as Numbers from "./numbers.ts"
+import { censusOf } from "./census.ts"
 
 /** The run options the settings are made of (`Engine.RunOptions` is one). */
 export interface Options {
@@ -96,6 +97,7 @@ export const checkNumbers = (compiled: Compiled, options: Options): InvalidDefin
     () => Numbers.retry("retry", compiled.retry)
   )
   if (problem !== undefined) return problem
+  if (!censusOf(compiled).numbers) return undefined
   for (let i = 0; i < compiled.impls.length; i++) {
     const impl = compiled.impls[i]!
     const node = impl.node
