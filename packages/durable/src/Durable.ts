@@ -866,27 +866,34 @@ const openAttempt = (
 const awaitRun = (
   runtime: DurableRuntime["Service"],
   attempt: Attempt,
-  handle: Engine.RunHandle<unknown, unknown>
+  handle: Engine.RunHandle<unknown, unknown>,
+  slot: CancelSlot
 ) =>
   Effect.gen(function*() {
     const cancel = Effect.suspend(() => {
       attempt.cancelling = true
       return handle.cancel
     })
-    runtime.active.set(attempt.runId, cancel)
+    slot.cancel = cancel
+    // Asked before the engine had started the run.
+    if (slot.asked) yield* cancel
     const watcher = yield* Effect.forever(
       Effect.andThen(
         Effect.sleep(runtime.cancelPollMs),
         Effect.flatMap(attempt.store.get(attempt.runId).pipe(Effect.orDie), (r) => r.cancelRequested ? cancel : Effect.void)
       )
     ).pipe(Effect.forkChild({ startImmediately: true }))
-    const exit = yield* Effect.exit(handle.await).pipe(
-      Effect.ensuring(Effect.sync(() => runtime.active.delete(attempt.runId)))
-    )
+    const exit = yield* Effect.exit(handle.await)
     yield* Fiber.interrupt(watcher)
     attempt.local.state = yield* handle.state
     return exit
   })
+
+/** How `Durable.cancel` reaches a run of this process: registered before the run starts. */
+interface CancelSlot {
+  asked: boolean
+  cancel: Effect.Effect<void> | undefined
+}
 
 /** The workflow body: Troupe's engine with the journaling TaskHook and journaled compensations. */
 const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
@@ -902,6 +909,11 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
     const input = yield* decodeInput(attempt.workflow, payload.input)
     const { around: _a, estimates: _e, migrate: _m, onEvent: _o, version: _v, ...engineOptions } = local.options
     const workflow = instrument(attempt.workflow, estimates, (path, f) => journaledCompensation(attempt, path, f))
+    const slot: CancelSlot = { asked: false, cancel: undefined }
+    runtime.active.set(attempt.runId, Effect.suspend(() => {
+      slot.asked = true
+      return slot.cancel ?? Effect.void
+    }))
     const handle = yield* Engine.start(workflow, input as never, {
       ...engineOptions,
       runId: attempt.runId,
@@ -913,7 +925,10 @@ const makeBody = (runtime: DurableRuntime["Service"], entry: Entry) =>
     )
     const exit: Exit.Exit<Engine.RunResult<unknown>, unknown> = Exit.isFailure(handle)
       ? handle as Exit.Exit<never, unknown>
-      : yield* awaitRun(runtime, attempt, handle.value)
+      : yield* awaitRun(runtime, attempt, handle.value, slot).pipe(
+        Effect.ensuring(Effect.sync(() => runtime.active.delete(attempt.runId)))
+      )
+    runtime.active.delete(attempt.runId)
     yield* drain
     local.skipped = [...attempt.skipped]
     local.executed = [...attempt.executed]
