@@ -310,6 +310,27 @@ describe("cancel interrupts tasks in flight", () => {
     }))
 })
 
+describe("cancel through the store", () => {
+  it.live("a cancel recorded in the store (another process, troupe runs cancel) is seen at the next poll", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Deferred.make<void>()
+      const wf = Workflow.make("polled").task("wait", () =>
+        Effect.andThen(Deferred.succeed(started, undefined), Effect.never).pipe(
+          Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+        ))
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(Effect.exit(Durable.run(wf, undefined, { runId: "polled" })))
+        yield* Deferred.await(started)
+        // Not Durable.cancel: only the store's record changes, as another process would change it.
+        yield* RunStore.RunStore.use((s) => s.cancel("polled"))
+        yield* Deferred.await(interrupted).pipe(Effect.timeout("10 seconds"))
+        assert.strictEqual(failureOf(yield* Fiber.join(fiber).pipe(Effect.timeout("10 seconds")))._tag, "WorkflowCancelled")
+        assert.strictEqual((yield* RunStore.RunStore.use((s) => s.get("polled"))).status, "cancelled")
+      }).pipe(Effect.provide(Durable.layer({ filename: fresh(), shutdownTimeout: 100, cancelPollInterval: "50 millis" })))
+    }))
+})
+
 describe("a run whose journal holds a failure of the runtime", () => {
   it.live("is started over by itself when the store holds none of its task results", () =>
     Effect.gen(function*() {

@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { SqlClient } from "effect/sql"
 import { Plan, RunStore, Workflow } from "@troupe/core"
 import { runStoreContract } from "../../core/test/RunStoreContract.ts"
@@ -71,6 +72,24 @@ describe("SqlRunStore on a file", () => {
         assert.deepStrictEqual(raw, [{ body: "{not json" }])
       }).pipe(Effect.provide(layer))
     }))
+
+  it.effect("a plan is stored once for the runs that share it, and pruned with the last of them", () =>
+    Effect.gen(function*() {
+      const store = yield* RunStore.RunStore
+      const sql = yield* SqlClient.SqlClient
+      const plans = Effect.map(sql<{ n: number }>`SELECT count(*) AS n FROM troupe_plans`, (rows) => Number(rows[0]!.n))
+      yield* store.register({ runId: "one", workflow: "w", plan })
+      yield* store.register({ runId: "two", workflow: "w", plan })
+      assert.strictEqual(yield* plans, 1)
+      assert.deepStrictEqual(yield* store.plan("two"), yield* store.plan("one"))
+      const other = Plan.fromWorkflow(Workflow.make("w").task("b", () => Effect.succeed(2)))
+      yield* store.register({ runId: "three", workflow: "w", plan: other })
+      assert.strictEqual(yield* plans, 2)
+      for (const runId of ["one", "two", "three"]) yield* store.setStatus(runId, "completed")
+      yield* TestClock.adjust("2 days")
+      assert.strictEqual(yield* store.prune({ olderThan: "1 day" }), 3)
+      assert.strictEqual(yield* plans, 0)
+    }).pipe(Effect.provide(SqlRunStore.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename: fresh() }))))))
 
   it.effect("a read-only store beside the writer lists the writer's runs (troupe runs list while a run goes on)", () =>
     Effect.gen(function*() {
