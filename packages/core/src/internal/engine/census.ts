@@ -27,6 +27,10 @@ export interface Census {
   readonly estimates: boolean
   /** Some task's priority is not the default (5). */
   readonly priorities: boolean
+  /** Some task has a condition (a `when` predicate or a condition in its node). */
+  readonly conditions: boolean
+  /** Some task has a breaker or a fallback. */
+  readonly guarded: boolean
 }
 
 const cache = new WeakMap<Plan, Census>()
@@ -44,6 +48,8 @@ export const censusOf = (compiled: Compiled): Census => {
   let numbers = false
   let estimates = false
   let priorities = false
+  let conditions = false
+  let guarded = false
   const impls = compiled.impls
   for (let i = 0; i < impls.length; i++) {
     const impl = impls[i]!
@@ -63,6 +69,8 @@ export const censusOf = (compiled: Compiled): Census => {
     ) numbers = true
     if (node.estimatedDurationMs !== undefined) estimates = true
     if (node.priority !== 5) priorities = true
+    if (impl.when !== undefined || node.condition !== undefined) conditions = true
+    if (impl.breaker !== undefined || impl.fallback !== undefined) guarded = true
   }
   const census: Census = {
     pooled,
@@ -74,7 +82,9 @@ export const censusOf = (compiled: Compiled): Census => {
     children,
     numbers,
     estimates,
-    priorities
+    priorities,
+    conditions,
+    guarded
   }
   cache.set(compiled.plan, census)
   return census

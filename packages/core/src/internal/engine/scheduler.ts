@@ -62,6 +62,7 @@ const makeRun = (
   const waiting = new Int32Array(n)
   for (let i = 0; i < n; i++) waiting[i] = g.preds[i]!.length
   const shared = scope.shared
+  const cacheActive = Option.isSome(Context.getOption(services, TaskCache.TaskCache))
   const now = () => clock.currentTimeMillisUnsafe()
   const unbound = () => {
     throw new Error("engine: a step was called before the scheduler bound it")
@@ -84,7 +85,9 @@ const makeRun = (
     random: parent.getRef(Random.Random),
     hook: parent.getRef(TaskHook),
     tracing: parent.getRef(Tracer.Tracer) !== Tracer.nativeTracer,
-    cacheActive: Option.isSome(Context.getOption(services, TaskCache.TaskCache)),
+    cacheActive,
+    plain: !cacheActive && !census.conditions && !census.numbers && !census.guarded &&
+      compiled.retry === undefined && plan.defaultTimeoutMs === undefined,
     language: parent.getRef(Expression.ExpressionLanguage),
     emit: sink.emit,
     sink,
@@ -176,7 +179,7 @@ const becomeReady = (run: RunCore, i: number): void => {
       return
     }
   }
-  if (!needsPreflight(run, i)) {
+  if (run.plain || !needsPreflight(run, i)) {
     run.status[i] = READY
     run.ready.push(i)
     return

@@ -74,7 +74,9 @@ export const direct = (
   i: number
 ): Exit.Exit<unknown, unknown> | Promise<unknown> | Pending | Eff | undefined => {
   const impl = run.impls[i]!
-  if (run.tracing || run.hook !== undefined || impl.handler === undefined || !isSimple(run, i)) return undefined
+  if (run.tracing || run.hook !== undefined || impl.handler === undefined || (!run.plain && !isSimple(run, i))) {
+    return undefined
+  }
   // A handler that declares no parameter (`() => ...`) cannot read the context: it is not built.
   const ctx = impl.handler.length === 0 && impl.compensate === undefined
     ? run.inputOnly

@@ -82,6 +82,11 @@ export interface RunCore {
   readonly hook: TaskHookShape | undefined
   readonly tracing: boolean
   readonly cacheActive: boolean
+  /**
+   * No task of the run has a condition, a retry, a timeout, a breaker or a fallback, and no TaskCache is
+   * provided: no task needs a preflight and every task is simple (`stack.isSimple`), without asking each.
+   */
+  readonly plain: boolean
   readonly language: Expression.Language | undefined
   readonly emit: (event: RunEvent) => void
   /** Reports the two events every task has (`TaskStarted` of its first attempt, `TaskCompleted`). */
