@@ -38,53 +38,41 @@ const cache = new WeakMap<Plan, Census>()
 export const censusOf = (compiled: Compiled): Census => {
   const cached = cache.get(compiled.plan)
   if (cached !== undefined) return cached
-  let pooled = false
-  let resources = false
-  let keyed = false
-  let rateLimited = false
-  let namesTask = false
-  let checked = false
-  let children = false
-  let numbers = false
-  let estimates = false
-  let priorities = false
-  let conditions = false
-  let guarded = false
+  const census = {
+    pooled: false,
+    resources: false,
+    keyed: false,
+    rateLimited: false,
+    namesTask: false,
+    checked: false,
+    children: false,
+    numbers: false,
+    estimates: false,
+    priorities: false,
+    conditions: false,
+    guarded: false
+  }
   const impls = compiled.impls
   for (let i = 0; i < impls.length; i++) {
     const impl = impls[i]!
     const node = impl.node
     if (node.resources !== undefined) {
-      resources = true
-      if (Object.keys(node.resources).length > 0) pooled = true
+      census.resources = true
+      if (Object.keys(node.resources).length > 0) census.pooled = true
     }
-    if (node.concurrencyKey !== undefined || node.concurrencyKeyComputed === true) keyed = true
-    if (impl.rateLimit !== undefined) rateLimited = true
-    if (node.condition?._tag === "TaskCompleted") namesTask = true
-    if (impl.check !== undefined) checked = true
-    if (impl.child !== undefined) children = true
+    if (node.concurrencyKey !== undefined || node.concurrencyKeyComputed === true) census.keyed = true
+    if (impl.rateLimit !== undefined) census.rateLimited = true
+    if (node.condition?._tag === "TaskCompleted") census.namesTask = true
+    if (impl.check !== undefined) census.checked = true
+    if (impl.child !== undefined) census.children = true
     if (
       impl.retry !== undefined || node.timeoutMs !== undefined || node.attemptTimeoutMs !== undefined ||
       impl.rateLimit !== undefined
-    ) numbers = true
-    if (node.estimatedDurationMs !== undefined) estimates = true
-    if (node.priority !== 5) priorities = true
-    if (impl.when !== undefined || node.condition !== undefined) conditions = true
-    if (impl.breaker !== undefined || impl.fallback !== undefined) guarded = true
-  }
-  const census: Census = {
-    pooled,
-    resources,
-    keyed,
-    rateLimited,
-    namesTask,
-    checked,
-    children,
-    numbers,
-    estimates,
-    priorities,
-    conditions,
-    guarded
+    ) census.numbers = true
+    if (node.estimatedDurationMs !== undefined) census.estimates = true
+    if (node.priority !== 5) census.priorities = true
+    if (impl.when !== undefined || node.condition !== undefined) census.conditions = true
+    if (impl.breaker !== undefined || impl.fallback !== undefined) census.guarded = true
   }
   cache.set(compiled.plan, census)
   return census

@@ -25,34 +25,20 @@ export interface HubOptions {
 export interface Sink {
   readonly emit: (event: RunEvent) => void
   readonly started: (i: number, taskId: string, at: number) => void
-  readonly completed: (
-    i: number,
-    taskId: string,
-    at: number,
-    attempts: number,
-    durationMs: number,
-    output: unknown,
-    fallback: boolean
-  ) => void
+  readonly completed: (i: number, ...fields: Completed) => void
 }
+
+/** What a `TaskCompleted` says, in order. */
+type Completed = [taskId: string, at: number, attempts: number, durationMs: number, output: unknown, fallback: boolean]
 
 /** A sink that builds every event and hands it to `emit` (a sub-workflow forwarding to its parent). */
 export const sinkOf = (runId: string, emit: (event: RunEvent) => void): Sink => ({
   emit,
   started: (_i, taskId, at) => emit({ _tag: "TaskStarted", runId, at, taskId, attempt: 1 }),
-  completed: (_i, taskId, at, attempts, durationMs, output, fallback) =>
-    emit(completedEvent(runId, taskId, at, attempts, durationMs, output, fallback))
+  completed: (_i, ...fields) => emit(completedEvent(runId, ...fields))
 })
 
-const completedEvent = (
-  runId: string,
-  taskId: string,
-  at: number,
-  attempts: number,
-  durationMs: number,
-  output: unknown,
-  fallback: boolean
-): RunEvent =>
+const completedEvent = (runId: string, ...[taskId, at, attempts, durationMs, output, fallback]: Completed): RunEvent =>
   fallback
     ? { _tag: "TaskCompleted", runId, at, taskId, attempts, durationMs, output, fallback: true }
     : { _tag: "TaskCompleted", runId, at, taskId, attempts, durationMs, output }
