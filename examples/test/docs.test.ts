@@ -2,9 +2,11 @@
  * The runnable examples in docs/examples: each one runs and produces what its page says.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import { Engine } from "@troupe/core"
 import * as caching from "../../docs/examples/caching.ts"
+import * as childWorkflows from "../../docs/examples/child-workflows.ts"
 import * as controlFlow from "../../docs/examples/control-flow.ts"
 import * as events from "../../docs/examples/events.ts"
 import * as orchestrator from "../../docs/examples/orchestrator.ts"
@@ -25,6 +27,17 @@ describe("docs examples", () => {
       expect((yield* Engine.run(workflows.fromSteps, "url")).outputs["report"]).toBe(
         "url → url → url → fetch → parse → report"
       )
+    }))
+
+  it.effect("child-workflows.ts: a child started at run time runs under the parent's maxParallel", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(childWorkflows.program, { startImmediately: true })
+      yield* TestClock.adjust("20 millis")
+      expect(yield* Fiber.join(fiber)).toEqual({
+        report: "a.ts: ok, b.ts: ok, c.ts: ok, d.ts: ok",
+        maxInFlight: 2,
+        paths: ["checkAll/checks/a.ts", "checkAll/checks/b.ts", "checkAll/checks/c.ts", "checkAll/checks/d.ts"]
+      })
     }))
 
   it.live("plans.ts", () =>

@@ -12,7 +12,8 @@ import type { PlanNode } from "./Plan.ts"
 import type { TaskReport } from "./RunEvent.ts"
 import type * as Breaker from "./Breaker.ts"
 import type * as Policy from "./Policy.ts"
-import { TaskException } from "./WorkflowError.ts"
+import type * as Workflow from "./Workflow.ts"
+import { type DefinitionError, TaskException, type WorkflowFailed } from "./WorkflowError.ts"
 
 // -----------------------------------------------------------------------------
 // Type-level helpers
@@ -267,7 +268,53 @@ export interface TaskInfo {
     status: "started" | "completed" | "failed",
     message?: string
   ) => void
+  /**
+   * Runs a workflow built at run time as a child of this task (Temporal's child workflows), under the
+   * tree's rules: it is prepared as a static sub-workflow is (validation, resource pools, task checks), it
+   * shares the run tree's slots, pools and per-key counts, its events reach the run as `SubWorkflowEvent`s
+   * of this task, and its tasks' paths are `<this task's path>/<name>/<task>` (a durable TaskHook journals
+   * them by those paths). `name` defaults to `child-1`, `child-2`... in call order within the attempt.
+   *
+   * While the child runs, this task gives its slot up (a parent with `maxParallel: 1` does not deadlock);
+   * it takes one back, waiting its turn under the limits, before it continues (its pool units and
+   * concurrency key stay held). Interrupting or cancelling this task interrupts the child.
+   * Succeeds with the child's outputs; fails with `WorkflowFailed` (a task of the child failed, or its
+   * deadline passed) or a `DefinitionError` (the child is invalid, nothing of it ran).
+   */
+  readonly runWorkflow: <W extends Workflow.Any>(
+    workflow: W,
+    ...args: ChildArgs<W>
+  ) => Effect.Effect<
+    Workflow.Outputs<W>,
+    WorkflowFailed<Workflow.Error<W>> | DefinitionError,
+    Workflow.Services<W>
+  >
 }
+
+/**
+ * Options of `TaskInfo.runWorkflow`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ChildOptions {
+  /**
+   * The child's name in its task's path (`<task path>/<name>/<child task>`) and run id: stable across
+   * replays when the handler is. Unique within an attempt; no `/`. Default `child-<n>`.
+   */
+  readonly name?: string | undefined
+}
+
+/**
+ * The arguments of `TaskInfo.runWorkflow` after the workflow: its input (optional when it takes none),
+ * then the options.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type ChildArgs<W extends Workflow.Any> = [void] extends [Workflow.Input<W>]
+  ? [input?: Workflow.Input<W>, options?: ChildOptions]
+  : [input: Workflow.Input<W>, options?: ChildOptions]
 
 const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
   typeof u === "object" && u !== null && typeof (u as { then?: unknown }).then === "function"
@@ -298,7 +345,8 @@ export const fromHandler = (
 /**
  * A task value from attributes and a handler. The handler's parameter type says what the task needs
  * from the workflow (`input` and dependency outputs); adding it to a workflow whose data does not fit is a
- * compile error.
+ * compile error. A handler may take the run's `TaskInfo` as a second parameter (for example to start a
+ * child workflow with `info.runWorkflow`).
  *
  * @example
  * ```ts
@@ -315,9 +363,9 @@ export const fromHandler = (
  * @category constructors
  * @since 0.1.0
  */
-export const make = <Needs, F extends (ctx: Needs) => unknown, R2 = never>(
+export const make = <Needs, F extends (ctx: Needs, info: TaskInfo) => unknown, R2 = never>(
   attributes: Attributes & { readonly when?: Condition<Needs, R2> | undefined; readonly taskType?: string },
-  handler: F & ((ctx: Needs) => unknown)
+  handler: F & ((ctx: Needs, info: TaskInfo) => unknown)
 ): Task<OutputOf<ReturnType<F>>, ErrorOf<ReturnType<F>>, ServicesOf<ReturnType<F>> | R2, Needs> => {
   const { taskType, when, ...rest } = attributes
   return {
@@ -325,7 +373,7 @@ export const make = <Needs, F extends (ctx: Needs) => unknown, R2 = never>(
     taskType: taskType ?? "function",
     attributes: rest,
     when: when as never,
-    run: (ctx: Needs, info: TaskInfo) => fromHandler(info.node.id, () => handler(ctx)) as never
+    run: (ctx: Needs, info: TaskInfo) => fromHandler(info.node.id, () => handler(ctx, info)) as never
   }
 }
 

@@ -4,7 +4,6 @@
  * @since 0.1.0
  */
 import type * as Breaker from "@troupe/core/Breaker"
-import * as Engine from "@troupe/core/Engine"
 import type * as Policy from "@troupe/core/Policy"
 import type * as Task from "@troupe/core/Task"
 import * as Workflow from "@troupe/core/Workflow"
@@ -97,8 +96,9 @@ export interface SupervisorOptions<S, Needs> extends CommonOptions<Needs> {
   /** Most subtasks a plan may have. Default unlimited. */
   readonly maxSubtasks?: number | undefined
   /**
-   * Most subtasks running at once. Default unbounded (agents' own limits still apply). The subtasks run as a
-   * nested run: the parent run's `maxParallel` and resource pools do not limit them (yet).
+   * Most subtasks running at once. Default unbounded (agents' own limits still apply). The subtasks run as
+   * a child workflow of the supervisor task (`TaskInfo.runWorkflow`): the parent run's `maxParallel` and
+   * resource pools bound them as well, and the supervisor gives its own slot up while they run.
    */
   readonly maxParallel?: number | undefined
   /** Retry policy of each subtask (retryable failures only). */
@@ -239,18 +239,15 @@ export const supervisor = <S extends Agent.OutputSchema | undefined = undefined,
             >
           ) as typeof builder
         }
-        // the subtasks' events go to the parent run as SubWorkflowEvents of this task, like any nested run
-        const emit = session.info.emit
-        const result = yield* Engine.run(builder, session.dependencies, {
-          ...(emit === undefined ? {} : { onEvent: (event) => emit({ _tag: "SubWorkflowEvent", event }) })
-        }).pipe(
+        // a child workflow of this task: under the parent run's limits and pools, its events reported as
+        // SubWorkflowEvents of this task, its tasks' paths `<task>/subtasks/<subtask>`
+        outputs = yield* session.info.runWorkflow(builder, session.dependencies, { name: "subtasks" }).pipe(
           Effect.catch((error): Effect.Effect<never, SupervisorFailure> =>
             error._tag === "WorkflowFailed"
               ? Effect.fail(error)
               : session.fail(`the subtasks could not run: ${error.message}`)
           )
         )
-        outputs = result.outputs
       }
       const subtasks: ReadonlyArray<SubtaskResult> = ordered.planned.map((p) => ({ ...p, output: outputs[p.id] }))
       const combined = yield* (output === undefined

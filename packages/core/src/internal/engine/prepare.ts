@@ -194,3 +194,27 @@ export const prepare = (
     return prepareTree(compiled, settings, pools, settings.perKeyLimit, { pathPrefix: "", taskPrefix: "" },
       compiled.plan.name).pipe(Effect.as({ compiled, settings, pools }))
   })
+
+/**
+ * A workflow a task starts at run time (`TaskInfo.runWorkflow`), prepared as a static sub-workflow is
+ * before its run: validated, its numbers checked, its resource requests checked against the tree's pools
+ * (`capacity`, to which the pools only it declares are added first), its tasks' own checks passed.
+ * Errors name the child's tasks by their path (`caller/name/task`).
+ */
+export const prepareChild = (
+  workflow: Workflow.Any,
+  capacity: Map<string, number>,
+  perKeyLimit: number | undefined,
+  taskPrefix: string,
+  rootName: string
+): Effect.Effect<{ readonly compiled: Compiled; readonly added: ReadonlyMap<string, number> }, DefinitionError | WorkflowFailed<unknown>> =>
+  Effect.suspend(() => {
+    const compiled = compile(internals(workflow))
+    const added = new Map<string, number>()
+    for (const [name, units] of treePools(compiled, compiled.plan.resources)) if (!capacity.has(name)) added.set(name, units)
+    const pools = added.size === 0 ? capacity : new Map([...capacity, ...added])
+    const at = { pathPrefix: `runWorkflow(${JSON.stringify(taskPrefix.slice(0, -1))}).`, taskPrefix }
+    return prepareTree(compiled, childSettings(compiled.plan), pools, perKeyLimit, at, rootName).pipe(
+      Effect.as({ compiled, added })
+    )
+  })

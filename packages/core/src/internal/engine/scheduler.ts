@@ -17,6 +17,7 @@ import { TaskException } from "../../WorkflowError.ts"
 import { bottomLevels, index, topo } from "../graph.ts"
 import type { Compiled } from "../workflowPlan.ts"
 import { censusOf } from "./census.ts"
+import { serveSlotWaiter } from "./childRun.ts"
 import type { Sink } from "./events.ts"
 import { makeGates, makeReadyQueue, wakeOthers } from "./gates.ts"
 import { needsPreflight, preflight } from "./preflight.ts"
@@ -128,7 +129,9 @@ const makeRun = (
     expressions: undefined,
     becomeReady: unbound,
     drain: unbound,
-    runChild: unbound
+    runChild: unbound,
+    execute,
+    parking: undefined
   }
 }
 
@@ -323,6 +326,8 @@ const drain = (run: RunCore): void => {
           if (status[i] === PREFLIGHT) finishPreflight(run, i, exit)
         }
       }
+      // A task whose child workflow ended takes its slot back before new tasks start (`childRun.ts`).
+      if (shared.slotWaiters !== undefined && shared.used < shared.limit && serveSlotWaiter(shared)) continue
       if (run.aborting === undefined && ready.size > 0 && run.running < maxParallel && shared.used < shared.limit) {
         const next = gates.gated ? gates.pick(ready, run.now()) : ready.pop()
         if (gates.gated) rateWait(run)

@@ -37,27 +37,25 @@ export const holdsSlot = (run: RunCore, i: number): boolean => run.impls[i]!.chi
 
 /** Gives back what a running task holds: its slot in the run and in the tree, its pool units and key. */
 const giveBack = (run: RunCore, i: number) => {
+  // A task waiting for its child workflow gave its slot up already (`childRun.ts`): it is counted back first.
+  if (run.parking !== undefined && run.parking.delete(i)) {
+    run.running++
+    run.shared.used++
+  }
   run.running--
   if (holdsSlot(run, i)) run.shared.used--
   if (run.gates.gated) run.gates.hold(i, -1)
   run.freed = true
 }
 
-/**
- * A task whose dependencies all settled: skipped when a dependency failed, or was skipped (and it does not
- * run when one is), returning true (its dependants are released in turn); else it becomes ready.
- */
-const unblock = (run: RunCore, s: number): boolean => {
-  const failedDep = run.blockedByFailure[s]
-  const skippedDep = run.blockedBySkip[s]
-  if (failedDep === undefined && (skippedDep === undefined || run.plan.nodes[s]!.runIfSkipped)) {
-    run.becomeReady(s)
-    return false
-  }
+/** Skips a task whose dependency failed, or was skipped (and it does not run when one is). */
+const settleBlocked = (run: RunCore, s: number): void => {
   settle(run, s, SKIPPED)
-  const reason = failedDep !== undefined ? `dependency "${failedDep}" failed` : `dependency "${skippedDep}" was skipped`
+  const failedDep = run.blockedByFailure[s]
+  const reason = failedDep !== undefined
+    ? `dependency "${failedDep}" failed`
+    : `dependency "${run.blockedBySkip[s]}" was skipped`
   run.emit({ _tag: "TaskSkipped", runId: run.runId, at: run.now(), taskId: run.g.ids[s]!, reason })
-  return true
 }
 
 /**
@@ -77,7 +75,12 @@ export const release = (run: RunCore, first: number): void => {
       for (let k = 0; k < next.length; k++) {
         const s = next[k]!
         if (--waiting[s] !== 0 || status[s] !== PENDING || run.aborting !== undefined) continue
-        if (unblock(run, s)) (stack ??= []).push(s)
+        if (blockedByFailure[s] !== undefined || (blockedBySkip[s] !== undefined && !plan.nodes[s]!.runIfSkipped)) {
+          settleBlocked(run, s)
+          ;(stack ??= []).push(s)
+        } else {
+          run.becomeReady(s)
+        }
       }
       if (stack === undefined || stack.length === 0) return
       v = stack.pop()!
@@ -101,7 +104,12 @@ export const release = (run: RunCore, first: number): void => {
       }
       if (--waiting[s] !== 0 || status[s] !== PENDING) continue
       if (run.aborting !== undefined) continue
-      if (unblock(run, s)) (stack ??= []).push(s)
+      if (blockedByFailure[s] !== undefined || (blockedBySkip[s] !== undefined && !plan.nodes[s]!.runIfSkipped)) {
+        settleBlocked(run, s)
+        ;(stack ??= []).push(s)
+      } else {
+        run.becomeReady(s)
+      }
     }
     if (stack === undefined || stack.length === 0) return
     v = stack.pop()!

@@ -25,6 +25,7 @@ import type { TaskInfo } from "../../Task.ts"
 import * as TaskCache from "../../TaskCache.ts"
 import { TaskTimeout } from "../../WorkflowError.ts"
 import type { TaskImpl } from "../workflowPlan.ts"
+import { reclaimParked, runWorkflowFor } from "./childRun.ts"
 import { describeCause } from "./describe.ts"
 import { contextFor, pathOf, type RunCore } from "./state.ts"
 
@@ -119,7 +120,8 @@ const taskInfo = (run: RunCore, i: number, attempt: number): TaskInfo => {
         iteration,
         status,
         ...(message === undefined ? {} : { message })
-      })
+      }),
+    runWorkflow: runWorkflowFor(run, i)
   }
 }
 
@@ -164,6 +166,8 @@ const withBreaker = (run: RunCore, impl: TaskImpl, attempt: Eff): Eff => {
 /** Layers 1–4 for attempt `k`. */
 const attempt = (run: RunCore, impl: TaskImpl, i: number, ctx: Record<string, unknown>, k: number): Eff =>
   Effect.suspend(() => {
+    // A retry after a timeout interrupted the task's child workflow: it takes its slot back first (`childRun.ts`).
+    if (k > 1 && run.parking?.has(i) === true) return Effect.andThen(reclaimParked(run, i), attempt(run, impl, i, ctx, k))
     run.attempts[i] = k
     if (k > 1) run.emit({ _tag: "TaskStarted", runId: run.runId, at: run.now(), taskId: impl.node.id, attempt: k })
     return withBreaker(run, impl, withAttemptTimeout(impl, call(run, impl, i, ctx, k)))
@@ -226,6 +230,8 @@ const withFallback = (run: RunCore, impl: TaskImpl, i: number, ctx: Record<strin
     run.emit({ _tag: "TaskFallback", runId: run.runId, at: run.now(), taskId: impl.node.id, message: describeCause(cause) })
     run.fallbackUsed[i] = 1
     const error = Option.getOrUndefined(Cause.findErrorOption(cause))
+    // After a timeout interrupted the task's child workflow, it takes its slot back first (`childRun.ts`).
+    if (run.parking?.has(i) === true) return Effect.andThen(reclaimParked(run, i), Effect.suspend(() => fallback(error, ctx as never)))
     return fallback(error, ctx as never)
   }))
 }

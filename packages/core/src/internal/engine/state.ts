@@ -16,7 +16,9 @@ import type { GraphIndex } from "../graph.ts"
 import type { Compiled, TaskImpl } from "../workflowPlan.ts"
 import type { Sink } from "./events.ts"
 import type { Gates, ReadyQueue, Shared } from "./gates.ts"
+import type { Parked } from "./childRun.ts"
 import type { Settings } from "./settings.ts"
+import type { Execute } from "./subworkflow.ts"
 
 // Task status, one byte per task.
 export const PENDING = 0
@@ -146,6 +148,10 @@ export interface RunCore {
   becomeReady: (i: number) => void
   drain: () => void
   runChild: (impl: TaskImpl, ctx: Record<string, unknown>) => Effect.Effect<unknown, unknown, unknown>
+  /** The scheduler's entry point, for a workflow a task starts at run time (`childRun.ts`). */
+  readonly execute: Execute
+  /** Tasks that gave their slot up while their child workflow runs (`childRun.ts`); created on first use. */
+  parking: Map<number, Parked> | undefined
 }
 
 /** Marks a task settled with a final status. */

@@ -25,21 +25,24 @@ export type Execute = (
   scope: Scope
 ) => Effect.Effect<Outcome, never, unknown>
 
-export const runChild = (
+/**
+ * Runs `compiled` as a child of the task `taskId` of `run`: its run id and path prefix under the task, its
+ * events forwarded as `SubWorkflowEvent`s of the task, its outputs on success, else a `WorkflowFailed`
+ * naming the child run. Shared by static sub-workflows and the ones a task starts at run time (`childRun.ts`).
+ */
+export const nested = (
   run: RunCore,
-  impl: TaskImpl,
-  ctx: Record<string, unknown>,
+  taskId: string,
+  compiled: Compiled,
+  input: unknown,
+  childRunId: string,
+  prefix: string,
   execute: Execute
-): Effect.Effect<unknown, unknown, unknown> => {
-  const child = impl.child!
-  const taskId = impl.node.id
-  const childInput = child.input === undefined ? undefined : child.input(ctx as never)
-  const compiled = compile(child.workflow)
-  const childRunId = `${run.runId}/${taskId}`
+): Effect.Effect<Record<string, unknown>, WorkflowFailed<unknown>, unknown> => {
   const forward = (event: RunEvent) =>
     run.emit({ _tag: "SubWorkflowEvent", runId: run.runId, at: event.at, taskId, event })
-  const scope: Scope = { ...run.scope, prefix: `${run.scope.prefix}${taskId}/` }
-  return execute(compiled, childInput, childSettings(compiled.plan), childRunId, sinkOf(childRunId, forward), { cancel: () => {} }, scope)
+  const scope: Scope = { ...run.scope, prefix }
+  return execute(compiled, input, childSettings(compiled.plan), childRunId, sinkOf(childRunId, forward), { cancel: () => {} }, scope)
     .pipe(
       Effect.flatMap((outcome) =>
         outcome.status === "completed"
@@ -56,4 +59,17 @@ export const runChild = (
           )
       )
     )
+}
+
+export const runChild = (
+  run: RunCore,
+  impl: TaskImpl,
+  ctx: Record<string, unknown>,
+  execute: Execute
+): Effect.Effect<unknown, unknown, unknown> => {
+  const child = impl.child!
+  const taskId = impl.node.id
+  const childInput = child.input === undefined ? undefined : child.input(ctx as never)
+  const compiled = compile(child.workflow)
+  return nested(run, taskId, compiled, childInput, `${run.runId}/${taskId}`, `${run.scope.prefix}${taskId}/`, execute)
 }
