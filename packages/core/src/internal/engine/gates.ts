@@ -12,7 +12,7 @@
  *   timer for the earliest instant one may start).
  */
 import type { Plan } from "../../Plan.ts"
-import type * as Heap from "../heap.ts"
+import * as Heap from "../heap.ts"
 import type { TaskImpl } from "../workflowPlan.ts"
 import type { Census } from "./census.ts"
 import type { SlotWaiter } from "./childRun.ts"
@@ -26,11 +26,7 @@ export interface ReadyQueue extends Heap.Heap<number> {
   readonly before: (a: number, b: number) => boolean
 }
 
-/**
- * The ready queue: node indices ordered by priority, remaining path, declaration order. A binary heap over
- * an Int32Array of at most `n` indices (each task is queued at most once at a time), with the comparison
- * inlined: it is on every task's path.
- */
+/** The ready queue: node indices ordered by priority, remaining path, declaration order. */
 export const makeReadyQueue = (priority: Int8Array, remaining: Float64Array): ReadyQueue => {
   const before = (a: number, b: number) =>
     priority[a] !== priority[b]
@@ -38,51 +34,7 @@ export const makeReadyQueue = (priority: Int8Array, remaining: Float64Array): Re
       : remaining[a] !== remaining[b]
       ? remaining[a]! > remaining[b]!
       : a < b
-  const heap = new Int32Array(priority.length)
-  let size = 0
-  return {
-    before,
-    get size() {
-      return size
-    },
-    push(value) {
-      let i = size++
-      const pv = priority[value]!
-      const rv = remaining[value]!
-      while (i > 0) {
-        const p = (i - 1) >> 1
-        const u = heap[p]!
-        const pu = priority[u]!
-        if (pu > pv || (pu === pv && (remaining[u]! > rv || (remaining[u] === rv && u < value)))) break
-        heap[i] = u
-        i = p
-      }
-      heap[i] = value
-    },
-    pop() {
-      const top = heap[0]!
-      const last = heap[--size]!
-      if (size > 0) {
-        let i = 0
-        for (;;) {
-          const l = 2 * i + 1
-          if (l >= size) break
-          const r = l + 1
-          const c = r < size && before(heap[r]!, heap[l]!) ? r : l
-          if (!before(heap[c]!, last)) break
-          heap[i] = heap[c]!
-          i = c
-        }
-        heap[i] = last
-      }
-      return top
-    },
-    drain() {
-      const out = Array.from(heap.subarray(0, size))
-      size = 0
-      return out
-    }
-  }
+  return Object.assign(Heap.make(before), { before })
 }
 
 // -----------------------------------------------------------------------------

@@ -48,14 +48,21 @@ const giveBack = (run: RunCore, i: number) => {
   run.freed = true
 }
 
-/** Skips a task whose dependency failed, or was skipped (and it does not run when one is). */
-const settleBlocked = (run: RunCore, s: number): void => {
-  settle(run, s, SKIPPED)
+/**
+ * A task whose dependencies all settled: skipped when a dependency failed, or was skipped (and it does not
+ * run when one is), returning true (its dependants are released in turn); else it becomes ready.
+ */
+const unblock = (run: RunCore, s: number): boolean => {
   const failedDep = run.blockedByFailure[s]
-  const reason = failedDep !== undefined
-    ? `dependency "${failedDep}" failed`
-    : `dependency "${run.blockedBySkip[s]}" was skipped`
+  const skippedDep = run.blockedBySkip[s]
+  if (failedDep === undefined && (skippedDep === undefined || run.plan.nodes[s]!.runIfSkipped)) {
+    run.becomeReady(s)
+    return false
+  }
+  settle(run, s, SKIPPED)
+  const reason = failedDep !== undefined ? `dependency "${failedDep}" failed` : `dependency "${skippedDep}" was skipped`
   run.emit({ _tag: "TaskSkipped", runId: run.runId, at: run.now(), taskId: run.g.ids[s]!, reason })
+  return true
 }
 
 /**
@@ -75,12 +82,7 @@ export const release = (run: RunCore, first: number): void => {
       for (let k = 0; k < next.length; k++) {
         const s = next[k]!
         if (--waiting[s] !== 0 || status[s] !== PENDING || run.aborting !== undefined) continue
-        if (blockedByFailure[s] !== undefined || (blockedBySkip[s] !== undefined && !plan.nodes[s]!.runIfSkipped)) {
-          settleBlocked(run, s)
-          ;(stack ??= []).push(s)
-        } else {
-          run.becomeReady(s)
-        }
+        if (unblock(run, s)) (stack ??= []).push(s)
       }
       if (stack === undefined || stack.length === 0) return
       v = stack.pop()!
@@ -104,12 +106,7 @@ export const release = (run: RunCore, first: number): void => {
       }
       if (--waiting[s] !== 0 || status[s] !== PENDING) continue
       if (run.aborting !== undefined) continue
-      if (blockedByFailure[s] !== undefined || (blockedBySkip[s] !== undefined && !plan.nodes[s]!.runIfSkipped)) {
-        settleBlocked(run, s)
-        ;(stack ??= []).push(s)
-      } else {
-        run.becomeReady(s)
-      }
+      if (unblock(run, s)) (stack ??= []).push(s)
     }
     if (stack === undefined || stack.length === 0) return
     v = stack.pop()!
