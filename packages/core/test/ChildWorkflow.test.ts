@@ -366,4 +366,23 @@ describe("TaskInfo.runWorkflow: events, paths, interruption", () => {
         expect(p.perRun.get("child")).toBeUndefined()
       }
     }))
+
+  it.effect("a handler that interrupts its own call (a timeout around it) goes on only once it has a slot again", () =>
+    Effect.gen(function*() {
+      const p = probe()
+      const child = Workflow.make("child").task("slow", { resources: { gpu: 1 } }, () => p.busy("child", 100))
+      let wf: Loose = Workflow.dynamic<string, void>("parent", { maxParallel: 2, resources: { gpu: 1 } })
+      wf = wf.task("hog", { resources: { gpu: 1 } }, () => p.busy("hog", 100))
+      wf = wf.task("caller", Task.make({}, (_: unknown, info: Task.TaskInfo) =>
+        info.runWorkflow(child).pipe(
+          Effect.timeout("5 millis"),
+          Effect.catchTag("TimeoutError", () => Effect.succeed("gave up")),
+          Effect.tap(() => p.busy("top", 4))
+        )))
+      for (let k = 0; k < 4; k++) wf = wf.task(`w${k}`, () => p.busy("top", 10))
+      const exit = yield* RunAssertions.runOnTestClock(Engine.run(wf), { advanceMs: 100 })
+      expect(Exit.isSuccess(exit)).toBe(true)
+      if (Exit.isSuccess(exit)) expect(exit.value.outputs.caller).toBe("gave up")
+      expect(p.max()).toBe(2)
+    }))
 })

@@ -14,7 +14,8 @@
  *   new tasks. Its pool units and concurrency key stay held throughout.
  * - `RunCore.parking` holds the parked tasks of a run: a task is parked exactly while its entry is there.
  *   Settling a parked task (an abort, a timeout) removes the entry in `settlement.giveBack`, which then
- *   gives nothing back twice; a waiter whose entry is gone or replaced is dropped.
+ *   gives nothing back twice and ends the parking (`Parked.ended`): its waiters go on without a slot. A
+ *   retry or fallback after a timeout takes the slot back first (`reclaimParked`).
  */
 import { Effect } from "effect"
 import type { ChildOptions, TaskInfo } from "../../Task.ts"
@@ -29,6 +30,8 @@ import { nested } from "./subworkflow.ts"
 /** The mark of one parking of a task (identity: a later parking of the same task replaces it). */
 export interface Parked {
   readonly i: number
+  /** Called when the parking ends without taking a slot (the task settled, or parked again): its waiters go on. */
+  readonly ended: () => void
 }
 
 /** A parked task whose child ended, waiting for a slot. */
@@ -41,13 +44,15 @@ export interface SlotWaiter {
 /** Gives task `i`'s slot up (once, however many children it starts) and lets others use it. */
 const park = (run: RunCore, i: number): Parked => {
   const parking = run.parking ??= new Map()
-  const parked: Parked = { i }
-  if (!parking.has(i)) {
+  const parked: Parked = { i, ended: () => release(run.shared, parked) }
+  const previous = parking.get(i)
+  if (previous === undefined) {
     run.running--
     run.shared.used--
     run.freed = true
   }
   parking.set(i, parked)
+  previous?.ended()
   // The run's ready tasks, then the tree's other runs (`afterDrain`), may take the slot.
   guarded(run, run.drain)
   return parked
@@ -56,11 +61,23 @@ const park = (run: RunCore, i: number): Parked => {
 /** Whether `parked` is still the task's current parking (not settled, not replaced). */
 const current = (run: RunCore, parked: Parked): boolean => run.parking?.get(parked.i) === parked
 
-/** Takes the slot back for a parked task. */
+/** Resumes every waiter of `parked` still queued (they find it ended and go on without taking a slot). */
+const release = (shared: Shared, parked: Parked): void => {
+  const waiters = shared.slotWaiters
+  if (waiters === undefined) return
+  const gone = waiters.filter((waiter) => waiter.parked === parked)
+  if (gone.length === 0) return
+  const left = waiters.filter((waiter) => waiter.parked !== parked)
+  shared.slotWaiters = left.length === 0 ? undefined : left
+  for (const waiter of gone) waiter.resume()
+}
+
+/** Takes the slot back for a parked task (its other waiters, if any, go on). */
 const unpark = (run: RunCore, parked: Parked): void => {
   run.parking!.delete(parked.i)
   run.running++
   run.shared.used++
+  release(run.shared, parked)
 }
 
 const hasRoom = (run: RunCore): boolean =>
@@ -96,6 +113,7 @@ export const serveSlotWaiter = (shared: Shared): boolean => {
     const waiter = waiters[w]!
     if (!current(waiter.run, waiter.parked)) {
       waiters.splice(w--, 1)
+      waiter.resume()
       continue
     }
     if (waiter.run.running >= waiter.run.settings.maxParallel) continue
@@ -121,9 +139,7 @@ export const reclaimParked = (run: RunCore, i: number): Effect.Effect<void> =>
 
 /**
  * Runs `child` with task `i` parked. The task takes its slot back before it continues, whatever the child's
- * exit. If the task itself is interrupted meanwhile: an abort settled it already (nothing to do); after a
- * timeout it is settled next (`giveBack` balances), or retried or given its fallback, which take the slot
- * back first (`reclaimParked`); when a slot is free at once it is taken back here.
+ * exit, even when the call was interrupted.
  */
 const withoutSlot = <A, E>(run: RunCore, i: number, child: Effect.Effect<A, E, unknown>): Effect.Effect<A, E, unknown> =>
   Effect.uninterruptibleMask((restore) =>
@@ -133,11 +149,10 @@ const withoutSlot = <A, E>(run: RunCore, i: number, child: Effect.Effect<A, E, u
         Effect.exit,
         Effect.flatMap((exit) =>
           restore(reclaim(run, parked)).pipe(
-            Effect.onInterrupt(() =>
-              Effect.sync(() => {
-                if (current(run, parked) && run.shared.slotWaiters === undefined && hasRoom(run)) unpark(run, parked)
-              })
-            ),
+            // Interrupted while parked: by an abort or the run's end (settled already, nothing to wait for), by a
+            // timeout of the task (it is settled, retried or given its fallback: whichever comes first takes
+            // the slot back) or by the handler itself (its own timeout around the call: it waits here, in turn).
+            Effect.onInterrupt(() => Effect.suspend(() => current(run, parked) ? reclaim(run, parked) : Effect.void)),
             Effect.flatMap(() => exit)
           )
         )

@@ -38,9 +38,12 @@ export const holdsSlot = (run: RunCore, i: number): boolean => run.impls[i]!.chi
 /** Gives back what a running task holds: its slot in the run and in the tree, its pool units and key. */
 const giveBack = (run: RunCore, i: number) => {
   // A task waiting for its child workflow gave its slot up already (`childRun.ts`): it is counted back first.
-  if (run.parking !== undefined && run.parking.delete(i)) {
+  const parked = run.parking?.get(i)
+  if (parked !== undefined) {
+    run.parking!.delete(i)
     run.running++
     run.shared.used++
+    parked.ended()
   }
   run.running--
   if (holdsSlot(run, i)) run.shared.used--
