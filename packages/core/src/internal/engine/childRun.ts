@@ -167,14 +167,16 @@ const invalidName = (path: string, name: string, reason: string) =>
 
 /** `TaskInfo.runWorkflow` for one attempt of task `i` (built only when a handler reads its TaskInfo). */
 export const runWorkflowFor = (run: RunCore, i: number): TaskInfo["runWorkflow"] => {
+  // Nothing is allocated here but this closure: the names' set only when a child is started.
   let unnamed = 0
-  const names = new Set<string>()
+  let names: Set<string> | undefined
   const start = (workflow: Workflow.Any, input?: unknown, options?: ChildOptions) =>
     Effect.suspend(() => {
       const taskId = run.g.ids[i]!
       const path = pathOf(run, i)
       const name = options?.name ?? `child-${++unnamed}`
       if (name.length === 0 || name.includes("/")) return invalidName(path, name, "must be non-empty, without \"/\"")
+      names ??= new Set()
       if (names.has(name)) return invalidName(path, name, "is used twice by this task")
       names.add(name)
       const shared = run.shared
