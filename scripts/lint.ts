@@ -33,15 +33,8 @@ const allowedCycles: ReadonlyMap<string, string> = new Map([
 /**
  * Unused exports known and accepted for now (`<file>#<name>`), each with the reason.
  */
-const allowedUnused: ReadonlyMap<string, string> = new Map([
-  // Left for their owners (modules being restructured by other work in progress when this lint was added).
-  ["packages/agents/src/internal/openai.ts#MODULE", "agents provider layer, owner's cleanup"],
-  ["packages/agents/src/internal/openai.ts#scrubDeep", "agents provider layer, owner's cleanup"],
-  ["packages/agents/src/internal/openai.ts#parseArguments", "agents provider layer, owner's cleanup"],
-  ["packages/agents/src/internal/openai.ts#MALFORMED_ARGUMENTS", "agents provider layer, owner's cleanup"],
-  ["packages/core/src/internal/definition.ts#DefinitionSchema", "definition decoding, owner's cleanup"],
-  ["packages/core/src/internal/definition.ts#suggest", "definition decoding, owner's cleanup"],
-  ["packages/core/src/internal/engine/stack.ts#detachedTimeout", "engine modules, owner's cleanup"]
+const allowedUnused: ReadonlyMap<string, string> = new Map<string, string>([
+  // None: every export is used by another module or a test.
 ])
 
 /** The longest body a function in `packages/<pkg>/src` may have, in lines. */

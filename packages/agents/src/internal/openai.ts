@@ -13,7 +13,7 @@ import { AiError, type Prompt, type Response, Tool } from "effect/ai"
 import { Base64 } from "effect/encoding"
 
 /** @internal */
-export const MODULE = "OpenAiCompatible"
+const MODULE = "OpenAiCompatible"
 
 // -----------------------------------------------------------------------------
 // wire schemas (lenient: every server in the family fills a different subset)
@@ -176,7 +176,7 @@ export const answerScrubber = (apiKey: Redacted.Redacted<string> | undefined) =>
  *
  * @internal
  */
-export const scrubDeep = (scrub: (text: string) => string, value: unknown, depth = 0): unknown => {
+const scrubDeep = (scrub: (text: string) => string, value: unknown, depth = 0): unknown => {
   if (typeof value === "string") return scrub(value)
   if (depth > 64 || typeof value !== "object" || value === null) return value
   if (Array.isArray(value)) return value.map((item) => scrubDeep(scrub, item, depth + 1))
@@ -393,7 +393,7 @@ export const metadataPart = (
   })
 
 /** Parses tool-call arguments; `undefined` when they are not JSON. @internal */
-export const parseArguments = (text: string | null | undefined): Option.Option<unknown> => {
+const parseArguments = (text: string | null | undefined): Option.Option<unknown> => {
   if (text === null || text === undefined || text.trim().length === 0) return Option.some({})
   try {
     return Option.some(Tool.unsafeSecureJsonParse(text))
@@ -409,7 +409,7 @@ export const parseArguments = (text: string | null | undefined): Option.Option<u
  *
  * @internal
  */
-export const MALFORMED_ARGUMENTS = { openaiCompatible: { malformedArguments: true } } as const
+const MALFORMED_ARGUMENTS = { openaiCompatible: { malformedArguments: true } } as const
 
 const toolCallPart = (
   options: { readonly method: string; readonly deferred?: boolean | undefined },

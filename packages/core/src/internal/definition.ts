@@ -169,13 +169,6 @@ const WorkflowDefinition = Schema.Struct({
 type WorkflowDefinition = typeof WorkflowDefinition.Type
 type TaskDefinition = typeof TaskDefinition.Type
 
-/**
- * The Schema of a definition, in its canonical snake_case spelling (aliases are renamed before decoding).
- *
- * @internal
- */
-export const DefinitionSchema = WorkflowDefinition
-
 // -----------------------------------------------------------------------------
 // Field names: camelCase and agent-plan names -> snake_case
 // -----------------------------------------------------------------------------
@@ -548,7 +541,7 @@ const distance = (a: string, b: string): number => {
  *
  * @internal
  */
-export const suggest = (name: string, known: Iterable<string>): string | undefined => {
+const suggest = (name: string, known: Iterable<string>): string | undefined => {
   let best: string | undefined
   let bestDistance = Math.min(3, Math.max(1, Math.floor(name.length / 3)))
   for (const candidate of known) {

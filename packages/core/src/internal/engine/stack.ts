@@ -36,7 +36,7 @@ type Eff = Effect.Effect<unknown, unknown, unknown>
  * the wait ends at once, even if the fiber is inside an uninterruptible region (it then finishes that
  * region in the background and its result is discarded): a timeout frees the task's slot at once.
  */
-export const detachedTimeout = (effect: Eff, ms: number, onTimeout: () => unknown): Eff =>
+const detachedTimeout = (effect: Eff, ms: number, onTimeout: () => unknown): Eff =>
   Effect.withFiber((fiber) =>
     Effect.callback<unknown, unknown>((resumeAttempt) => {
       const child = Effect.runForkWith(fiber.context as Context.Context<unknown>)(effect)
