@@ -5,7 +5,7 @@
  * check, estimates, priorities), so a plain 100 000-task workflow is read once, not once per concern.
  */
 import type { Plan } from "../../Plan.ts"
-import type { Compiled } from "../workflowPlan.ts"
+import { type Compiled, compile } from "../workflowPlan.ts"
 
 export interface Census {
   /** Some task requests units of a pool (a non-empty `resources`). */
@@ -31,6 +31,8 @@ export interface Census {
   readonly conditions: boolean
   /** Some task has a breaker or a fallback. */
   readonly guarded: boolean
+  /** Some task declares a compensation, or is a sub-workflow whose tree (static) has one. */
+  readonly compensates: boolean
 }
 
 const cache = new WeakMap<Plan, Census>()
@@ -50,7 +52,8 @@ export const censusOf = (compiled: Compiled): Census => {
     estimates: false,
     priorities: false,
     conditions: false,
-    guarded: false
+    guarded: false,
+    compensates: false
   }
   const impls = compiled.impls
   for (let i = 0; i < impls.length; i++) {
@@ -73,6 +76,9 @@ export const censusOf = (compiled: Compiled): Census => {
     if (node.priority !== 5) census.priorities = true
     if (impl.when !== undefined || node.condition !== undefined) census.conditions = true
     if (impl.breaker !== undefined || impl.fallback !== undefined) census.guarded = true
+    if (impl.compensate !== undefined || (impl.child !== undefined && censusOf(compile(impl.child.workflow)).compensates)) {
+      census.compensates = true
+    }
   }
   cache.set(compiled.plan, census)
   return census

@@ -191,7 +191,7 @@ export const runWorkflowFor = (run: RunCore, i: number): TaskInfo["runWorkflow"]
           return withoutSlot(
             run,
             i,
-            nested(run, taskId, compiled, input, `${run.runId}/${taskId}/${name}`, prefix, run.execute)
+            nested(run, i, taskId, compiled, input, `${run.runId}/${taskId}/${name}`, prefix, run.execute)
           )
         })
       )

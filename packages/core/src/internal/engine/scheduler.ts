@@ -131,7 +131,11 @@ const makeRun = (
     drain: unbound,
     runChild: unbound,
     execute,
-    parking: undefined
+    parking: undefined,
+    children: undefined,
+    concluded: false,
+    onConcluded: undefined,
+    compensationTaken: false
   }
 }
 
@@ -402,6 +406,8 @@ export const execute: Execute = (compiled, input, settings, runId, sink, control
     }
     return Effect.callback<Outcome>((resume) => {
       run.resume = (outcome) => resume(Effect.succeed(outcome))
+      // Here, not before: once the callback is registered, an interruption always ends (concludes) the run.
+      control.onRun?.(run)
       sink.emit({ _tag: "RunStarted", runId, at: run.runStart, workflow: compiled.plan.name, total: run.n })
       run.shared.wakers.add(run.drain)
       startDeadline(run)

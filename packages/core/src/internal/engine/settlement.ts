@@ -14,10 +14,12 @@
  */
 import { Cause, Effect, Exit, type Fiber } from "effect"
 import type { CompensationResult } from "../../WorkflowError.ts"
+import { censusOf } from "./census.ts"
 import { describeCause } from "./describe.ts"
 import { wakeOthers } from "./gates.ts"
 import {
   CANCELLED,
+  type ChildRun,
   COMPLETED,
   FAILED,
   type Outcome,
@@ -211,41 +213,120 @@ export const abort = (run: RunCore, reason: string): void => {
   }
 }
 
-/** Compensations of completed tasks, in reverse completion order, each exactly once. */
+/**
+ * Keeps a sub-workflow run that task `task` of `run` started (static, or at run time), for `run`'s
+ * compensations: its completed tasks are undone with the task (`compensateTree`).
+ */
+export const adopt = (run: RunCore, task: number, child: RunCore): void => {
+  ;(run.children ??= []).push({ task, run: child })
+}
+
+/** Whether a run that ended still has something to compensate: a completed task that declares one, or a child. */
+const owes = (run: RunCore): boolean =>
+  !run.compensationTaken &&
+  ((run.children !== undefined && run.children.length > 0) ||
+    (censusOf(run.compiled).compensates && run.completionOrder.some((i) => run.impls[i]!.compensate !== undefined)))
+
+/** When a child run has ended: it is dropped from its parent's children unless it still owes compensations. */
+export const childEnded = (run: RunCore, child: RunCore): void => {
+  const children = run.children
+  if (children === undefined || !child.concluded || owes(child)) return
+  const at = children.findIndex((c) => c.run === child)
+  if (at >= 0) children.splice(at, 1)
+}
+
+/** Waits until `run` emitted its terminal event (a child interrupted by its parent's abort ends soon after). */
+const whenConcluded = (run: RunCore): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (run.concluded) return resume(Effect.void)
+    ;(run.onConcluded ??= []).push(() => resume(Effect.void))
+  })
+
+/** Runs task `i`'s compensation; its result is recorded under its path relative to the compensating run. */
+const compensateTask = (
+  run: RunCore,
+  i: number,
+  path: string,
+  results: Array<CompensationResult>
+): Effect.Effect<void, never, unknown> =>
+  Effect.suspend(() => {
+    const node = run.plan.nodes[i]!
+    const started = run.now()
+    return run.impls[i]!.compensate!(run.outputs[i] as never, run.contexts[i] as never).pipe(
+      Effect.withSpan(`${run.plan.name}.${node.id}.compensate`),
+      Effect.exit,
+      Effect.map((exit) => {
+        if (Exit.isSuccess(exit)) {
+          results.push({ taskId: path, status: "completed" })
+          run.emit({
+            _tag: "TaskCompensated",
+            runId: run.runId,
+            at: run.now(),
+            taskId: node.id,
+            durationMs: run.now() - started
+          })
+        } else {
+          results.push({ taskId: path, status: "failed", cause: exit.cause })
+          run.emit({
+            _tag: "CompensationFailed",
+            runId: run.runId,
+            at: run.now(),
+            taskId: node.id,
+            message: describeCause(exit.cause),
+            cause: exit.cause
+          })
+        }
+      })
+    )
+  })
+
+/**
+ * The compensations of `run` and of the sub-workflows its tasks started, once per run:
+ * - first the children of tasks that did not complete (interrupted mid-run by the abort, or started by a
+ *   task that failed), the latest started first, each after it ended;
+ * - then the completed tasks in reverse completion order; at each, the children it started (the latest
+ *   first: their own completed tasks, recursively), then its own compensation.
+ * A child's events are its own (forwarded as `SubWorkflowEvent`s); its results are recorded under
+ * `child/task`, relative to `root`.
+ */
+const compensateTree = (
+  run: RunCore,
+  root: string,
+  results: Array<CompensationResult>
+): Effect.Effect<void, never, unknown> =>
+  Effect.suspend(() => {
+    if (run.compensationTaken) return Effect.void
+    run.compensationTaken = true
+    const steps: Array<Effect.Effect<void, never, unknown>> = []
+    const base = run.scope.prefix.slice(root.length)
+    const children = run.children ?? []
+    const child = (c: ChildRun) =>
+      whenConcluded(c.run).pipe(Effect.andThen(compensateTree(c.run, root, results)))
+    const byTask = new Map<number, Array<ChildRun>>()
+    for (let c = children.length - 1; c >= 0; c--) {
+      const entry = children[c]!
+      if (run.status[entry.task] !== COMPLETED) steps.push(child(entry))
+      else {
+        const list = byTask.get(entry.task)
+        if (list === undefined) byTask.set(entry.task, [entry])
+        else list.push(entry)
+      }
+    }
+    const order = run.completionOrder
+    for (let k = order.length - 1; k >= 0; k--) {
+      const i = order[k]!
+      const started = byTask.get(i)
+      if (started !== undefined) for (const entry of started) steps.push(child(entry))
+      if (run.impls[i]!.compensate !== undefined) steps.push(compensateTask(run, i, base + run.g.ids[i]!, results))
+    }
+    return Effect.forEach(steps, (step) => step, { discard: true })
+  })
+
+/** Compensations of `run`'s tree, in reverse completion order, each exactly once (`compensateTree`). */
 const compensate = (run: RunCore): Effect.Effect<ReadonlyArray<CompensationResult>, never, unknown> =>
   Effect.suspend(() => {
     const results: Array<CompensationResult> = []
-    const todo = run.completionOrder.filter((i) => run.impls[i]!.compensate !== undefined).reverse()
-    return Effect.forEach(todo, (i) => {
-      const node = run.plan.nodes[i]!
-      const started = run.now()
-      return run.impls[i]!.compensate!(run.outputs[i] as never, run.contexts[i] as never).pipe(
-        Effect.withSpan(`${run.plan.name}.${node.id}.compensate`),
-        Effect.exit,
-        Effect.map((exit) => {
-          if (Exit.isSuccess(exit)) {
-            results.push({ taskId: node.id, status: "completed" })
-            run.emit({
-              _tag: "TaskCompensated",
-              runId: run.runId,
-              at: run.now(),
-              taskId: node.id,
-              durationMs: run.now() - started
-            })
-          } else {
-            results.push({ taskId: node.id, status: "failed", cause: exit.cause })
-            run.emit({
-              _tag: "CompensationFailed",
-              runId: run.runId,
-              at: run.now(),
-              taskId: node.id,
-              message: describeCause(exit.cause),
-              cause: exit.cause
-            })
-          }
-        })
-      )
-    }, { discard: true }).pipe(Effect.as(results))
+    return compensateTree(run, run.scope.prefix, results).pipe(Effect.as(results))
   })
 
 /**
@@ -279,8 +360,19 @@ const outcome = (
   }
 }
 
-/** The terminal event and the outcome. */
+/** The terminal event and the outcome; then whoever waits for the run's end (a parent compensating it) goes on. */
 const conclude = (run: RunCore, compensations: ReadonlyArray<CompensationResult>): void => {
+  try {
+    report(run, compensations)
+  } finally {
+    run.concluded = true
+    const waiters = run.onConcluded
+    run.onConcluded = undefined
+    if (waiters !== undefined) for (const waiter of waiters) waiter()
+  }
+}
+
+const report = (run: RunCore, compensations: ReadonlyArray<CompensationResult>): void => {
   const { runId, cancelled, deadlineHit, failures } = run
   const at = run.now()
   const durationMs = at - run.runStart
@@ -320,11 +412,11 @@ export const finish = (run: RunCore): void => {
   run.rateTimer?.interruptUnsafe()
   run.rateTimer = undefined
   const failed = run.cancelled || run.deadlineHit || run.failures.length > 0
-  // A sub-workflow cancelled by its parent (the parent failed or was cancelled) does not compensate, as
-  // before: its parent's terminal event would not wait for it. Only the run that was cancelled does.
+  // A sub-workflow cancelled by its parent (the parent failed or was cancelled) does not compensate by
+  // itself: its parent compensates it (`compensateTree`: first, as it was interrupted mid-run), when the
+  // parent compensates.
   const nestedCancel = run.cancelled && run.scope.prefix !== ""
-  const needsCompensation = failed && !nestedCancel && run.settings.compensateOnFailure &&
-    run.completionOrder.some((i) => run.impls[i]!.compensate !== undefined)
+  const needsCompensation = failed && !nestedCancel && run.settings.compensateOnFailure && owes(run)
   if (!needsCompensation) return conclude(run, [])
   const fiber = run.fork(compensate(run))
   run.compensating = fiber as Fiber.Fiber<unknown, unknown>

@@ -44,6 +44,8 @@ export interface Outcome {
 /** Set by the scheduler: how a run handle cancels its run. */
 export interface Control {
   cancel: () => void
+  /** Called with the run's state when it starts (a sub-workflow's parent keeps it for its compensations). */
+  readonly onRun?: ((run: RunCore) => void) | undefined
 }
 
 /** Where a run sits in its top-level run: what a TaskHook sees (`runId`, `workflow`) and the path prefix. */
@@ -152,6 +154,22 @@ export interface RunCore {
   readonly execute: Execute
   /** Tasks that gave their slot up while their child workflow runs (`childRun.ts`); created on first use. */
   parking: Map<number, Parked> | undefined
+  /**
+   * The sub-workflow runs its tasks started (static or at run time) that may still owe compensations, in
+   * start order (`settlement.adopt`); created on first use.
+   */
+  children: Array<ChildRun> | undefined
+  /** The run's terminal event was emitted (`settlement.conclude`); `onConcluded` waits for it. */
+  concluded: boolean
+  onConcluded: Array<() => void> | undefined
+  /** The run's compensations were run (by itself, or by its parent's): they run once. */
+  compensationTaken: boolean
+}
+
+/** A sub-workflow run started by task `task` of its parent run. */
+export interface ChildRun {
+  readonly task: number
+  readonly run: RunCore
 }
 
 /** Marks a task settled with a final status. */

@@ -11,6 +11,7 @@ import { WorkflowFailed } from "../../WorkflowError.ts"
 import { compile, type Compiled, type TaskImpl } from "../workflowPlan.ts"
 import { type Sink, sinkOf } from "./events.ts"
 import { childSettings } from "./prepare.ts"
+import { adopt, childEnded } from "./settlement.ts"
 import type { Settings } from "./settings.ts"
 import type { Control, Outcome, RunCore, Scope } from "./state.ts"
 
@@ -32,6 +33,7 @@ export type Execute = (
  */
 export const nested = (
   run: RunCore,
+  task: number,
   taskId: string,
   compiled: Compiled,
   input: unknown,
@@ -42,8 +44,20 @@ export const nested = (
   const forward = (event: RunEvent) =>
     run.emit({ _tag: "SubWorkflowEvent", runId: run.runId, at: event.at, taskId, event })
   const scope: Scope = { ...run.scope, prefix }
-  return execute(compiled, input, childSettings(compiled.plan), childRunId, sinkOf(childRunId, forward), { cancel: () => {} }, scope)
+  // The parent keeps the child's run for its own compensations (`settlement.compensateTree`) while it owes any.
+  let child: RunCore | undefined
+  const control: Control = {
+    cancel: () => {},
+    onRun: (started) => {
+      child = started
+      adopt(run, task, started)
+    }
+  }
+  return execute(compiled, input, childSettings(compiled.plan), childRunId, sinkOf(childRunId, forward), control, scope)
     .pipe(
+      Effect.ensuring(Effect.sync(() => {
+        if (child !== undefined) childEnded(run, child)
+      })),
       Effect.flatMap((outcome) =>
         outcome.status === "completed"
           ? Effect.succeed(outcome.outputs)
@@ -71,5 +85,6 @@ export const runChild = (
   const taskId = impl.node.id
   const childInput = child.input === undefined ? undefined : child.input(ctx as never)
   const compiled = compile(child.workflow)
-  return nested(run, taskId, compiled, childInput, `${run.runId}/${taskId}`, `${run.scope.prefix}${taskId}/`, execute)
+  const task = run.g.indexOf.get(taskId)!
+  return nested(run, task, taskId, compiled, childInput, `${run.runId}/${taskId}`, `${run.scope.prefix}${taskId}/`, execute)
 }
