@@ -35,7 +35,7 @@
  */
 import { mkdirSync } from "node:fs"
 import { NodeCrypto } from "@effect/platform-node"
-import { Cause, Context, Duration, Effect, Exit, Fiber, Layer, Queue, Schema, Scope } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Queue, Schema, Scope, Semaphore } from "effect"
 import { ClusterWorkflowEngine, SingleRunner } from "effect/cluster"
 import type { Sharding } from "effect/cluster"
 import { Activity, Workflow as EffectWorkflow, WorkflowEngine } from "effect/workflow"
@@ -407,7 +407,8 @@ const compatibility = (options: {
   }
   for (const [path, text] of options.journaled) {
     if (!text.startsWith("o")) continue
-    const base = basePath(path)
+    // A step's entry (`task#step`) belongs to its task.
+    const base = basePath(path).replace(/#.*$/, "")
     const now = options.current[base] ?? options.current[base.replace(/\/.*$/, "")]
     if (now === undefined) return { task: path, change: "completed in the stored run but no longer exists" }
     const before = options.stored?.[base]
@@ -570,6 +571,7 @@ type Item = { readonly event: RunEvent.RunEvent } | { readonly output: readonly 
 const historyWriter = (store: SqlRunStore.SqlRunStoreShape, runId: string) =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<Item>()
+    const writing = Semaphore.makeUnsafe(1)
     const flush = (items: ReadonlyArray<Item>) => {
       const events: Array<RunEvent.RunEvent> = []
       const outputs: Array<readonly [string, string]> = []
@@ -577,28 +579,28 @@ const historyWriter = (store: SqlRunStore.SqlRunStoreShape, runId: string) =>
         if ("event" in item) events.push(item.event)
         else outputs.push(item.output)
       }
-      return items.length === 0 ? Effect.void : store.appendAll(runId, events, outputs).pipe(Effect.orDie, Effect.uninterruptible)
+      // One write at a time (the flusher's and `now`'s would otherwise share the connection's transaction).
+      return items.length === 0
+        ? Effect.void
+        : store.appendAll(runId, events, outputs).pipe(Effect.orDie, writing.withPermit, Effect.uninterruptible)
     }
     // What was taken from the queue and not written yet (the final drain writes it).
-    let taken: Array<Item> = []
+    // One array, emptied in place (`now` may write it while the flusher gathers).
+    const taken: Array<Item> = []
     const flusher = yield* Effect.forever(Effect.gen(function*() {
-      taken.push(...(yield* Queue.takeAll(queue)))
+      const first = yield* Queue.takeAll(queue)
+      taken.push(...first)
       // Gather what the next tasks produce for a moment: one transaction for several settlements.
       yield* Effect.sleep(HISTORY_BATCH_MS)
-      taken.push(...(yield* Queue.clear(queue)))
-      const batch = taken
-      taken = []
-      yield* flush(batch)
+      const more = yield* Queue.clear(queue)
+      taken.push(...more)
+      // Taken from `taken` only once the write starts (a drain before then writes it instead).
+      yield* Effect.suspend(() => flush(taken.splice(0)))
     })).pipe(Effect.forkChild({ startImmediately: true }))
-    const drain = Effect.andThen(
-      Fiber.interrupt(flusher),
-      Effect.flatMap(Queue.clear(queue), (items) => {
-        const batch = [...taken, ...items]
-        taken = []
-        return flush(batch)
-      })
-    )
-    return { offer: (item: Item) => void Queue.offerUnsafe(queue, item), drain }
+    // Writes what is gathered now (the flusher goes on with what comes next).
+    const now = Effect.flatMap(Queue.clear(queue), (items) => flush([...taken.splice(0), ...items]))
+    const drain = Effect.andThen(Fiber.interrupt(flusher), now)
+    return { offer: (item: Item) => void Queue.offerUnsafe(queue, item), now, drain }
   })
 
 /** One execution of a run in this process: what the hook, the compensations and the event filter share. */
@@ -612,7 +614,11 @@ interface Attempt {
   readonly local: RunLocal
   readonly store: SqlRunStore.SqlRunStoreShape
   readonly instance: WorkflowEngine.WorkflowInstance["Service"]
-  readonly history: { readonly offer: (item: Item) => void }
+  readonly history: { readonly offer: (item: Item) => void; readonly now: Effect.Effect<void> }
+  /** Set once the history was written before the first compensation (see `journaledCompensation`). */
+  compensating?: boolean
+  /** Compensation journal entries to record with their event (`recordEvent`). */
+  readonly compensated: Map<string, string>
   readonly executed: Set<string>
   readonly skipped: Set<string>
   /** Failures seen live in this process (their full cause; the journal keeps a JSON form). */
@@ -623,6 +629,11 @@ interface Attempt {
   cancelling: boolean
   /** Set once a task was interrupted from outside (the process is stopping): nothing more is recorded. */
   stopping: boolean
+  /**
+   * Set when a run cancelled before its compensations were all journaled resumes: tasks replay from the
+   * journal, none runs, and once `awaited` have replayed the run is cancelled (its missing compensations run).
+   */
+  readonly finishing?: { readonly awaited: Set<string>; readonly ready: Deferred.Deferred<void> } | undefined
 }
 
 const compensationKey = (path: string) => `${path}#compensate`
@@ -647,8 +658,18 @@ const recordEvent = (attempt: Attempt) => (event: RunEvent.RunEvent) => {
     const task = inner._tag === "TaskStarted" || inner._tag === "TaskCompleted" || inner._tag === "TaskFailed" ||
       inner._tag === "TaskRetrying"
     if (task && attempt.journaled.has(path)) return
+    // Finishing a cancel: a task blocked instead of running did not start.
+    if (attempt.finishing !== undefined && inner._tag === "TaskStarted") return
     const compensation = inner._tag === "TaskCompensated" || inner._tag === "CompensationFailed"
     if (compensation && attempt.journaled.has(compensationKey(path))) return
+    const text = compensation ? attempt.compensated.get(compensationKey(path)) : undefined
+    if (text !== undefined) {
+      // The compensation's journal entry goes after its event: a batch that has the entry has the event
+      // (a resume skips the events of a journaled compensation).
+      attempt.compensated.delete(compensationKey(path))
+      attempt.history.offer({ event })
+      return attempt.history.offer({ output: [compensationKey(path), text] })
+    }
   }
   attempt.history.offer({ event })
 }
@@ -673,7 +694,8 @@ const executeTask = <A, E, R>(attempt: Attempt, execution: TaskHook.TaskExecutio
     // kept so that a cancel interrupts it (a fiber of its own per task would cost ~0.4 ms per task).
     const exit = yield* Effect.withFiber((fiber) => {
       attempt.inFlight.set(path, fiber as Fiber.Fiber<unknown, unknown>)
-      return Effect.exit(Effect.interruptible(around === undefined ? effect : around(execution, effect)))
+      const task = Effect.provideService(effect, CurrentTask, { attempt, path })
+      return Effect.exit(Effect.interruptible(around === undefined ? task : around(execution, task)))
     }).pipe(Effect.ensuring(Effect.sync(() => attempt.inFlight.delete(path))))
     if (Exit.isSuccess(exit)) {
       const r = encodeSuccess(codecFor(attempt.codecs, path), exit.value)
@@ -694,6 +716,10 @@ const executeTask = <A, E, R>(attempt: Attempt, execution: TaskHook.TaskExecutio
 /** The task's result from its journal entry (live or replayed). */
 const settleTask = <A, E>(attempt: Attempt, path: string, text: string): Effect.Effect<A, E> => {
   if (!attempt.executed.has(path)) attempt.skipped.add(path)
+  const finishing = attempt.finishing
+  if (finishing !== undefined && finishing.awaited.delete(path) && finishing.awaited.size === 0) {
+    Deferred.doneUnsafe(finishing.ready, Effect.void)
+  }
   if (text === "x") return Effect.interrupt
   if (attempt.journaled.get(path) !== text) attempt.history.offer({ output: [path, text] })
   if (text.startsWith("e")) {
@@ -714,10 +740,83 @@ const settleTask = <A, E>(attempt: Attempt, path: string, text: string): Effect.
   return Effect.succeed(decoded.value as A)
 }
 
+/** The task execution a `step` is part of (set by the journaling hook; none outside durable runs). */
+const CurrentTask = Context.Reference<{ readonly attempt: Attempt; readonly path: string } | undefined>(
+  "@troupe/durable/Durable/CurrentTask",
+  { defaultValue: () => undefined }
+)
+
+/**
+ * A journaled step inside a task: in a durable run, `effect` runs as a step of its own, named
+ * `<task path>#<name>`, whose result is journaled when it succeeds; when the task runs again (a resume after
+ * a kill while the task was in flight, or a retry of the task), the step's result comes back from the
+ * journal without running it. For the work a task does before it waits on something long, most of all
+ * before it starts a child workflow with `info.runWorkflow` (a supervisor's planning call: on resume the
+ * child is resumed under the same plan). A failed step is journaled too, but a later run of the task runs it
+ * again. Outside a durable run, `effect` runs as it is.
+ *
+ * The result crosses the journal as JSON: give `output` (a schema) for values that are not JSON data, else
+ * a non-JSON result fails with `NotSerialisable`. `name` must be unique within the task.
+ *
+ * **Example**
+ * ```ts
+ * const boss = Task.make({}, (_: void, info: Task.TaskInfo) =>
+ *   Effect.gen(function*() {
+ *     const plan = yield* Durable.step("plan", callTheModel)
+ *     return yield* info.runWorkflow(teamFor(plan), undefined, { name: "team" })
+ *   }))
+ * ```
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const step = <A, E, R>(
+  name: string,
+  effect: Effect.Effect<A, E, R>,
+  options?: { readonly output?: Schema.Codec<A, unknown> | undefined }
+): Effect.Effect<A, E | NotSerialisable, R> =>
+  Effect.flatMap(CurrentTask, (task): Effect.Effect<A, E | NotSerialisable, R> => {
+    if (task === undefined) return effect
+    const { attempt, path } = task
+    const key = `${path}#${name}`
+    const codec = options?.output === undefined ? plainCodec : schemaCodec(options.output)
+    // A failure journaled by an earlier run of the task is passed over: the next try is a new step attempt.
+    const tryAt = (n: number): Effect.Effect<A, E | NotSerialisable, R> => {
+      let live: Cause.Cause<unknown> | undefined
+      const activity = Activity.make({
+        name: key,
+        success: Schema.String,
+        execute: Effect.exit(effect).pipe(Effect.flatMap((exit): Effect.Effect<string> => {
+          if (Exit.isFailure(exit)) {
+            if (Cause.hasInterruptsOnly(exit.cause)) return Effect.failCause(exit.cause) as never
+            live = exit.cause
+            return Effect.succeed(failureText("e", exit.cause))
+          }
+          const r = encodeSuccess(codec, exit.value)
+          if ("text" in r) return Effect.succeed(r.text)
+          live = Cause.fail(new NotSerialisable({ workflow: attempt.workflow.name, task: key, detail: r.problem }))
+          return Effect.succeed(failureText("e", live))
+        }))
+      })
+      // The activity needs the workflow instance, which the task's context has inside a durable run.
+      const journaled = Effect.provideService(activity, Activity.CurrentAttempt, n) as Effect.Effect<string>
+      return Effect.flatMap(journaled, (text): Effect.Effect<A, E | NotSerialisable, R> => {
+        if (text.startsWith("o")) {
+          const decoded = decodeJournaled(new Map([[key, codec]]), key, text, undefined)
+          return "problem" in decoded ? Effect.die(new Error(`step ${key}: ${decoded.problem}`)) : Effect.succeed(decoded.value as A)
+        }
+        return live === undefined ? tryAt(n + 1) : Effect.failCause(live as Cause.Cause<E | NotSerialisable>)
+      })
+    }
+    return tryAt(1)
+  })
+
 /** The TaskHook: each task execution is an activity named by its path. */
 const journalingHook = (attempt: Attempt): TaskHook.TaskHookShape => ({
   around: <A, E, R>(execution: TaskHook.TaskExecution, effect: Effect.Effect<A, E, R>) => {
     const path = execution.path
+    // Finishing a cancel: a task without a journaled result does not run; the cancel interrupts it.
+    if (attempt.finishing !== undefined && !attempt.journaled.has(path)) return Effect.never
     const activity = Activity.make({ name: path, success: Schema.String, execute: executeTask(attempt, execution, effect) })
     return Effect.flatMap(activity, (text) => settleTask<A, E>(attempt, path, text)).pipe(
       // A cancel interrupts the task where it runs (in the engine's activity fiber), not only its caller.
@@ -746,8 +845,14 @@ const journaledCompensation = (attempt: Attempt, path: string, compensate: Compe
       })
     )
   })
-  return Effect.flatMap(activity, (text) => {
-    if (attempt.journaled.get(key) !== text) attempt.history.offer({ output: [key, text] })
+  // The results of the tasks to compensate are in the store before any compensation starts: a resume after
+  // a kill during the compensations of a cancel finds there which of them are still due (`uncompensated`).
+  const before = attempt.compensating === true ? Effect.void : Effect.suspend(() => {
+    attempt.compensating = true
+    return attempt.history.now
+  })
+  return Effect.flatMap(Effect.andThen(before, activity), (text) => {
+    if (attempt.journaled.get(key) !== text) attempt.compensated.set(key, text)
     if (text === "c") return Effect.void
     const live = attempt.liveErrors.get(key)
     attempt.liveErrors.delete(key)
@@ -798,6 +903,34 @@ const instrument = <W extends Workflow.Any>(
   return copy as W
 }
 
+/**
+ * A cancelled run killed while compensating: the journaled task results its resume must replay before it
+ * is cancelled again (empty when every completed task with a compensation has its compensation journaled:
+ * nothing is left to do). Only tasks of the workflow's static plan count (a run-time child's tasks are not
+ * compensated when their caller is cancelled).
+ */
+const uncompensated = (
+  workflow: Workflow.Any,
+  plan: Plan.Plan,
+  journaled: ReadonlyMap<string, string>
+): Set<string> => {
+  const compensated = new Set<string>()
+  instrument(workflow, undefined, (path, compensate) => {
+    compensated.add(path)
+    return compensate
+  })
+  const missing = [...compensated].some((path) =>
+    journaled.get(path)?.startsWith("o") === true && !journaled.has(compensationKey(path))
+  )
+  if (!missing) return new Set()
+  const shape = shapeOf(plan)
+  const awaited = new Set<string>()
+  for (const [path, text] of journaled) {
+    if ((text.startsWith("o") || text.startsWith("e")) && shape[basePath(path)] !== undefined) awaited.add(path)
+  }
+  return awaited
+}
+
 /** Where a run stands when its body starts: done already, or incompatible, or an attempt to run. */
 const openAttempt = (
   runtime: DurableRuntime["Service"],
@@ -815,11 +948,13 @@ const openAttempt = (
     const record = yield* store.get(runId).pipe(Effect.orDie)
     const row = yield* store.durableRow(runId).pipe(Effect.orDie)
     if (row.generation !== payload.generation) return { done: { status: "superseded" } satisfies Envelope }
-    if (record.status === "cancelled" || record.cancelRequested) {
+    const journaled = yield* store.journaledOutputs(runId).pipe(Effect.orDie)
+    const cancelled = record.status === "cancelled" || record.cancelRequested
+    const awaited = cancelled ? uncompensated(workflow, compiled.plan, journaled) : undefined
+    if (awaited !== undefined && awaited.size === 0) {
       yield* store.setStatus(runId, "cancelled").pipe(Effect.orDie)
       return { done: { status: "cancelled", completed: [] } satisfies Envelope }
     }
-    const journaled = yield* store.journaledOutputs(runId).pipe(Effect.orDie)
     const instance = yield* WorkflowEngine.WorkflowInstance
     const problem = compatibility({
       stored: row.shape,
@@ -852,8 +987,10 @@ const openAttempt = (
       skipped: new Set(),
       liveErrors: new Map(),
       inFlight: new Map(),
-      cancelling: false,
-      stopping: false
+      compensated: new Map(),
+      cancelling: awaited !== undefined,
+      stopping: false,
+      finishing: awaited === undefined ? undefined : { awaited, ready: Deferred.makeUnsafe<void>() }
     }
     return { attempt, drain: history.drain }
   })
@@ -877,6 +1014,8 @@ const awaitRun = (
     slot.cancel = cancel
     // Asked before the engine had started the run.
     if (slot.asked) yield* cancel
+    // Finishing a cancel: once the completed tasks have replayed, cancel (their missing compensations run).
+    if (attempt.finishing !== undefined) yield* Effect.forkChild(Effect.andThen(Deferred.await(attempt.finishing.ready), cancel))
     const watcher = yield* Effect.forever(
       Effect.andThen(
         Effect.sleep(runtime.cancelPollMs),
