@@ -158,6 +158,23 @@ describe("sub-workflow compensation", () => {
       expect(compensatedInOrder(events, 20)).toEqual(["stuck/c1", "caller/b2", "caller/b1", "caller/a1", "caller", "p1"])
     }))
 
+  it.effect("a child its handler interrupted (a timeout around runWorkflow) is undone with its task, before the task", () =>
+    Effect.gen(function*() {
+      const child = Workflow.make("child")
+        .task("c1", () => after(1, 1)).compensate(undo)
+        .task("c2", { dependsOn: ["c1"] }, () => after(1000, 2)).compensate(undo)
+      const wf = Workflow.make("parent")
+        .task(
+          "caller",
+          Task.make({}, (_: unknown, info: Task.TaskInfo) =>
+            info.runWorkflow(child, undefined, { name: "k" }).pipe(Effect.timeoutOption(5), Effect.as("gave up")))
+        ).compensate(undo)
+        .task("p2", { dependsOn: ["caller"] }, () => after(1, "P")).compensate(undo)
+        .task("boom", () => failAfter(20))
+      const { events } = yield* runTree(wf)
+      expect(compensatedInOrder(events, 20)).toEqual(["p2", "caller/c1", "caller"])
+    }))
+
   it.effect("nested two levels, completed: each level's tasks at their place, inner ones before their task's own", () =>
     Effect.gen(function*() {
       const inner = Workflow.make("inner")
@@ -211,6 +228,22 @@ describe("sub-workflow compensation", () => {
       expect(compensatedInOrder(events, 3)).toEqual(["sub/c1", "p1"])
       const error = failure(exit) as WorkflowError.WorkflowFailed<unknown>
       expect(error.compensations.map((c) => c.taskId)).toEqual(["p1"])
+    }))
+
+  it.effect("a continue child that failed without compensating: the parent's saga undoes its tasks, first", () =>
+    Effect.gen(function*() {
+      const child = Workflow.make("child", { continueOnFailure: true })
+        .task("c1", () => after(1, 1)).compensate(undo)
+        .task("c2", () => failAfter(3))
+      const wf = Workflow.make("parent")
+        .task("p1", () => after(2, "P")).compensate(undo)
+        .task("sub", child)
+      const { events, exit } = yield* runTree(wf)
+      // The child ends at 3 without compensating; the parent fails at 3: c1 (the failed task's child) first.
+      expect(compensatedInOrder(events, 3)).toEqual(["sub/c1", "p1"])
+      // The parent's saga undid c1 (a child that compensates itself lists it in its own WorkflowFailed instead).
+      const error = failure(exit) as WorkflowError.WorkflowFailed<unknown>
+      expect(error.compensations.map((c) => c.taskId)).toEqual(["sub/c1", "p1"])
     }))
 
   it.effect("a run that completes compensates nothing, children included", () =>
