@@ -221,11 +221,22 @@ export const adopt = (run: RunCore, task: number, child: RunCore): void => {
   ;(run.children ??= []).push({ task, run: child })
 }
 
-/** Whether a run that ended still has something to compensate: a completed task that declares one, or a child. */
+/** Whether a run that ended still has something to compensate: a completed task that declares one, or a child's. */
 const owes = (run: RunCore): boolean =>
   !run.compensationTaken &&
-  ((run.children !== undefined && run.children.length > 0) ||
+  ((run.children !== undefined && run.children.some(mayOwe)) ||
     (censusOf(run.compiled).compensates && run.completionOrder.some((i) => run.impls[i]!.compensate !== undefined)))
+
+/**
+ * Whether a child may owe compensations: exactly when it ended; while it is still ending (interrupted by its
+ * parent's abort), when its tree declares any. A tree without compensations never delays its parent's end.
+ */
+const mayOwe = (child: ChildRun): boolean => {
+  const run = child.run
+  if (run.concluded) return owes(run)
+  return !run.compensationTaken &&
+    (censusOf(run.compiled).compensates || (run.children !== undefined && run.children.some(mayOwe)))
+}
 
 /** When a child run has ended: it is dropped from its parent's children unless it still owes compensations. */
 export const childEnded = (run: RunCore, child: RunCore): void => {
@@ -305,6 +316,7 @@ const compensateTree = (
     const byTask = new Map<number, Array<ChildRun>>()
     for (let c = children.length - 1; c >= 0; c--) {
       const entry = children[c]!
+      if (!mayOwe(entry)) continue
       if (run.status[entry.task] !== COMPLETED) steps.push(child(entry))
       else {
         const list = byTask.get(entry.task)
