@@ -17,7 +17,13 @@
  *   compensating does not run again the compensations that finished; the others run on resume (the one in
  *   flight at the kill may run twice: at-least-once, like a task).
  * - A cancel (`Durable.cancel`, at once in this process; through the store from another process, within
- *   `cancelPollInterval`) interrupts the tasks in flight where they run, then compensates.
+ *   `cancelPollInterval`) interrupts the tasks in flight where they run, then compensates. A cancelled run
+ *   killed while compensating finishes on resume: its completed tasks replay (none runs), then it is
+ *   cancelled again, so the compensations not journaled run (the task results are written to the store
+ *   before the first compensation, so the resume knows which tasks completed).
+ * - A task that starts a child workflow (`info.runWorkflow`) is one activity with its child's tasks as
+ *   activities inside it (`task/name/childTask`); `Durable.step` journals a part of a task (the caller's work
+ *   before the call) as an activity of its own (`task#step/name`).
  * - Outputs cross the journal as JSON: encoded with the task's `output` schema when it declares one, else
  *   they must be JSON data (a task returning a `Date`, a `Map`, a class instance... fails with
  *   `NotSerialisable` naming the task and where in the value). Every output, live or replayed, is the decoded
@@ -407,7 +413,7 @@ const compatibility = (options: {
   }
   for (const [path, text] of options.journaled) {
     if (!text.startsWith("o")) continue
-    // A step's entry (`task#step`) belongs to its task.
+    // A step's entry (`task#step/name`) belongs to its task.
     const base = basePath(path).replace(/#.*$/, "")
     const now = options.current[base] ?? options.current[base.replace(/\/.*$/, "")]
     if (now === undefined) return { task: path, change: "completed in the stored run but no longer exists" }
@@ -748,7 +754,7 @@ const CurrentTask = Context.Reference<{ readonly attempt: Attempt; readonly path
 
 /**
  * A journaled step inside a task: in a durable run, `effect` runs as a step of its own, named
- * `<task path>#<name>`, whose result is journaled when it succeeds; when the task runs again (a resume after
+ * `<task path>#step/<name>`, whose result is journaled when it succeeds; when the task runs again (a resume after
  * a kill while the task was in flight, or a retry of the task), the step's result comes back from the
  * journal without running it. For the work a task does before it waits on something long, most of all
  * before it starts a child workflow with `info.runWorkflow` (a supervisor's planning call: on resume the
@@ -778,7 +784,7 @@ export const step = <A, E, R>(
   Effect.flatMap(CurrentTask, (task): Effect.Effect<A, E | NotSerialisable, R> => {
     if (task === undefined) return effect
     const { attempt, path } = task
-    const key = `${path}#${name}`
+    const key = `${path}#step/${name}`
     const codec = options?.output === undefined ? plainCodec : schemaCodec(options.output)
     // A failure journaled by an earlier run of the task is passed over: the next try is a new step attempt.
     const tryAt = (n: number): Effect.Effect<A, E | NotSerialisable, R> => {

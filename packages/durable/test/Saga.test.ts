@@ -20,48 +20,44 @@ const history = (db: string, runId: string) =>
     )
   )
 
+/**
+ * Runs `fixture` until it SIGKILLs itself as reserve's compensation starts (after charge's finished), then
+ * again: checks what each process did, and that joining the finished run runs nothing. Its last task is
+ * `last` (`ship` fails, or `wait` is cancelled).
+ */
+const killWhileCompensating = async (fixture: string, last: string, result: string) => {
+  const dir = mkdtempSync(join(tmpdir(), "troupe-saga-"))
+  const db = join(dir, "saga.db")
+  const journal = join(dir, "saga.journal")
+  // Compensations run in reverse completion order: charge, then reserve. Kill as reserve's starts.
+  const first = await runFixture(fixture, db, "s", journal, "UNDO-START reserve")
+  expect(first.killed, first.stderr).toBe(true)
+  expect(lines(journal)).toEqual(["DO reserve", "DO charge", `DO ${last}`, "UNDO-START charge", "UNDO charge c-1", "UNDO-START reserve"])
+  const second = await runFixture(fixture, db, "s", journal)
+  expect(second.result, second.stderr).toBe(result)
+  // The second process ran no task (not even one in flight at the kill) and only the compensation that had
+  // not finished.
+  expect(lines(journal).slice(6)).toEqual(["UNDO-START reserve", "UNDO reserve r-1"])
+  // The history records each compensation once, and each task's start once.
+  const [events, record] = await history(db, "s")
+  expect(events.flatMap((e) => (e._tag === "TaskCompensated" ? [e.taskId] : []))).toEqual(["charge", "reserve"])
+  expect(events.flatMap((e) => (e._tag === "TaskStarted" ? [e.taskId] : []))).toEqual(["reserve", "charge", last])
+  // Joining the finished run returns its stored result without running anything.
+  const third = await runFixture(fixture, db, "s", journal)
+  expect(third.result).toBe(result)
+  expect(lines(journal).length).toBe(8)
+  return record
+}
+
 describe("durable compensations", () => {
-  it("killed while compensating: finished compensations are not run again, the others run on resume", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "troupe-saga-"))
-    const db = join(dir, "saga.db")
-    const journal = join(dir, "saga.journal")
-    // Compensations run in reverse completion order: charge, then reserve. Kill as reserve's starts.
-    const first = await runFixture("saga.ts", db, "s", journal, "UNDO-START reserve")
-    expect(first.killed, first.stderr).toBe(true)
-    expect(lines(journal)).toEqual(["DO reserve", "DO charge", "DO ship", "UNDO-START charge", "UNDO charge c-1", "UNDO-START reserve"])
-    const second = await runFixture("saga.ts", db, "s", journal)
-    expect(second.result, second.stderr).toBe("WorkflowFailed charge:completed,reserve:completed")
-    // The second process ran no task and only the compensation that had not finished.
-    expect(lines(journal).slice(6)).toEqual(["UNDO-START reserve", "UNDO reserve r-1"])
-    // The history records each compensation once.
-    const [events] = await history(db, "s")
-    const compensated = events.flatMap((e) => (e._tag === "TaskCompensated" ? [e.taskId] : []))
-    expect(compensated).toEqual(["charge", "reserve"])
-    // Joining the finished run returns its stored result without running anything.
-    const third = await runFixture("saga.ts", db, "s", journal)
-    expect(third.result).toBe("WorkflowFailed charge:completed,reserve:completed")
-    expect(lines(journal).length).toBe(8)
+  it("killed while compensating after a failure: finished compensations are not run again, the others run on resume", async () => {
+    const record = await killWhileCompensating("saga.ts", "ship", "WorkflowFailed charge:completed,reserve:completed")
+    expect(record.status).toBe("failed")
   }, 120_000)
 
   it("killed while compensating after a cancel: the resume runs the missing compensations only, then ends cancelled", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "troupe-cancel-"))
-    const db = join(dir, "cancel.db")
-    const journal = join(dir, "cancel.journal")
-    // `wait` never ends; the process cancels the run when it starts: charge's compensation, then reserve's.
-    const first = await runFixture("cancel.ts", db, "c", journal, "UNDO-START reserve")
-    expect(first.killed, first.stderr).toBe(true)
-    expect(lines(journal)).toEqual(["DO reserve", "DO charge", "DO wait", "UNDO-START charge", "UNDO charge c-1", "UNDO-START reserve"])
-    const second = await runFixture("cancel.ts", db, "c", journal)
-    expect(second.result, second.stderr).toBe("WorkflowCancelled")
-    // No task ran again (not even `wait`, which never finished), and only reserve's compensation.
-    expect(lines(journal).slice(6)).toEqual(["UNDO-START reserve", "UNDO reserve r-1"])
-    const [events, record] = await history(db, "c")
+    // `wait` never ends; the process cancels the run when it starts.
+    const record = await killWhileCompensating("cancel.ts", "wait", "WorkflowCancelled")
     expect(record.status).toBe("cancelled")
-    expect(events.flatMap((e) => (e._tag === "TaskCompensated" ? [e.taskId] : []))).toEqual(["charge", "reserve"])
-    expect(events.filter((e) => e._tag === "TaskStarted" && e.taskId === "wait").length).toBe(1)
-    // Joining the finished run runs nothing more.
-    const third = await runFixture("cancel.ts", db, "c", journal)
-    expect(third.result).toBe("WorkflowCancelled")
-    expect(lines(journal).length).toBe(8)
   }, 120_000)
 })

@@ -61,3 +61,14 @@ Durable.layer({ filename: "x.db", cancelPollInterval: "5 seconds", shutdownTimeo
 Durable.layer({ cancelPollInterval: true })
 // Migrations: a step's `up` gets the SqlClient and may fail only with SqlError.
 expectTypeOf<Migrations.Migration["up"]>().returns.toEqualTypeOf<Effect.Effect<void, import("effect/sql/SqlError").SqlError>>()
+
+// Durable.step: the effect's success, its errors plus NotSerialisable, its services; the output schema
+// must decode to the step's success type.
+const step = Durable.step("plan", Effect.fail(new Boom()).pipe(Effect.as(new Date(0)), Effect.andThen(Clock2.use((c) => c.now))))
+expectTypeOf<Effect.Success<typeof step>>().toEqualTypeOf<number>()
+expectTypeOf<Effect.Error<typeof step>>().toEqualTypeOf<Boom | Durable.NotSerialisable>()
+expectTypeOf<Effect.Services<typeof step>>().toEqualTypeOf<Clock2>()
+const dated = Durable.step("at", Effect.succeed(new Date(0)), { output: Schema.Date })
+expectTypeOf<Effect.Success<typeof dated>>().toEqualTypeOf<Date>()
+// @ts-expect-error the output schema is for Dates, the step returns a number
+Durable.step("n", Effect.succeed(1), { output: Schema.Date })
