@@ -11,7 +11,7 @@
  * they ran one after another and that the run ended after them.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { Engine, type RunEvent, Task, Workflow, WorkflowError } from "@troupe/core"
 
@@ -125,6 +125,28 @@ describe("sub-workflow compensation", () => {
         expect(failure(exit)).toBeInstanceOf(how === "cancel" ? WorkflowError.WorkflowCancelled : WorkflowError.WorkflowFailed)
       }))
   }
+
+  it.effect("interrupting Engine.run while a child runs: the interruption returns after the child's compensations", () =>
+    Effect.gen(function*() {
+      const child = Workflow.make("child")
+        .task("c1", () => after(5, 1)).compensate(undo)
+        .task("slow", { dependsOn: ["c1"] }, () => after(1000, 2))
+      const wf = Workflow.make("parent")
+        .task("p1", () => after(2, "P")).compensate(undo)
+        .task("sub", child)
+      const events: Array<Flat> = []
+      const fiber = yield* Effect.forkChild(
+        Engine.run(wf, undefined, { onEvent: (e) => events.push(flatten(e)) }).pipe(Effect.timeoutOption(20)),
+        { startImmediately: true }
+      )
+      yield* TestClock.adjust(25)
+      // Interrupted at 20: c1 is being undone (20 to 30); the caller still waits.
+      expect(fiber.pollUnsafe()).toBeUndefined()
+      yield* TestClock.adjust(100)
+      const result = yield* Fiber.join(fiber)
+      expect(Option.isNone(result)).toBe(true)
+      expect(compensatedInOrder(events, 20)).toEqual(["sub/c1", "p1"])
+    }))
 
   it.effect("run-time children: undone where their caller is, the latest started first; an interrupted one first", () =>
     Effect.gen(function*() {
@@ -244,6 +266,26 @@ describe("sub-workflow compensation", () => {
       // The parent's saga undid c1 (a child that compensates itself lists it in its own WorkflowFailed instead).
       const error = failure(exit) as WorkflowError.WorkflowFailed<unknown>
       expect(error.compensations.map((c) => c.taskId)).toEqual(["sub/c1", "p1"])
+    }))
+
+  it.effect("a child's compensation that fails is reported (forwarded CompensationFailed, in the parent's results); the rest go on", () =>
+    Effect.gen(function*() {
+      const child = Workflow.make("child")
+        .task("c1", () => after(1, 1)).compensate(undo)
+        .task("c2", { dependsOn: ["c1"] }, () => after(1, 2)).compensate(() => Effect.fail("cannot undo"))
+      const wf = Workflow.make("parent")
+        .task("p1", () => after(1, "P")).compensate(undo)
+        .task("sub", child, { dependsOn: ["p1"] })
+        .task("boom", () => failAfter(20))
+      const { events, exit } = yield* runTree(wf)
+      expect(events.filter((e) => e.tag === "CompensationFailed").map((e) => e.path)).toEqual(["sub/c2"])
+      expect(events.filter((e) => e.tag === "TaskCompensated").map((e) => e.path)).toEqual(["sub/c1", "p1"])
+      const error = failure(exit) as WorkflowError.WorkflowFailed<unknown>
+      expect(error.compensations.map((c) => [c.taskId, c.status])).toEqual([
+        ["sub/c2", "failed"],
+        ["sub/c1", "completed"],
+        ["p1", "completed"]
+      ])
     }))
 
   it.effect("a run that completes compensates nothing, children included", () =>
