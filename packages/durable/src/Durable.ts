@@ -1021,7 +1021,12 @@ const awaitRun = (
     // Asked before the engine had started the run.
     if (slot.asked) yield* cancel
     // Finishing a cancel: once the completed tasks have replayed, cancel (their missing compensations run).
-    if (attempt.finishing !== undefined) yield* Effect.forkChild(Effect.andThen(Deferred.await(attempt.finishing.ready), cancel))
+    // Replay takes milliseconds; the bound is for a task the replay does not reach (a condition that now
+    // skips it): the cancel then goes on without it.
+    if (attempt.finishing !== undefined) {
+      const replayed = Effect.race(Deferred.await(attempt.finishing.ready), Effect.sleep(FINISHING_BOUND_MS))
+      yield* Effect.forkChild(Effect.andThen(replayed, cancel))
+    }
     const watcher = yield* Effect.forever(
       Effect.andThen(
         Effect.sleep(runtime.cancelPollMs),
@@ -1033,6 +1038,9 @@ const awaitRun = (
     attempt.local.state = yield* handle.state
     return exit
   })
+
+/** How long a resumed cancelled run waits at most for its completed tasks to replay before it cancels. */
+const FINISHING_BOUND_MS = 5_000
 
 /** How `Durable.cancel` reaches a run of this process: registered before the run starts. */
 interface CancelSlot {
