@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as durable from "../../docs/examples/durable.ts"
+import * as steps from "../../docs/examples/durable-steps.ts"
 
 describe("docs examples: durable", () => {
   it.live("durable.ts: resumes after the crash without running finished tasks again", () =>
@@ -18,5 +19,14 @@ describe("docs examples: durable", () => {
       expect(result.runs).toEqual(["bill-ada completed v1"])
       expect(result.states).toEqual(["invoice:completed", "charge:completed", "email:completed"])
       expect(result.conflict).toBe("IdempotencyConflict")
+    }), 60_000)
+
+  it.live("durable-steps.ts: a resumed supervisor neither plans again nor re-runs its child's finished task", () =>
+    Effect.gen(function*() {
+      const result = yield* steps.demo()
+      expect(result.report).toBe("research launch: done; draft launch: done; review launch: done")
+      expect(result.skipped).toEqual(["boss/team/step-1"])
+      // The plan (a journaled step) ran once, before the crash; step-2 was in flight and ran again.
+      expect(result.ran).toEqual(["plan", "step-1", "step-2", "step-3"])
     }), 60_000)
 })
