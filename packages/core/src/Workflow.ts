@@ -610,6 +610,9 @@ const addTask = (w: WorkflowInternals, id: string, a: unknown, b: unknown): Work
       child: { workflow: child, input }
     })
   }
+  // .task(id, options, childWorkflow): not in the typed overloads (the options come after the workflow),
+  // but accepted as the same task when the types were bypassed (JavaScript, a cast), never a TypeError later.
+  if (isWorkflowValue(b)) return addTask(w, id, b, a)
   const options = (a ?? {}) as Options
   // .task(id, options, taskValue)
   if (Task.isTask(b)) return push(w, fromTaskValue(id, index, b, options))

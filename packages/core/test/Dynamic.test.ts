@@ -6,6 +6,21 @@ class Boom extends Schema.TaggedError<Boom>()("Boom", { id: Schema.String }) {}
 class Prefix extends Context.Service<Prefix, string>()("test/Prefix") {}
 
 describe("Workflow.dynamic", () => {
+  it.effect("a sub-workflow given after its options (types bypassed, as from JavaScript) runs as the same sub-workflow task", () =>
+    Effect.gen(function*() {
+      const child = Workflow.make<"child", number>("child").task("sq", ({ input }) => input * input)
+      const untyped = Workflow.dynamic("js").task("a", () => 3) as unknown as {
+        task: (id: string, options: unknown, child: unknown) => Workflow.Dynamic<"js", void, never, never>
+      }
+      const wf = untyped.task("sub", { dependsOn: ["a"], input: (ctx: { a: number }) => ctx.a }, child)
+      expect(Plan.fromWorkflow(wf).nodes.map((n) => [n.id, n.workflow?.name, n.dependsOn])).toEqual([
+        ["a", undefined, []],
+        ["sub", "child", ["a"]]
+      ])
+      const result = yield* Engine.run(wf, undefined)
+      expect(result.outputs.sub).toEqual({ sq: 9 })
+    }))
+
   it.effect("tasks known only at run time: ids, dependencies and handlers from data", () =>
     Effect.gen(function*() {
       const steps = [
