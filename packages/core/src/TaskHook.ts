@@ -21,7 +21,7 @@
  * @since 0.1.0
  */
 import { Context } from "effect"
-import type { Effect } from "effect"
+import type { Effect, Schema } from "effect"
 
 /**
  * One task execution, as a hook sees it.
@@ -38,6 +38,12 @@ export interface TaskExecution {
   readonly path: string
   /** The task's own id (the last segment of the path, without an iteration index). */
   readonly taskId: string
+  /**
+   * The task's output schema, when it declares one (`output`, or its cache's `output`): a runtime that stores
+   * outputs encodes them with it. Set for every task the run meets, including those of a workflow a task
+   * starts while running (`TaskInfo.runWorkflow`), which a runtime cannot see when the run starts.
+   */
+  readonly output?: Schema.Top | undefined
 }
 
 /**

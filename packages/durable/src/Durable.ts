@@ -613,7 +613,8 @@ const historyWriter = (store: SqlRunStore.SqlRunStoreShape, runId: string) =>
 interface Attempt {
   readonly runId: string
   readonly workflow: Workflow.Any
-  readonly codecs: ReadonlyMap<string, Codec>
+  /** Output codecs by path: from the workflow when the run starts, and from the hook for run-time children. */
+  readonly codecs: Map<string, Codec>
   /** Journal entries the store had when this attempt started (tasks and compensations recorded before). */
   readonly journaled: ReadonlyMap<string, string>
   readonly migrate: Migration | undefined
@@ -821,6 +822,9 @@ export const step = <A, E, R>(
 const journalingHook = (attempt: Attempt): TaskHook.TaskHookShape => ({
   around: <A, E, R>(execution: TaskHook.TaskExecution, effect: Effect.Effect<A, E, R>) => {
     const path = execution.path
+    // A task of a workflow started at run time (`TaskInfo.runWorkflow`) was not in the workflow the run
+    // started with: its output schema comes with the execution.
+    if (execution.output !== undefined && !attempt.codecs.has(path)) attempt.codecs.set(path, schemaCodec(execution.output))
     // Finishing a cancel: a task without a journaled result does not run; the cancel interrupts it.
     if (attempt.finishing !== undefined && !attempt.journaled.has(path)) return Effect.never
     const activity = Activity.make({ name: path, success: Schema.String, execute: executeTask(attempt, execution, effect) })

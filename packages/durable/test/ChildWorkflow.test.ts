@@ -9,8 +9,8 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Data, Effect } from "effect"
-import { Policy, RunStore, Workflow } from "@troupe/core"
+import { Data, Deferred, Effect, Fiber, Schema } from "effect"
+import { Policy, RunStore, Task, Workflow } from "@troupe/core"
 import * as Durable from "../src/Durable.ts"
 import { journalLines as lines, runFixture } from "./fixtures/node.ts"
 
@@ -96,4 +96,51 @@ describe("Durable.step", () => {
     Effect.gen(function*() {
       assert.strictEqual(yield* Durable.step("x", Effect.succeed(3)), 3)
     }))
+})
+
+describe("durable run-time children's output schemas", () => {
+  it.live("a child task's output schema carries its value through the journal (a Date), live and on resume", () =>
+    Effect.gen(function*() {
+      const filename = join(fresh("child-schema"), "child.db")
+      const ran: Array<string> = []
+      const team = (hang: Deferred.Deferred<void> | undefined) =>
+        Workflow.dynamic("team")
+          .task("due", { output: Schema.Date }, () =>
+            Effect.sync(() => {
+              ran.push("due")
+              return new Date(Date.UTC(2026, 11, 24))
+            }))
+          .task("remind", { dependsOn: ["due"] }, ({ due }) =>
+            hang !== undefined
+              ? Effect.andThen(Deferred.succeed(hang, undefined), Effect.never)
+              : Effect.sync(() => {
+                ran.push("remind")
+                return `remind on ${(due as Date).toISOString().slice(0, 10)}`
+              }))
+      const project = (hang: Deferred.Deferred<void> | undefined) =>
+        Workflow.make("schedule").task(
+          "boss",
+          Task.make({}, (_: {}, info: Task.TaskInfo) =>
+            info.runWorkflow(team(hang), undefined, { name: "team" }).pipe(Effect.map((outputs) => outputs.remind)))
+        )
+      // The first "process" stops while `remind` is in flight: `due` (a Date) is journaled through its schema.
+      const hang = yield* Deferred.make<void>()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(Durable.run(project(hang), undefined, { runId: "d" }))
+        // Without the child's schema the run ends early (NotSerialisable): it must reach `remind` instead.
+        const first = yield* Effect.raceFirst(
+          Deferred.await(hang).pipe(Effect.as("remind in flight")),
+          Fiber.await(fiber).pipe(Effect.map((exit) => `ended: ${String(exit)}`))
+        )
+        expect(first).toBe("remind in flight")
+        yield* Fiber.interrupt(fiber)
+      }).pipe(Effect.provide(Durable.layer({ filename, shutdownTimeout: 100 }))))
+      // The resume decodes `due` back into a Date (`remind` calls toISOString on it) without running it again.
+      const result = yield* Durable.run(project(undefined), undefined, { runId: "d" }).pipe(
+        Effect.provide(Durable.layer({ filename }))
+      )
+      expect(result.outputs.boss).toBe("remind on 2026-12-24")
+      expect(result.skipped).toEqual(["boss/team/due"])
+      expect(ran).toEqual(["due", "remind"])
+    }), 60_000)
 })

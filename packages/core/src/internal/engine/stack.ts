@@ -22,6 +22,7 @@ import { CircuitOpen } from "../../Breaker.ts"
 import * as Policy from "../../Policy.ts"
 import type { RunEvent } from "../../RunEvent.ts"
 import type { TaskInfo } from "../../Task.ts"
+import type { TaskExecution } from "../../TaskHook.ts"
 import * as TaskCache from "../../TaskCache.ts"
 import { TaskTimeout } from "../../WorkflowError.ts"
 import type { TaskImpl } from "../workflowPlan.ts"
@@ -243,10 +244,15 @@ const withFallback = (run: RunCore, impl: TaskImpl, i: number, ctx: Record<strin
 const withHook = (run: RunCore, impl: TaskImpl, i: number, body: Eff): Eff => {
   const hook = run.hook
   if (hook === undefined || impl.child !== undefined || impl.composite === true) return body
-  return hook.around(
-    { runId: run.scope.runId, workflow: run.scope.workflow, path: pathOf(run, i), taskId: impl.node.id },
-    body
-  )
+  const execution: { -readonly [K in keyof TaskExecution]: TaskExecution[K] } = {
+    runId: run.scope.runId,
+    workflow: run.scope.workflow,
+    path: pathOf(run, i),
+    taskId: impl.node.id
+  }
+  const output = impl.output ?? (impl.cache === false ? undefined : impl.cache?.output)
+  if (output !== undefined) execution.output = output
+  return hook.around(execution, body)
 }
 
 /** Layer 9: not for a fallback's output. */
