@@ -5,9 +5,9 @@
  * (the first run of a workflow, which also stores its plan and creates its statistics rows, and each further
  * run of it); wall-clock and CPU time (the CPU figure is steadier on a loaded machine).
  *
- *   npm run bench:durable            (prints a Markdown section; add --append to append it to bench/results-durable.md)
+ *   npm run bench:durable            (prints a Markdown section; add --append to add it to bench/results-durable.md, newest first)
  */
-import { appendFileSync, mkdtempSync, rmSync, statSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Deferred, Effect, Fiber, Layer, Schema } from "effect"
@@ -229,8 +229,17 @@ const main = async () => {
   )
   const text = rows.join("\n")
   console.log(text)
-  if (process.argv.includes("--append")) appendFileSync(new URL("./results-durable.md", import.meta.url), `\n${text}`)
+  if (process.argv.includes("--append")) record(text)
   rmSync(dir, { recursive: true, force: true })
+}
+
+/** Adds a section to bench/results-durable.md, newest first (after the title and its note). */
+function record(section: string): void {
+  const url = new URL("./results-durable.md", import.meta.url)
+  const title = "# Durable benchmark results\n\nNewest first.\n\n"
+  const previous = existsSync(url) ? readFileSync(url, "utf8") : title
+  const rest = previous.startsWith(title) ? previous.slice(title.length) : previous
+  writeFileSync(url, `${title}${section.trim()}\n\n${rest}`)
 }
 
 await main()

@@ -14,7 +14,7 @@
  * not write the results file.
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { getHeapStatistics } from "node:v8"
@@ -534,10 +534,14 @@ const header = [
   "fibers** (one fiber per task awaiting its dependencies' Deferreds). Ratios are Troupe over the peer.",
   ""
 ].join("\n")
-// Sections written by other benchmarks (`## Durable ...`, from `bench:durable`) are kept.
+// Durable runs have their own benchmark and results file (`npm run bench:durable`).
 const resultsUrl = new URL("./results.md", import.meta.url)
-const previous = existsSync(resultsUrl) ? readFileSync(resultsUrl, "utf8") : ""
-const durableAt = previous.indexOf("\n## Durable")
-const kept = durableAt >= 0 ? `\n${previous.slice(durableAt + 1)}` : ""
-if (!quick) writeFileSync(resultsUrl, `${header}\n${out.join("\n")}${kept}`)
+const durable = [
+  "## Durable runs",
+  "",
+  "`npm run bench:durable` measures durable runs; its figures, newest first, are in",
+  "[`results-durable.md`](results-durable.md).",
+  ""
+].join("\n")
+if (!quick) writeFileSync(resultsUrl, `${header}\n${out.join("\n")}\n${durable}`)
 progress(`done in ${fmt(seconds, 0)} s${quick ? "" : "; wrote bench/results.md"}`)
